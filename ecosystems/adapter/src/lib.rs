@@ -1,0 +1,54 @@
+//! The vocabulary shared by larder's engine and its ecosystem adapters.
+//!
+//! An adapter (one crate per ecosystem under `ecosystems/`) implements [`Ecosystem`]: it turns a
+//! client's request into a [`Route`], says which upstream URL holds the object, whether the object
+//! can change, how to verify its bytes, and how to rewrite a metadata body so that its links point
+//! back at larder.
+//!
+//! Architecture invariant: nothing in this crate or in an adapter performs I/O. No sockets, no
+//! files, no clocks, no runtime. The engine (`src/` of the `larder` crate) does all of that and
+//! never matches on an ecosystem's name, so a fifth ecosystem is a new crate plus one line in
+//! the binary's adapter list.
+
+pub mod digest;
+pub mod object;
+pub mod request;
+pub mod rewrite;
+pub mod settings;
+
+pub use digest::{Algorithm, Digest};
+pub use object::{Forward, Freshness, Listing, Object, Reply, Route, Verify};
+pub use request::ClientRequest;
+pub use rewrite::{PrefixRewriter, Rewriter};
+pub use settings::{AdapterFactory, Section, SettingsError};
+
+use url::Url;
+
+/// One package ecosystem's protocol, as the engine sees it.
+pub trait Ecosystem: Send + Sync + 'static {
+    /// The adapter's name: its URL prefix (`/npm/...`) and its config section (`[npm]`).
+    fn name(&self) -> &'static str;
+
+    /// Every upstream base URL this adapter may build object URLs under. The engine refuses to
+    /// contact any other host, so a client can never make larder fetch from a host it chose.
+    fn upstreams(&self) -> Vec<Url>;
+
+    /// Hosts this adapter serves in forward-proxy mode, where the client sends absolute-form
+    /// requests (`GET http://deb.debian.org/debian/...`). Empty for most ecosystems.
+    fn proxy_hosts(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// What to do with one request. `request.path` is the part after the adapter's prefix.
+    fn route(&self, request: &ClientRequest<'_>) -> Route;
+
+    /// Finds the digest that `index` (an object named by [`Verify::Listed`]) declares for
+    /// `artifact`. Called with the index's whole body; must not panic on malformed input.
+    fn find_digest(&self, index: &Object, index_body: &[u8], artifact: &Object) -> Listing;
+
+    /// A streaming rewrite for a metadata body, given larder's public base URL for this adapter
+    /// (`http://host:7878/npm`, without a trailing slash). `None` serves the body verbatim.
+    fn rewriter(&self, _object: &Object, _public_base: &str) -> Option<Box<dyn Rewriter>> {
+        None
+    }
+}
