@@ -1,0 +1,250 @@
+//! larder's Go modules adapter: a GOPROXY (`GOPROXY=http://larder:7878/go`) and the checksum
+//! database through it (`/go/sumdb/<name>/...`).
+//!
+//! Architecture invariant: no I/O. This crate decodes and checks request paths, names the
+//! upstream object, and says which objects never change; the engine fetches, stores and serves.
+//! Module bytes are never checked here: the proxy protocol declares no digest, and the go
+//! command checks every `.mod` and `.zip` against `go.sum` and the checksum database itself.
+
+mod escape;
+mod proxy;
+mod semver;
+mod sumdb;
+
+use http::StatusCode;
+use larder_adapter::{
+    AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Route, Section,
+    SettingsError,
+};
+use proxy::{Endpoint, ProxyRequest};
+use std::time::Duration;
+use sumdb::SumdbRequest;
+use url::Url;
+
+pub use semver::is_canonical;
+
+const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org/";
+const DEFAULT_SUMDB_UPSTREAM: &str = "https://sum.golang.org/";
+
+const JSON: &str = "application/json";
+const TEXT: &str = "text/plain; charset=utf-8";
+const ZIP: &str = "application/zip";
+const OCTETS: &str = "application/octet-stream";
+
+/// Registers the adapter: `[go]` with `upstream`, `metadata_ttl`, `negative_ttl`, and
+/// `sumdb_upstream` (the checksum database larder proxies) and `sumdb_name` (the name clients
+/// use for it in `GOSUMDB`; defaults to `sumdb_upstream`'s host name).
+pub fn factory() -> AdapterFactory {
+    AdapterFactory {
+        name: "go",
+        default_upstream: DEFAULT_UPSTREAM,
+        default_metadata_ttl: Duration::from_secs(60),
+        default_negative_ttl: Duration::from_secs(60),
+        extra_keys: &["sumdb_upstream", "sumdb_name"],
+        build: |section| Ok(Box::new(Go::new(section)?)),
+    }
+}
+
+/// The Go adapter, built from its `[go]` section.
+pub struct Go {
+    upstream: Url,
+    sumdb_upstream: Url,
+    sumdb_name: String,
+    metadata: Freshness,
+}
+
+impl Go {
+    pub fn new(section: &Section) -> Result<Self, SettingsError> {
+        let upstream = base_url("upstream", section.upstream.clone())?;
+        let sumdb_upstream = base_url(
+            "sumdb_upstream",
+            section.extra_url("sumdb_upstream", DEFAULT_SUMDB_UPSTREAM)?,
+        )?;
+        let sumdb_name = match section.extra.get("sumdb_name") {
+            None => sumdb_upstream.host_str().unwrap_or_default().to_owned(),
+            Some(serde_json_value) => match serde_json_value.as_str() {
+                Some(name) => name.to_owned(),
+                None => {
+                    return Err(SettingsError(format!(
+                        "[go] sumdb_name must be a string such as \"sum.golang.org\", got {serde_json_value}"
+                    )))
+                }
+            },
+        };
+        // The go command splits GOSUMDB on '+' and whitespace, and the name becomes a path
+        // element: anything else could never match a client's request.
+        let name_ok = !sumdb_name.is_empty()
+            && sumdb_name.len() <= 255
+            && sumdb_name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'+' && b != b'/' && b != b'%');
+        if !name_ok {
+            return Err(SettingsError(format!(
+                "[go] sumdb_name {sumdb_name:?} cannot be a checksum database name (non-empty, printable ASCII, no '+', '/' or '%'); set it to the name used in GOSUMDB"
+            )));
+        }
+        Ok(Go {
+            upstream,
+            sumdb_upstream,
+            sumdb_name,
+            metadata: Freshness::Mutable {
+                ttl: section.metadata_ttl,
+                negative_ttl: section.negative_ttl,
+            },
+        })
+    }
+
+    fn route_proxy(&self, request: ProxyRequest) -> Route {
+        let (freshness, content_type) = match &request.endpoint {
+            Endpoint::List => (self.metadata, TEXT),
+            Endpoint::Latest => (self.metadata, JSON),
+            Endpoint::Info(v) => (self.version_freshness(&v.decoded), JSON),
+            Endpoint::Mod(v) => (self.version_freshness(&v.decoded), TEXT),
+            // Toolchain zips (`golang.org/toolchain/@v/v0.0.1-go1.21.0.linux-amd64.zip`) are
+            // ordinary module zips: canonical, immutable, streamed by the engine.
+            Endpoint::Zip(v) => (self.version_freshness(&v.decoded), ZIP),
+        };
+        let key = format!("proxy/{}", request.escaped_path());
+        fetch(
+            key,
+            &self.upstream,
+            &request.url_path(),
+            freshness,
+            content_type,
+        )
+    }
+
+    /// `.info`, `.mod` and `.zip` of a canonical version never change; of anything else (a branch
+    /// name, `v1`, a commit prefix) they are a query whose answer moves.
+    fn version_freshness(&self, version: &str) -> Freshness {
+        if semver::is_canonical(version) {
+            Freshness::Immutable
+        } else {
+            self.metadata
+        }
+    }
+
+    fn route_sumdb(&self, name: &str, rest: &str) -> Route {
+        if name != self.sumdb_name {
+            return Route::reply(
+                StatusCode::NOT_FOUND,
+                format!(
+                    "larder proxies the checksum database {:?}, not {name:?}; set [go] sumdb_name and sumdb_upstream to proxy another one",
+                    self.sumdb_name
+                ),
+            );
+        }
+        let (freshness, content_type) = match sumdb::parse(rest) {
+            Err(malformed) => return Route::reply(StatusCode::BAD_REQUEST, malformed.to_string()),
+            Ok(None) => return not_found(&format!("sumdb/{name}/{rest}")),
+            Ok(Some(SumdbRequest::Supported)) => return Route::reply(StatusCode::OK, ""),
+            Ok(Some(SumdbRequest::Tile { partial: false })) => (Freshness::Immutable, OCTETS),
+            Ok(Some(SumdbRequest::Tile { partial: true })) => (self.metadata, OCTETS),
+            Ok(Some(SumdbRequest::Lookup | SumdbRequest::Latest)) => (self.metadata, TEXT),
+        };
+        let key = format!("sumdb/{name}/{rest}");
+        fetch(
+            key,
+            &self.sumdb_upstream,
+            &escape::for_url(rest),
+            freshness,
+            content_type,
+        )
+    }
+}
+
+impl Ecosystem for Go {
+    fn name(&self) -> &'static str {
+        "go"
+    }
+
+    fn upstreams(&self) -> Vec<Url> {
+        vec![self.upstream.clone(), self.sumdb_upstream.clone()]
+    }
+
+    fn route(&self, request: &ClientRequest<'_>) -> Route {
+        if !request.is_read() {
+            return Route::reply(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "a GOPROXY is read-only: only GET and HEAD are served, not {}",
+                    request.method
+                ),
+            );
+        }
+        let path = match escape::percent_decode(request.path) {
+            Ok(path) => path,
+            Err(malformed) => return Route::reply(StatusCode::BAD_REQUEST, malformed.to_string()),
+        };
+        // No module path starts with "sumdb/": a module path's first element contains a dot.
+        if let Some(below) = path.strip_prefix("/sumdb/") {
+            let (name, rest) = below.split_once('/').unwrap_or((below, ""));
+            return self.route_sumdb(name, rest);
+        }
+        match proxy::parse(&path) {
+            Ok(Some(request)) => self.route_proxy(request),
+            Ok(None) => not_found(&path),
+            Err(malformed) => Route::reply(StatusCode::BAD_REQUEST, malformed.to_string()),
+        }
+    }
+
+    fn find_digest(&self, _index: &Object, _index_body: &[u8], _artifact: &Object) -> Listing {
+        // Never asked: every Go object is routed with `Verify::None`.
+        Listing::Unverifiable
+    }
+}
+
+fn not_found(path: &str) -> Route {
+    let shown: String = path.chars().take(200).collect();
+    Route::reply(
+        StatusCode::NOT_FOUND,
+        format!(
+            "{shown:?} is not a GOPROXY path: larder's /go/ serves <module>/@v/list, <module>/@v/<version>.info|.mod|.zip, <module>/@latest and sumdb/<name>/..."
+        ),
+    )
+}
+
+/// Makes sure a configured base URL is http(s) and ends with '/', so that joining keeps its path.
+fn base_url(key: &str, mut url: Url) -> Result<Url, SettingsError> {
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(SettingsError(format!(
+            "[go] {key} = \"{url}\" must be an http:// or https:// URL with a host"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(SettingsError(format!(
+            "[go] {key} = \"{url}\" must not have a query or fragment"
+        )));
+    }
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    Ok(url)
+}
+
+/// A cached object at `base` + an already checked and percent-encoded relative path.
+fn fetch(
+    key: String,
+    base: &Url,
+    encoded: &str,
+    freshness: Freshness,
+    content_type: &'static str,
+) -> Route {
+    match Url::parse(&format!("{base}{encoded}")) {
+        Ok(upstream) => {
+            Route::Fetch(Object::new(key, upstream, freshness).content_type(content_type))
+        }
+        // Unreachable for checked paths (they contain no character a URL parser interprets);
+        // answered as an internal error rather than forwarded somewhere unexpected.
+        Err(err) => Route::reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "larder built an invalid upstream URL from {encoded:?}: {err}; please report this"
+            ),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;
