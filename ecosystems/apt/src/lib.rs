@@ -1,0 +1,216 @@
+//! larder's apt adapter: Debian and Ubuntu archives (and any apt repository) through larder,
+//! configured either way apt users configure a cache.
+//!
+//! - Forward proxy: `Acquire::http::Proxy "http://larder:7878";`. apt sends absolute-form
+//!   requests (`GET http://deb.debian.org/debian/dists/bookworm/InRelease`); the host names the
+//!   remote and the whole path is the archive path.
+//! - Mirror: `deb http://larder:7878/apt/deb.debian.org/debian bookworm main`. The first segment
+//!   after `/apt/` names the remote.
+//!
+//! Both produce the key `<remote>/<archive path>`, so a file fetched one way is served the other.
+//!
+//! Freshness (see [`classify`]): Release files and by-name indexes are metadata
+//! (`metadata_ttl`, default 30 s: long enough that the `apt-get update`s of parallel builds
+//! share one upstream fetch, as apt-cacher-ng's 27 s `FreshIndexMaxAge` does, short enough that
+//! a security upload shows within half a minute; revalidation is a conditional GET). by-hash
+//! files, pdiff patches and `pool/**` are immutable. A by-name index is verified against the
+//! SHA256 its suite's InRelease declares; a by-hash file against the digest in its own name.
+//!
+//! Architecture invariant: no I/O here (see `larder_adapter`).
+
+mod classify;
+pub mod path;
+pub mod release;
+pub mod remotes;
+
+use classify::Kind;
+use http::StatusCode;
+use larder_adapter::{
+    AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Reply, Route, Section,
+    SettingsError, Verify,
+};
+use path::CleanPath;
+use remotes::Remotes;
+use std::time::Duration;
+use url::Url;
+
+pub use classify::{classify, Kind as PathKind};
+
+const NAME: &str = "apt";
+
+/// Registers the adapter: `[apt]` with `remotes` (name → base URL) and `default_remotes`.
+pub fn factory() -> AdapterFactory {
+    AdapterFactory {
+        name: NAME,
+        default_upstream: "http://deb.debian.org/",
+        default_metadata_ttl: Duration::from_secs(30),
+        default_negative_ttl: Duration::from_secs(30),
+        extra_keys: &["remotes", "default_remotes"],
+        build,
+    }
+}
+
+fn build(section: &Section) -> Result<Box<dyn Ecosystem>, SettingsError> {
+    Ok(Box::new(Apt::new(section)?))
+}
+
+/// The apt adapter for one `[apt]` section.
+#[derive(Clone, Debug)]
+pub struct Apt {
+    remotes: Remotes,
+    metadata: Freshness,
+}
+
+impl Apt {
+    pub fn new(section: &Section) -> Result<Apt, SettingsError> {
+        Ok(Apt {
+            remotes: Remotes::from_section(section)?,
+            metadata: Freshness::Mutable {
+                ttl: section.metadata_ttl,
+                negative_ttl: section.negative_ttl,
+            },
+        })
+    }
+
+    fn remote_list(&self) -> String {
+        self.remotes.names().collect::<Vec<_>>().join(", ")
+    }
+
+    /// The object for `path` (decoded, validated) on remote `name` at `base`.
+    fn object(&self, name: &str, base: &Url, path: &CleanPath) -> Result<Object, Reply> {
+        let encoded = path.encoded();
+        let key = format!("{name}/{encoded}");
+        let upstream = Url::parse(&format!("{base}{encoded}")).map_err(|err| {
+            Reply::text(
+                StatusCode::BAD_REQUEST,
+                format!("cannot build an upstream URL for {key}: {err}"),
+            )
+        })?;
+        let object = match classify(path.segments()) {
+            Kind::ReleaseFile | Kind::OtherDists | Kind::Other => {
+                Object::new(key, upstream, self.metadata)
+            }
+            Kind::Index { release_dir, .. } => {
+                let mut release = path.segments()[..release_dir].to_vec();
+                release.push("InRelease".to_string());
+                let in_release = self.object(name, base, &CleanPath::from_segments(release))?;
+                Object::new(key, upstream, self.metadata)
+                    .verify(Verify::Listed(Box::new(in_release)))
+            }
+            Kind::ByHash(digest) => {
+                Object::new(key, upstream, Freshness::Immutable).verify(Verify::Digest(digest))
+            }
+            Kind::WeakByHash(algorithm) => {
+                return Err(Reply::text(
+                    StatusCode::NOT_FOUND,
+                    format!(
+                    "larder serves by-hash files only by SHA256 or SHA512 (asked: {algorithm:?}); \
+                         apt asks for those when the Release file lists them"
+                ),
+                ))
+            }
+            Kind::Patch | Kind::Pool => Object::new(key, upstream, Freshness::Immutable),
+        };
+        Ok(object)
+    }
+}
+
+impl Ecosystem for Apt {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn upstreams(&self) -> Vec<Url> {
+        self.remotes.urls()
+    }
+
+    fn proxy_hosts(&self) -> Vec<String> {
+        self.remotes.proxy_hosts()
+    }
+
+    fn route(&self, request: &ClientRequest<'_>) -> Route {
+        if !request.is_read() {
+            return Route::reply(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!(
+                    "the apt archive is read-only: {} is not allowed",
+                    request.method
+                ),
+            );
+        }
+        let path = match CleanPath::parse(request.path) {
+            Ok(path) => path,
+            Err(err) => return Route::reply(StatusCode::BAD_REQUEST, err.to_string()),
+        };
+        let (name, archive_path) = match request.proxy_host {
+            Some(host) => (proxy_remote_name(host), path),
+            None => match path.split_first() {
+                Some((name, rest)) => (name.to_ascii_lowercase(), rest),
+                None => {
+                    return Route::reply(
+                        StatusCode::NOT_FOUND,
+                        format!(
+                            "use /apt/<remote>/<archive path>, e.g. `deb http://HOST/apt/deb.debian.org/debian bookworm main`; remotes: {}",
+                            self.remote_list()
+                        ),
+                    )
+                }
+            },
+        };
+        let Some(base) = self.remotes.get(&name) else {
+            let (status, how) = match request.proxy_host {
+                Some(_) => (StatusCode::FORBIDDEN, "larder is not an open proxy"),
+                None => (StatusCode::NOT_FOUND, "no such remote"),
+            };
+            return Route::reply(
+                status,
+                format!(
+                    "{name:?} is not a configured apt remote ({how}); add it under [apt.remotes] \
+                     as {name:?} = \"http://{name}/\". Configured: {}",
+                    self.remote_list()
+                ),
+            );
+        };
+        if archive_path.segments().is_empty() {
+            return Route::reply(
+                StatusCode::NOT_FOUND,
+                format!("{name} is an apt remote; ask for a file in it, e.g. /apt/{name}/debian/dists/bookworm/InRelease"),
+            );
+        }
+        match self.object(&name, base, &archive_path) {
+            Ok(object) => Route::Fetch(object),
+            Err(reply) => Route::Reply(reply),
+        }
+    }
+
+    fn find_digest(&self, index: &Object, index_body: &[u8], artifact: &Object) -> Listing {
+        // The index is `<remote>/<dir>/InRelease` (see `Apt::object`); the artifact sits below
+        // `<remote>/<dir>/` and is listed by its path relative to that directory.
+        let Some(dir) = index.key.strip_suffix("InRelease") else {
+            return Listing::Unverifiable;
+        };
+        let Some(relative) = artifact.key.strip_prefix(dir) else {
+            return Listing::Unverifiable;
+        };
+        let Ok(relative) = CleanPath::parse(relative) else {
+            return Listing::Unverifiable;
+        };
+        match release::lookup(index_body, &relative.segments().join("/")) {
+            release::Entry::Digest(digest) => Listing::Found(digest),
+            release::Entry::WeakOnly => Listing::Unverifiable,
+            release::Entry::Absent => Listing::Absent,
+        }
+    }
+}
+
+/// The remote a proxy request names: its host, with the port only when it is not the default.
+fn proxy_remote_name(host: &str) -> String {
+    let host = host.to_ascii_lowercase();
+    match host.strip_suffix(":80") {
+        Some(bare) => bare.to_string(),
+        None => host,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,394 @@
+//! The adapter as the engine sees it: routes in both modes, keys, verification, find_digest.
+
+use super::*;
+use http::{HeaderMap, Method};
+use larder_adapter::{Algorithm, Digest, Reply};
+
+const IN_RELEASE: &[u8] = include_bytes!("../tests/data/InRelease");
+const PACKAGES_XZ_SHA256: &str = "8cb0e1aab8f3e5a4d05b3f4c3c4a3b2d5b1e6cfd1d1a64a0c1a5e2a2e1f6f1a2";
+
+fn apt(extra: serde_json::Value) -> Apt {
+    let section = Section {
+        upstream: Url::parse("http://deb.debian.org/").unwrap(),
+        metadata_ttl: Duration::from_secs(30),
+        negative_ttl: Duration::from_secs(30),
+        extra: match extra {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        },
+    };
+    Apt::new(&section).unwrap()
+}
+
+fn request(adapter: &Apt, method: &Method, proxy_host: Option<&str>, path: &str) -> Route {
+    let headers = HeaderMap::new();
+    adapter.route(&ClientRequest {
+        method,
+        proxy_host,
+        path,
+        query: None,
+        headers: &headers,
+    })
+}
+
+fn mirror(adapter: &Apt, path: &str) -> Route {
+    request(adapter, &Method::GET, None, path)
+}
+
+fn proxy(adapter: &Apt, host: &str, path: &str) -> Route {
+    request(adapter, &Method::GET, Some(host), path)
+}
+
+fn fetched(route: Route) -> Object {
+    match route {
+        Route::Fetch(object) => object,
+        other => panic!("expected a fetch, got {other:?}"),
+    }
+}
+
+fn replied(route: Route) -> Reply {
+    match route {
+        Route::Reply(reply) => reply,
+        other => panic!("expected a reply, got {other:?}"),
+    }
+}
+
+fn text(reply: &Reply) -> String {
+    String::from_utf8_lossy(&reply.body).into_owned()
+}
+
+#[test]
+fn factory_declares_name_keys_and_defaults() {
+    let factory = factory();
+    assert_eq!(factory.name, "apt");
+    assert_eq!(factory.extra_keys, &["remotes", "default_remotes"]);
+    assert!(Url::parse(factory.default_upstream).is_ok());
+    assert!(factory.default_metadata_ttl >= Duration::from_secs(27));
+    let section = Section {
+        upstream: Url::parse(factory.default_upstream).unwrap(),
+        metadata_ttl: factory.default_metadata_ttl,
+        negative_ttl: factory.default_negative_ttl,
+        extra: serde_json::Map::new(),
+    };
+    let adapter = (factory.build)(&section).unwrap();
+    assert_eq!(adapter.name(), "apt");
+    assert!(adapter
+        .proxy_hosts()
+        .contains(&"ports.ubuntu.com".to_string()));
+    assert_eq!(adapter.upstreams().len(), 5);
+}
+
+#[test]
+fn both_modes_give_one_key_and_one_upstream() {
+    let adapter = apt(serde_json::json!({}));
+    for path in [
+        "debian/dists/bookworm/InRelease",
+        "debian/dists/bookworm/main/binary-amd64/Packages.xz",
+        &format!("debian/dists/bookworm/main/binary-amd64/by-hash/SHA256/{PACKAGES_XZ_SHA256}"),
+        "debian/pool/main/g/gcc-12/libstdc%2b%2b6_12.2.0-14_amd64.deb",
+    ] {
+        let via_proxy = fetched(proxy(&adapter, "deb.debian.org", &format!("/{path}")));
+        let via_mirror = fetched(mirror(&adapter, &format!("/deb.debian.org/{path}")));
+        assert_eq!(via_proxy.key, via_mirror.key, "{path}");
+        assert_eq!(via_proxy.upstream, via_mirror.upstream, "{path}");
+        assert!(
+            via_proxy.key.starts_with("deb.debian.org/debian/"),
+            "{}",
+            via_proxy.key
+        );
+        assert!(via_proxy
+            .upstream
+            .as_str()
+            .starts_with("http://deb.debian.org/debian/"));
+    }
+    // `+` and `%2b`, proxy host in any case, and an explicit :80 name one file.
+    let a = fetched(proxy(
+        &adapter,
+        "DEB.Debian.org:80",
+        "/debian/pool/main/g/gcc-12/libstdc++6_12.2.0-14_amd64.deb",
+    ));
+    let b = fetched(mirror(
+        &adapter,
+        "/deb.debian.org/debian/pool/main/g/gcc-12/libstdc%2B%2B6_12.2.0-14_amd64.deb",
+    ));
+    assert_eq!(a.key, b.key);
+    assert_eq!(
+        a.upstream.as_str(),
+        "http://deb.debian.org/debian/pool/main/g/gcc-12/libstdc%2B%2B6_12.2.0-14_amd64.deb"
+    );
+}
+
+#[test]
+fn freshness_and_verification_per_kind() {
+    let adapter = apt(serde_json::json!({}));
+    let base = "/deb.debian.org/debian/dists/bookworm";
+    let in_release = fetched(mirror(&adapter, &format!("{base}/InRelease")));
+    assert!(in_release.is_metadata());
+    assert!(matches!(in_release.verify, Verify::None));
+    for name in ["Release", "Release.gpg"] {
+        assert!(fetched(mirror(&adapter, &format!("{base}/{name}"))).is_metadata());
+    }
+
+    let packages = fetched(mirror(
+        &adapter,
+        &format!("{base}/main/binary-amd64/Packages.xz"),
+    ));
+    assert!(packages.is_metadata());
+    let Verify::Listed(index) = &packages.verify else {
+        panic!("{:?}", packages.verify)
+    };
+    assert_eq!(index.key, "deb.debian.org/debian/dists/bookworm/InRelease");
+    assert_eq!(
+        index.upstream.as_str(),
+        "http://deb.debian.org/debian/dists/bookworm/InRelease"
+    );
+    assert!(index.is_metadata());
+
+    let by_hash = fetched(mirror(
+        &adapter,
+        &format!("{base}/main/binary-amd64/by-hash/SHA256/{PACKAGES_XZ_SHA256}"),
+    ));
+    assert_eq!(by_hash.freshness, Freshness::Immutable);
+    let Verify::Digest(digest) = &by_hash.verify else {
+        panic!("{:?}", by_hash.verify)
+    };
+    assert_eq!(
+        digest,
+        &Digest::from_hex(Algorithm::Sha256, PACKAGES_XZ_SHA256).unwrap()
+    );
+
+    let sha512 = "a".repeat(128);
+    let by_hash = fetched(mirror(
+        &adapter,
+        &format!("{base}/main/by-hash/SHA512/{sha512}"),
+    ));
+    assert!(matches!(&by_hash.verify, Verify::Digest(d) if d.algorithm == Algorithm::Sha512));
+
+    let md5 = replied(mirror(
+        &adapter,
+        &format!("{base}/main/by-hash/MD5Sum/{}", "0".repeat(32)),
+    ));
+    assert_eq!(md5.status, StatusCode::NOT_FOUND);
+    assert!(text(&md5).contains("SHA256"));
+
+    let patch = fetched(mirror(
+        &adapter,
+        &format!(
+            "{base}/main/binary-amd64/Packages.diff/T-2026-11-28-0812.41-F-2026-11-27-2014.45.gz"
+        ),
+    ));
+    assert_eq!(patch.freshness, Freshness::Immutable);
+    let diff_index = fetched(mirror(
+        &adapter,
+        &format!("{base}/main/binary-amd64/Packages.diff/Index"),
+    ));
+    assert!(matches!(diff_index.verify, Verify::Listed(_)));
+
+    let deb = fetched(mirror(
+        &adapter,
+        "/deb.debian.org/debian/pool/main/h/hello/hello_2.10-3_amd64.deb",
+    ));
+    assert_eq!(deb.freshness, Freshness::Immutable);
+
+    let readme = fetched(mirror(&adapter, "/deb.debian.org/debian/README"));
+    assert!(readme.is_metadata());
+}
+
+#[test]
+fn find_digest_reads_the_suites_in_release() {
+    let adapter = apt(serde_json::json!({}));
+    let packages = fetched(mirror(
+        &adapter,
+        "/deb.debian.org/debian/dists/bookworm/main/binary-amd64/Packages.xz",
+    ));
+    let Verify::Listed(index) = &packages.verify else {
+        panic!()
+    };
+    assert_eq!(
+        adapter.find_digest(index, IN_RELEASE, &packages),
+        Listing::Found(Digest::from_hex(Algorithm::Sha256, PACKAGES_XZ_SHA256).unwrap())
+    );
+
+    let missing = fetched(mirror(
+        &adapter,
+        "/deb.debian.org/debian/dists/bookworm/main/binary-arm64/Packages.xz",
+    ));
+    let Verify::Listed(index) = &missing.verify else {
+        panic!()
+    };
+    assert_eq!(
+        adapter.find_digest(index, IN_RELEASE, &missing),
+        Listing::Absent
+    );
+
+    let weak = fetched(mirror(
+        &adapter,
+        "/deb.debian.org/debian/dists/bookworm/main/legacy/Packages.gz",
+    ));
+    let Verify::Listed(index) = &weak.verify else {
+        panic!()
+    };
+    assert_eq!(
+        adapter.find_digest(index, IN_RELEASE, &weak),
+        Listing::Unverifiable
+    );
+
+    let diff = fetched(mirror(
+        &adapter,
+        "/deb.debian.org/debian/dists/bookworm/main/i18n/Translation-en.diff/Index",
+    ));
+    let Verify::Listed(index) = &diff.verify else {
+        panic!()
+    };
+    assert!(matches!(
+        adapter.find_digest(index, IN_RELEASE, &diff),
+        Listing::Found(_)
+    ));
+
+    // An index that is not an InRelease, or an artifact of another suite, is not guessed at.
+    assert_eq!(
+        adapter.find_digest(&packages, IN_RELEASE, &packages),
+        Listing::Unverifiable
+    );
+    let other = fetched(mirror(
+        &adapter,
+        "/deb.debian.org/debian/dists/trixie/main/binary-amd64/Packages.xz",
+    ));
+    assert_eq!(
+        adapter.find_digest(index, IN_RELEASE, &other),
+        Listing::Unverifiable
+    );
+    // Garbage bodies are not a panic.
+    assert_eq!(
+        adapter.find_digest(index, b"\x00\xff-----BEGIN PGP", &diff),
+        Listing::Absent
+    );
+}
+
+#[test]
+fn flat_repository_indexes_are_listed_in_the_sibling_in_release() {
+    let adapter = apt(serde_json::json!({"remotes": {"127.0.0.1:9": "http://127.0.0.1:9/"}}));
+    let packages = fetched(proxy(&adapter, "127.0.0.1:9", "/repo/./Packages.gz"));
+    let Verify::Listed(index) = &packages.verify else {
+        panic!()
+    };
+    assert_eq!(index.key, "127.0.0.1:9/repo/InRelease");
+    let body = format!("SHA256:\n {PACKAGES_XZ_SHA256} 10 Packages.gz\n");
+    assert!(matches!(
+        adapter.find_digest(index, body.as_bytes(), &packages),
+        Listing::Found(_)
+    ));
+}
+
+#[test]
+fn configured_remote_with_port_and_https_base() {
+    let adapter = apt(serde_json::json!({"remotes": {
+        "127.0.0.1:8080": "http://127.0.0.1:8080/",
+        "docker": "https://download.docker.com/linux/"
+    }}));
+    let a = fetched(proxy(
+        &adapter,
+        "127.0.0.1:8080",
+        "/debian/dists/x/InRelease",
+    ));
+    let b = fetched(mirror(&adapter, "/127.0.0.1:8080/debian/dists/x/InRelease"));
+    assert_eq!(a.key, b.key);
+    assert_eq!(a.key, "127.0.0.1:8080/debian/dists/x/InRelease");
+    assert_eq!(
+        a.upstream.as_str(),
+        "http://127.0.0.1:8080/debian/dists/x/InRelease"
+    );
+    let docker = fetched(mirror(&adapter, "/docker/debian/dists/bookworm/InRelease"));
+    assert_eq!(
+        docker.upstream.as_str(),
+        "https://download.docker.com/linux/debian/dists/bookworm/InRelease"
+    );
+    assert!(adapter
+        .proxy_hosts()
+        .contains(&"127.0.0.1:8080".to_string()));
+}
+
+#[test]
+fn unknown_remotes_are_refused_naming_the_config_key() {
+    let adapter = apt(serde_json::json!({}));
+    let reply = replied(mirror(
+        &adapter,
+        "/example.org/debian/dists/bookworm/InRelease",
+    ));
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(text(&reply).contains("[apt.remotes]"), "{}", text(&reply));
+    let reply = replied(proxy(
+        &adapter,
+        "example.org",
+        "/debian/dists/bookworm/InRelease",
+    ));
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(text(&reply).contains("[apt.remotes]"));
+    let reply = replied(mirror(&adapter, "/"));
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(text(&reply).contains("deb.debian.org"));
+    let reply = replied(mirror(&adapter, "/deb.debian.org/"));
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn malformed_paths_and_methods_are_refused() {
+    let adapter = apt(serde_json::json!({}));
+    for path in [
+        "/deb.debian.org/debian/../../etc/passwd",
+        "/deb.debian.org/%2e%2e/x",
+        "/deb.debian.org/debian%2F..%2Fx",
+        "/deb.debian.org/%00",
+    ] {
+        assert_eq!(
+            replied(mirror(&adapter, path)).status,
+            StatusCode::BAD_REQUEST,
+            "{path}"
+        );
+        assert_eq!(
+            replied(proxy(&adapter, "deb.debian.org", path)).status,
+            StatusCode::BAD_REQUEST
+        );
+    }
+    let reply = replied(request(
+        &adapter,
+        &Method::POST,
+        None,
+        "/deb.debian.org/debian/x",
+    ));
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    let head = request(
+        &adapter,
+        &Method::HEAD,
+        None,
+        "/deb.debian.org/debian/dists/bookworm/InRelease",
+    );
+    assert!(matches!(head, Route::Fetch(_)));
+}
+
+#[test]
+fn no_route_leaves_the_remotes_base() {
+    // Whatever the path, the upstream URL is under the remote's base (rule 5: larder never
+    // contacts a host the client chose).
+    let adapter = apt(serde_json::json!({"remotes": {"r": "http://127.0.0.1:9/base/"}}));
+    for path in [
+        "/r/http:%2F%2Fevil/x",
+        "/r/@evil/x",
+        "/r//evil.example/x",
+        "/r/%40evil",
+        "/r/a:b@c/d",
+        "/r/?x",
+    ] {
+        if let Route::Fetch(object) = mirror(&adapter, path) {
+            assert!(
+                object
+                    .upstream
+                    .as_str()
+                    .starts_with("http://127.0.0.1:9/base/"),
+                "{path}: {}",
+                object.upstream
+            );
+            assert!(object.key.starts_with("r/"));
+        }
+    }
+}
