@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Tools the npm integration tests (tests/npm/) need: node and npm (the real client), tar and gzip
+# (to build the fixture registry's tarballs) and pnpm (the pnpm test). Idempotent: a quick no-op
+# when everything is already installed.
+set -euo pipefail
+
+# The pnpm major the tests are written against; pnpm 10 runs on Node.js >= 18.12.
+PNPM_MAJOR=10
+
+if [ "$(id -u)" -ne 0 ]; then
+    SUDO=sudo
+else
+    SUDO=
+fi
+
+need=()
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v tar >/dev/null 2>&1 || need+=(tar)
+command -v gzip >/dev/null 2>&1 || need+=(gzip)
+if [ "${#need[@]}" -gt 0 ]; then
+    echo "npm.sh: installing ${need[*]}"
+    # Other install scripts may run apt at the same time: wait for its locks instead of failing.
+    lock_wait=(-o DPkg::Lock::Timeout=600)
+    $SUDO apt-get "${lock_wait[@]}" update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get "${lock_wait[@]}" install -y -qq \
+        --no-install-recommends "${need[@]}"
+fi
+
+if ! pnpm --version 2>/dev/null | grep -q "^${PNPM_MAJOR}\."; then
+    echo "npm.sh: installing pnpm@${PNPM_MAJOR} from the npm registry"
+    $SUDO npm install --global --no-audit --no-fund "pnpm@${PNPM_MAJOR}"
+fi
