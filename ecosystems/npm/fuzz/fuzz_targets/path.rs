@@ -1,0 +1,21 @@
+//! Request paths: classification never panics, and whatever it accepts is a valid name whose
+//! rendered forms contain no traversal.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use larder_npm::path::{classify, Target};
+
+fuzz_target!(|path: &str| {
+    if let Ok(target) = classify(path) {
+        let name = match &target {
+            Target::Packument(name) | Target::DistTags(name) => Some(name),
+            Target::Manifest { name, .. } | Target::Tarball { name, .. } => Some(name),
+            _ => None,
+        };
+        if let Some(name) = name {
+            let shown = name.to_string();
+            assert!(!shown.split('/').any(|segment| segment == ".." || segment == "."));
+            assert!(!name.url_encoded().contains(".."));
+        }
+    }
+});
