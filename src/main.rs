@@ -1,1 +1,118 @@
-fn main() {}
+//! The `larder` command.
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use larder::config::{Config, LogFormat, Overrides};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "larder",
+    version,
+    about = "A caching mirror for npm, PyPI, Go modules and apt, next to your builder."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone, Default)]
+struct Common {
+    /// Config file (default: ./larder.toml if present).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Where blobs and records are kept (default: $XDG_CACHE_HOME/larder or ~/.cache/larder).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the mirror.
+    Serve {
+        #[command(flatten)]
+        common: Common,
+        /// Address to listen on (default: 127.0.0.1:7878).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Never contact upstream: serve only what is cached.
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Print the effective configuration (file, then LARDER_* environment, then flags), secrets masked.
+    Config {
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+fn main() {
+    if let Err(err) = run() {
+        eprintln!("larder: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            common,
+            listen,
+            offline,
+        } => {
+            let config = load(&common, listen, offline)?;
+            init_logging(config.log_format);
+            serve(config)
+        }
+        Command::Config { common } => {
+            print!("{}", load(&common, None, false)?.to_toml());
+            Ok(())
+        }
+    }
+}
+
+fn load(common: &Common, listen: Option<String>, offline: bool) -> Result<Config> {
+    let overrides = Overrides {
+        config_file: common.config.clone(),
+        listen,
+        data_dir: common.data_dir.clone(),
+        offline,
+    };
+    Config::load(&overrides, larder::adapters::all())
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "larder=info,warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder
+            .with_ansi(std::env::var_os("NO_COLOR").is_none())
+            .init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[tokio::main]
+async fn serve(config: Config) -> Result<()> {
+    let running = larder::server::start(&config, shutdown_signal()).await?;
+    tracing::info!(data_dir = %config.data_dir.display(), offline = config.offline, "listening on http://{}", running.addr);
+    running.task.await??;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(term) => term,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    tracing::info!("shutting down: no new connections; in-flight downloads may finish");
+}

@@ -42,7 +42,11 @@ impl Reply {
         if !body.ends_with('\n') {
             body.push('\n');
         }
-        Reply { status, content_type: "text/plain; charset=utf-8", body: Bytes::from(body) }
+        Reply {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: Bytes::from(body),
+        }
     }
 }
 
@@ -119,7 +123,10 @@ pub enum Freshness {
     Immutable,
     /// Metadata: served from the cache for `ttl`, then revalidated; served stale when upstream
     /// fails. A 404 is remembered for `negative_ttl`.
-    Mutable { ttl: Duration, negative_ttl: Duration },
+    Mutable {
+        ttl: Duration,
+        negative_ttl: Duration,
+    },
 }
 
 /// How the engine checks an object's bytes before it publishes them to the store.

@@ -28,7 +28,10 @@ pub struct PrefixRewriter {
 impl PrefixRewriter {
     /// `pairs` of (pattern, replacement). Empty patterns are ignored.
     pub fn new(pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Self {
-        let pairs: Vec<_> = pairs.into_iter().filter(|(from, _)| !from.is_empty()).collect();
+        let pairs: Vec<_> = pairs
+            .into_iter()
+            .filter(|(from, _)| !from.is_empty())
+            .collect();
         let hold_len = pairs.iter().map(|(from, _)| from.len()).max().unwrap_or(1) - 1;
         let matcher = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostLongest)
@@ -54,7 +57,11 @@ impl PrefixRewriter {
     /// `last`. Returns how many bytes of `buf` were consumed.
     fn emit(&self, buf: &[u8], last: bool, out: &mut Vec<u8>) -> usize {
         // A complete match must start before `safe`; anything after it may be a partial match.
-        let safe = if last { buf.len() } else { buf.len().saturating_sub(self.hold_len) };
+        let safe = if last {
+            buf.len()
+        } else {
+            buf.len().saturating_sub(self.hold_len)
+        };
         let mut written = 0;
         for found in self.matcher.find_iter(buf) {
             if found.start() >= safe {
@@ -96,8 +103,14 @@ mod tests {
 
     fn rewriter() -> PrefixRewriter {
         PrefixRewriter::new(vec![
-            (b"\"tarball\":\"https://up/".to_vec(), b"\"tarball\":\"http://me/npm/".to_vec()),
-            (b"\"tarball\": \"https://up/".to_vec(), b"\"tarball\": \"http://me/npm/".to_vec()),
+            (
+                b"\"tarball\":\"https://up/".to_vec(),
+                b"\"tarball\":\"http://me/npm/".to_vec(),
+            ),
+            (
+                b"\"tarball\": \"https://up/".to_vec(),
+                b"\"tarball\": \"http://me/npm/".to_vec(),
+            ),
         ])
     }
 
@@ -106,7 +119,10 @@ mod tests {
 
     #[test]
     fn rewrites_whole_document() {
-        assert_eq!(String::from_utf8(rewriter().rewrite_all(DOC.as_bytes())).unwrap(), WANT);
+        assert_eq!(
+            String::from_utf8(rewriter().rewrite_all(DOC.as_bytes())).unwrap(),
+            WANT
+        );
     }
 
     #[test]

@@ -22,10 +22,13 @@ impl Section {
             None => default,
             Some(serde_json::Value::String(raw)) => raw.as_str(),
             Some(other) => {
-                return Err(SettingsError(format!("`{key}` must be a URL string, got {other}")))
+                return Err(SettingsError(format!(
+                    "`{key}` must be a URL string, got {other}"
+                )))
             }
         };
-        Url::parse(raw).map_err(|err| SettingsError(format!("`{key}` = {raw:?} is not a URL: {err}")))
+        Url::parse(raw)
+            .map_err(|err| SettingsError(format!("`{key}` = {raw:?} is not a URL: {err}")))
     }
 }
 

@@ -1,0 +1,124 @@
+//! Response bodies read from a file: a published blob, or the temp file of a fill in progress.
+
+use crate::fill::{FillState, Outcome};
+use bytes::Bytes;
+use futures_util::stream::{self, BoxStream, StreamExt};
+use larder_adapter::Rewriter;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+const CHUNK: u64 = 256 * 1024;
+
+pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
+
+/// Bytes `start..end` of a complete file.
+pub fn file_range(file: Arc<std::fs::File>, start: u64, end: u64) -> ByteStream {
+    stream::try_unfold(start, move |pos| {
+        let file = file.clone();
+        async move {
+            if pos >= end {
+                return Ok(None);
+            }
+            let chunk = read_at(file, pos, (end - pos).min(CHUNK)).await?;
+            let next = pos + chunk.len() as u64;
+            Ok(Some((chunk, next)))
+        }
+    })
+    .boxed()
+}
+
+/// Bytes `start..end` (`end = None`: to the end) of a fill's temp file, following it as it grows.
+///
+/// The final byte of the whole object is released only once the fill is verified: a failed,
+/// short or mismatching fill ends the stream with an error, which aborts the client connection.
+pub fn following(
+    file: Arc<std::fs::File>,
+    rx: watch::Receiver<FillState>,
+    start: u64,
+    end: Option<u64>,
+) -> ByteStream {
+    stream::try_unfold((start, rx), move |(pos, mut rx)| {
+        let file = file.clone();
+        async move {
+            loop {
+                let (written, finished) = match &*rx.borrow_and_update() {
+                    FillState::Body(progress) => match &progress.outcome {
+                        None => (progress.written.saturating_sub(1), false),
+                        Some(Outcome::Failed(err)) => {
+                            return Err(io::Error::other(err.to_string()))
+                        }
+                        Some(_) => (progress.written, true),
+                    },
+                    FillState::Failed(err) => return Err(io::Error::other(err.to_string())),
+                    _ => return Err(io::Error::other("the fill ended without a body")),
+                };
+                let limit = end.map_or(written, |end| end.min(written));
+                if pos < limit {
+                    let chunk = read_at(file, pos, (limit - pos).min(CHUNK)).await?;
+                    let next = pos + chunk.len() as u64;
+                    return Ok(Some((chunk, (next, rx))));
+                }
+                if finished || end.is_some_and(|end| pos >= end) {
+                    return Ok(None);
+                }
+                if rx.changed().await.is_err() {
+                    // The task is gone; whatever it last said decides on the next pass.
+                    let state = rx.borrow().clone();
+                    if !matches!(&state, FillState::Body(p) if p.outcome.is_some()) {
+                        return Err(io::Error::other("the fill task ended unexpectedly"));
+                    }
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+/// Applies a streaming rewrite to a body.
+pub fn rewritten(inner: ByteStream, rewriter: Box<dyn Rewriter>) -> ByteStream {
+    stream::try_unfold(
+        (inner, Some(rewriter)),
+        |(mut inner, rewriter)| async move {
+            let Some(mut rewriter) = rewriter else {
+                return Ok(None);
+            };
+            let mut out = Vec::new();
+            while out.is_empty() {
+                match inner.next().await {
+                    Some(chunk) => rewriter.push(&chunk?, &mut out),
+                    None => {
+                        rewriter.finish(&mut out);
+                        return Ok(Some((Bytes::from(out), (inner, None))));
+                    }
+                }
+            }
+            Ok(Some((Bytes::from(out), (inner, Some(rewriter)))))
+        },
+    )
+    .boxed()
+}
+
+async fn read_at(file: Arc<std::fs::File>, pos: u64, len: u64) -> io::Result<Bytes> {
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0; len as usize];
+        let mut filled = 0;
+        while filled < buf.len() {
+            match file.read_at(&mut buf[filled..], pos + filled as u64)? {
+                0 => break,
+                n => filled += n,
+            }
+        }
+        if filled == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the stored file is shorter than its record",
+            ));
+        }
+        buf.truncate(filled);
+        Ok(Bytes::from(buf))
+    })
+    .await
+    .map_err(io::Error::other)?
+}

@@ -1,0 +1,612 @@
+//! Configuration: one schema read from a TOML file, overridden by `LARDER_*` environment
+//! variables, overridden by command-line flags.
+//!
+//! Top-level keys: `listen`, `data_dir`, `offline`, `public_url`, `trust_forwarded`,
+//! `log_format`. Fixed sections: `[storage]`, `[limits]`, and one per registered ecosystem
+//! (`[npm]`, `[pypi]`, `[go]`, `[apt]`), each with the common keys `upstream`, `metadata_ttl`,
+//! `negative_ttl`, `token` / `token_env`, `username` / `password_env`, plus the keys its adapter
+//! declares. Unknown keys are an error that names the key.
+
+use anyhow::{anyhow, bail, Context, Result};
+use larder_adapter::{AdapterFactory, Section};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::{Table, Value};
+use url::Url;
+
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "offline",
+    "public_url",
+    "trust_forwarded",
+    "log_format",
+];
+const COMMON_KEYS: &[&str] = &[
+    "upstream",
+    "metadata_ttl",
+    "negative_ttl",
+    "token",
+    "token_env",
+    "username",
+    "password_env",
+];
+const STORAGE_KEYS: &[&str] = &["backend"];
+const LIMITS_KEYS: &[&str] = &[
+    "connect_timeout",
+    "first_byte_timeout",
+    "idle_timeout",
+    "stale_timeout",
+    "retries",
+    "max_connections_per_host",
+];
+/// Keys whose environment values are numbers rather than strings.
+const INTEGER_KEYS: &[&str] = &["retries", "max_connections_per_host"];
+
+/// The effective configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub offline: bool,
+    /// The base URL clients use (`http://mirror.internal:7878`), for rewritten links.
+    pub public_url: Option<Url>,
+    /// Honour `X-Forwarded-Proto` / `X-Forwarded-Host` (behind a TLS-terminating proxy).
+    pub trust_forwarded: bool,
+    pub log_format: LogFormat,
+    pub limits: Limits,
+    pub ecosystems: Vec<EcosystemConfig>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Timeouts and connection caps for upstream requests (`[limits]`).
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub connect_timeout: Duration,
+    /// From sending a request to receiving the response head.
+    pub first_byte_timeout: Duration,
+    /// Longest silence between two body chunks.
+    pub idle_timeout: Duration,
+    /// How long a client waits for a revalidation when a stale copy could be served instead.
+    pub stale_timeout: Duration,
+    /// Extra attempts for a request that failed before any response (connect error, timeout).
+    pub retries: u32,
+    pub max_connections_per_host: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            connect_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
+            stale_timeout: Duration::from_secs(5),
+            retries: 2,
+            max_connections_per_host: 64,
+        }
+    }
+}
+
+/// One ecosystem's section, resolved.
+#[derive(Clone)]
+pub struct EcosystemConfig {
+    pub factory: &'static AdapterFactory,
+    pub section: Section,
+    pub credentials: Option<Credentials>,
+}
+
+impl std::fmt::Debug for EcosystemConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EcosystemConfig")
+            .field("name", &self.factory.name)
+            .field("section", &self.section)
+            .field("credentials", &self.credentials)
+            .finish()
+    }
+}
+
+/// Credentials for a private upstream, sent only to that upstream's origin.
+#[derive(Clone)]
+pub enum Credentials {
+    Bearer(String),
+    Basic { username: String, password: String },
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credentials::Bearer(_) => f.write_str("Bearer(***)"),
+            Credentials::Basic { username, .. } => write!(f, "Basic({username}:***)"),
+        }
+    }
+}
+
+/// Values given on the command line; they win over the file and the environment.
+#[derive(Clone, Debug, Default)]
+pub struct Overrides {
+    pub config_file: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub offline: bool,
+}
+
+impl Config {
+    /// Reads the config file (the given one, else `./larder.toml` if present), the process
+    /// environment, and `overrides`.
+    pub fn load(overrides: &Overrides, factories: &'static [AdapterFactory]) -> Result<Config> {
+        let mut table = match &overrides.config_file {
+            Some(path) => read_file(path)?,
+            None if Path::new("larder.toml").exists() => read_file(Path::new("larder.toml"))?,
+            None => Table::new(),
+        };
+        let sections = section_names(factories);
+        apply_env(&mut table, std::env::vars(), &sections);
+        if let Some(listen) = &overrides.listen {
+            table.insert("listen".into(), Value::String(listen.clone()));
+        }
+        if let Some(dir) = &overrides.data_dir {
+            table.insert("data_dir".into(), Value::String(dir.display().to_string()));
+        }
+        if overrides.offline {
+            table.insert("offline".into(), Value::Boolean(true));
+        }
+        Config::from_table(table, factories)
+    }
+
+    pub fn from_table(mut table: Table, factories: &'static [AdapterFactory]) -> Result<Config> {
+        let sections = section_names(factories);
+        for (key, value) in &table {
+            let known = TOP_LEVEL_KEYS.contains(&key.as_str())
+                || (value.is_table() && sections.contains(&key.as_str()));
+            if !known {
+                bail!(
+                    "unknown configuration key `{key}`; top-level keys are {} and the sections are [{}]",
+                    TOP_LEVEL_KEYS.join(", "),
+                    sections.join("], [")
+                );
+            }
+        }
+        let listen = take_string(&mut table, "listen")?.unwrap_or_else(|| "127.0.0.1:7878".into());
+        let listen = listen.parse().with_context(|| {
+            format!("`listen` = {listen:?} is not an address like 127.0.0.1:7878")
+        })?;
+        let data_dir = match take_string(&mut table, "data_dir")? {
+            Some(dir) => PathBuf::from(dir),
+            None => default_data_dir()?,
+        };
+        let public_url = take_string(&mut table, "public_url")?
+            .map(|raw| {
+                Url::parse(raw.trim_end_matches('/')).with_context(|| {
+                    format!("`public_url` = {raw:?} is not a URL like http://mirror:7878")
+                })
+            })
+            .transpose()?;
+        let log_format = match take_string(&mut table, "log_format")?.as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("`log_format` = {other:?}: use \"text\" or \"json\""),
+        };
+        let offline = take_bool(&mut table, "offline")?.unwrap_or(false);
+        let trust_forwarded = take_bool(&mut table, "trust_forwarded")?.unwrap_or(false);
+
+        let storage = take_section(&mut table, "storage", STORAGE_KEYS)?;
+        if let Some(backend) = storage.get("backend") {
+            if backend.as_str() != Some("local") {
+                bail!("[storage] backend = {backend}: only \"local\" is available in this build");
+            }
+        }
+        let limits = parse_limits(take_section(&mut table, "limits", LIMITS_KEYS)?)?;
+
+        let mut ecosystems = Vec::new();
+        for factory in factories {
+            let keys: Vec<&str> = COMMON_KEYS
+                .iter()
+                .chain(factory.extra_keys)
+                .copied()
+                .collect();
+            let section = take_section(&mut table, factory.name, &keys)?;
+            ecosystems.push(resolve_ecosystem(factory, section)?);
+        }
+        Ok(Config {
+            listen,
+            data_dir,
+            offline,
+            public_url,
+            trust_forwarded,
+            log_format,
+            limits,
+            ecosystems,
+        })
+    }
+
+    /// The configuration as TOML, with secrets masked (`larder config`).
+    pub fn to_toml(&self) -> String {
+        let mut out = format!(
+            "listen = {:?}\ndata_dir = {:?}\noffline = {}\ntrust_forwarded = {}\nlog_format = {:?}\n",
+            self.listen.to_string(),
+            self.data_dir.display().to_string(),
+            self.offline,
+            self.trust_forwarded,
+            match self.log_format {
+                LogFormat::Text => "text",
+                LogFormat::Json => "json",
+            },
+        );
+        if let Some(url) = &self.public_url {
+            out.push_str(&format!("public_url = {:?}\n", url.as_str()));
+        }
+        let l = &self.limits;
+        out.push_str(&format!(
+            "\n[limits]\nconnect_timeout = {:?}\nfirst_byte_timeout = {:?}\nidle_timeout = {:?}\nstale_timeout = {:?}\nretries = {}\nmax_connections_per_host = {}\n",
+            humantime::format_duration(l.connect_timeout).to_string(),
+            humantime::format_duration(l.first_byte_timeout).to_string(),
+            humantime::format_duration(l.idle_timeout).to_string(),
+            humantime::format_duration(l.stale_timeout).to_string(),
+            l.retries,
+            l.max_connections_per_host,
+        ));
+        for eco in &self.ecosystems {
+            let s = &eco.section;
+            out.push_str(&format!(
+                "\n[{}]\nupstream = {:?}\nmetadata_ttl = {:?}\nnegative_ttl = {:?}\n",
+                eco.factory.name,
+                s.upstream.as_str(),
+                humantime::format_duration(s.metadata_ttl).to_string(),
+                humantime::format_duration(s.negative_ttl).to_string(),
+            ));
+            match &eco.credentials {
+                Some(Credentials::Bearer(_)) => out.push_str("token = \"***\"\n"),
+                Some(Credentials::Basic { username, .. }) => {
+                    out.push_str(&format!("username = {username:?}\npassword = \"***\"\n"))
+                }
+                None => {}
+            }
+            for (key, value) in &s.extra {
+                out.push_str(&format!("{key} = {}\n", json_to_toml(value)));
+            }
+        }
+        out
+    }
+}
+
+fn json_to_toml(value: &serde_json::Value) -> String {
+    serde_json::from_value::<Value>(value.clone())
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| value.to_string())
+}
+
+fn section_names(factories: &[AdapterFactory]) -> Vec<&'static str> {
+    let mut names = vec!["storage", "limits"];
+    names.extend(factories.iter().map(|f| f.name));
+    names
+}
+
+fn read_file(path: &Path) -> Result<Table> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    text.parse::<Table>()
+        .with_context(|| format!("config file {} is not valid TOML", path.display()))
+}
+
+fn default_data_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("larder"));
+    }
+    let home = std::env::var_os("HOME").ok_or_else(|| {
+        anyhow!("no HOME or XDG_CACHE_HOME: set data_dir (--data-dir or LARDER_DATA_DIR)")
+    })?;
+    Ok(PathBuf::from(home).join(".cache/larder"))
+}
+
+/// Maps `LARDER_<KEY>` and `LARDER_<SECTION>_<KEY>` onto the table.
+fn apply_env(table: &mut Table, vars: impl Iterator<Item = (String, String)>, sections: &[&str]) {
+    for (name, raw) in vars {
+        let Some(rest) = name.strip_prefix("LARDER_") else {
+            continue;
+        };
+        let rest = rest.to_ascii_lowercase();
+        let (section, key) = match sections.iter().find(|s| rest.starts_with(&format!("{s}_"))) {
+            Some(section) => (Some(*section), rest[section.len() + 1..].to_string()),
+            None => (None, rest),
+        };
+        let value = env_value(&key, raw);
+        match section {
+            Some(section) => {
+                let entry = table
+                    .entry(section.to_string())
+                    .or_insert_with(|| Value::Table(Table::new()));
+                if let Value::Table(t) = entry {
+                    t.insert(key, value);
+                }
+            }
+            None if TOP_LEVEL_KEYS.contains(&key.as_str()) => {
+                table.insert(key, value);
+            }
+            // Other LARDER_* variables (LARDER_LIVE for tests, say) are not configuration.
+            None => {}
+        }
+    }
+}
+
+fn env_value(key: &str, raw: String) -> Value {
+    match raw.as_str() {
+        "true" => Value::Boolean(true),
+        "false" => Value::Boolean(false),
+        _ if INTEGER_KEYS.contains(&key) => raw
+            .parse()
+            .map(Value::Integer)
+            .unwrap_or(Value::String(raw)),
+        _ => Value::String(raw),
+    }
+}
+
+fn take_section(table: &mut Table, name: &str, allowed: &[&str]) -> Result<Table> {
+    let section = match table.remove(name) {
+        None => Table::new(),
+        Some(Value::Table(section)) => section,
+        Some(_) => bail!("`{name}` must be a section ([{name}])"),
+    };
+    if let Some(unknown) = section.keys().find(|key| !allowed.contains(&key.as_str())) {
+        bail!(
+            "unknown key `{unknown}` in [{name}]; known keys: {}",
+            allowed.join(", ")
+        );
+    }
+    Ok(section)
+}
+
+fn take_string(table: &mut Table, key: &str) -> Result<Option<String>> {
+    match table.remove(key) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(other) => bail!("`{key}` must be a string, got {other}"),
+    }
+}
+
+fn take_bool(table: &mut Table, key: &str) -> Result<Option<bool>> {
+    match table.remove(key) {
+        None => Ok(None),
+        Some(Value::Boolean(b)) => Ok(Some(b)),
+        Some(other) => bail!("`{key}` must be true or false, got {other}"),
+    }
+}
+
+pub fn parse_duration(key: &str, raw: &str) -> Result<Duration> {
+    humantime::parse_duration(raw).with_context(|| {
+        format!("`{key}` = {raw:?} is not a duration like \"30s\", \"5m\" or \"1h\"")
+    })
+}
+
+fn take_duration(table: &mut Table, key: &str, default: Duration) -> Result<Duration> {
+    match take_string(table, key)? {
+        Some(raw) => parse_duration(key, &raw),
+        None => Ok(default),
+    }
+}
+
+fn take_integer(table: &mut Table, key: &str, default: u64) -> Result<u64> {
+    match table.remove(key) {
+        None => Ok(default),
+        Some(Value::Integer(n)) if n >= 0 => Ok(n as u64),
+        Some(other) => bail!("`{key}` must be a non-negative integer, got {other}"),
+    }
+}
+
+fn parse_limits(mut table: Table) -> Result<Limits> {
+    let d = Limits::default();
+    Ok(Limits {
+        connect_timeout: take_duration(&mut table, "connect_timeout", d.connect_timeout)?,
+        first_byte_timeout: take_duration(&mut table, "first_byte_timeout", d.first_byte_timeout)?,
+        idle_timeout: take_duration(&mut table, "idle_timeout", d.idle_timeout)?,
+        stale_timeout: take_duration(&mut table, "stale_timeout", d.stale_timeout)?,
+        retries: take_integer(&mut table, "retries", d.retries as u64)? as u32,
+        max_connections_per_host: take_integer(
+            &mut table,
+            "max_connections_per_host",
+            d.max_connections_per_host as u64,
+        )?
+        .max(1) as usize,
+    })
+}
+
+fn resolve_ecosystem(
+    factory: &'static AdapterFactory,
+    mut table: Table,
+) -> Result<EcosystemConfig> {
+    let name = factory.name;
+    let upstream_raw =
+        take_string(&mut table, "upstream")?.unwrap_or_else(|| factory.default_upstream.into());
+    let mut upstream = Url::parse(&upstream_raw)
+        .with_context(|| format!("[{name}] upstream = {upstream_raw:?} is not a URL"))?;
+    if !matches!(upstream.scheme(), "http" | "https") {
+        bail!("[{name}] upstream = {upstream_raw:?}: only http and https upstreams are supported");
+    }
+    // Adapters join paths onto the upstream: a base without a trailing slash would lose its
+    // last segment.
+    if !upstream.path().ends_with('/') {
+        upstream.set_path(&format!("{}/", upstream.path()));
+    }
+    let metadata_ttl = take_duration(&mut table, "metadata_ttl", factory.default_metadata_ttl)
+        .with_context(|| format!("in [{name}]"))?;
+    let negative_ttl = take_duration(&mut table, "negative_ttl", factory.default_negative_ttl)
+        .with_context(|| format!("in [{name}]"))?;
+    let credentials = take_credentials(&mut table, name)?;
+    let extra = table
+        .into_iter()
+        .map(|(key, value)| Ok((key, serde_json::to_value(value)?)))
+        .collect::<Result<serde_json::Map<_, _>, serde_json::Error>>()?;
+    let section = Section {
+        upstream,
+        metadata_ttl,
+        negative_ttl,
+        extra,
+    };
+    (factory.build)(&section).map_err(|err| anyhow!("[{name}]: {err}"))?;
+    Ok(EcosystemConfig {
+        factory,
+        section,
+        credentials,
+    })
+}
+
+fn take_credentials(table: &mut Table, name: &str) -> Result<Option<Credentials>> {
+    let token = take_string(table, "token")?;
+    let token_env = take_string(table, "token_env")?;
+    let username = take_string(table, "username")?;
+    let password_env = take_string(table, "password_env")?;
+    let from_env = |var: &str, what: &str| {
+        std::env::var(var).map_err(|_| {
+            anyhow!("[{name}] {what} names the environment variable {var}, which is not set")
+        })
+    };
+    let token = match (token, token_env) {
+        (Some(token), _) => Some(token),
+        (None, Some(var)) => Some(from_env(&var, "token_env")?),
+        (None, None) => None,
+    };
+    match (token, username, password_env) {
+        (Some(_), Some(_), _) => bail!("[{name}]: set either a token or a username, not both"),
+        (Some(token), None, _) => Ok(Some(Credentials::Bearer(token))),
+        (None, Some(username), Some(var)) => Ok(Some(Credentials::Basic {
+            username,
+            password: from_env(&var, "password_env")?,
+        })),
+        (None, Some(_), None) => {
+            bail!("[{name}] username needs password_env (the variable holding the password)")
+        }
+        (None, None, _) => Ok(None),
+    }
+}
+
+/// Parses a duration given on the command line or in tests.
+pub fn duration(raw: &str) -> Result<Duration> {
+    parse_duration("duration", raw)
+}
+
+/// Collects `LARDER_*` variables for tests that must not read the real environment.
+#[cfg(test)]
+fn table_from(
+    text: &str,
+    env: &[(&str, &str)],
+    factories: &'static [AdapterFactory],
+) -> Result<Config> {
+    let mut table: Table = text.parse()?;
+    let vars = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    apply_env(&mut table, vars, &section_names(factories));
+    if !table.contains_key("data_dir") {
+        table.insert("data_dir".into(), Value::String("/tmp/larder-test".into()));
+    }
+    Config::from_table(table, factories)
+}
+
+#[allow(dead_code)]
+type Sections = BTreeMap<String, Table>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use larder_adapter::{ClientRequest, Ecosystem, Listing, Object, Route, SettingsError};
+
+    struct Dummy;
+    impl Ecosystem for Dummy {
+        fn name(&self) -> &'static str {
+            "demo"
+        }
+        fn upstreams(&self) -> Vec<Url> {
+            Vec::new()
+        }
+        fn route(&self, _: &ClientRequest<'_>) -> Route {
+            Route::reply(http::StatusCode::NOT_FOUND, "")
+        }
+        fn find_digest(&self, _: &Object, _: &[u8], _: &Object) -> Listing {
+            Listing::Absent
+        }
+    }
+    fn build(_: &Section) -> Result<Box<dyn Ecosystem>, SettingsError> {
+        Ok(Box::new(Dummy))
+    }
+    static FACTORIES: &[AdapterFactory] = &[AdapterFactory {
+        name: "demo",
+        default_upstream: "https://registry.example/",
+        default_metadata_ttl: Duration::from_secs(300),
+        default_negative_ttl: Duration::from_secs(60),
+        extra_keys: &["mirror_of"],
+        build,
+    }];
+
+    #[test]
+    fn defaults_apply_with_no_file() {
+        let config = table_from("", &[], FACTORIES).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:7878");
+        assert_eq!(
+            config.ecosystems[0].section.upstream.as_str(),
+            "https://registry.example/"
+        );
+        assert_eq!(
+            config.ecosystems[0].section.metadata_ttl,
+            Duration::from_secs(300)
+        );
+    }
+
+    #[test]
+    fn env_overrides_file_and_reaches_sections() {
+        let config = table_from(
+            "listen = \"0.0.0.0:1\"\n[demo]\nmetadata_ttl = \"1m\"\n",
+            &[
+                ("LARDER_LISTEN", "127.0.0.1:9"),
+                ("LARDER_DEMO_UPSTREAM", "http://private/reg"),
+                ("LARDER_LIMITS_RETRIES", "0"),
+            ],
+            FACTORIES,
+        )
+        .unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:9");
+        assert_eq!(
+            config.ecosystems[0].section.upstream.as_str(),
+            "http://private/reg/"
+        );
+        assert_eq!(
+            config.ecosystems[0].section.metadata_ttl,
+            Duration::from_secs(60)
+        );
+        assert_eq!(config.limits.retries, 0);
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let err = table_from("lisen = \"x\"", &[], FACTORIES)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`lisen`"), "{err}");
+        let err = table_from("[demo]\ntoken_file = \"x\"", &[], FACTORIES)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`token_file` in [demo]"), "{err}");
+        let err = table_from("[nope]\na = 1", &[], FACTORIES)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`nope`"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_masked_in_printed_config() {
+        let config = table_from(
+            "[demo]\ntoken = \"hunter2\"\nmirror_of = \"x\"",
+            &[],
+            FACTORIES,
+        )
+        .unwrap();
+        let printed = config.to_toml();
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("token = \"***\""));
+        assert!(printed.contains("mirror_of = \"x\""));
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

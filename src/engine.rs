@@ -1,0 +1,360 @@
+//! The engine: decides, for one object, whether the store can answer, whether upstream must be
+//! asked, and what the client gets when upstream fails. It never looks at an ecosystem's name.
+
+use crate::config::Credentials;
+use crate::fetch::FillJob;
+use crate::fill::{await_end, await_head, FillState, Fills, Outcome};
+use crate::store::{BlobFile, Pointer, Store};
+use crate::upstream::{UpstreamClient, UpstreamError};
+use larder_adapter::{Digest, Ecosystem, Freshness, Listing, Object};
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// A client may force a revalidation (or a digest lookup may) at most this often per object.
+const FORCED_REVALIDATION_INTERVAL: Duration = Duration::from_secs(10);
+
+/// An adapter as the engine holds it, with what only the engine may see.
+pub struct Mounted {
+    pub adapter: Box<dyn Ecosystem>,
+    /// The configured upstream's origin and credentials; attached to requests for that origin.
+    pub credentials: Option<(url::Url, Credentials)>,
+}
+
+impl Mounted {
+    pub fn name(&self) -> &'static str {
+        self.adapter.name()
+    }
+}
+
+/// Where an object's bytes come from for one request.
+pub enum Found {
+    Stored {
+        pointer: Pointer,
+        blob: BlobFile,
+        stale: Option<Arc<UpstreamError>>,
+    },
+    Filling {
+        head: Arc<crate::fill::BodyHead>,
+        rx: watch::Receiver<FillState>,
+    },
+    /// Upstream (now, or remembered) says it does not exist.
+    Missing {
+        status: u16,
+    },
+    Failed(Arc<UpstreamError>),
+}
+
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub client: UpstreamClient,
+    pub fills: Fills,
+    offline: bool,
+    forced: Mutex<HashMap<String, Instant>>,
+    storage_failures: AtomicU64,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, client: UpstreamClient, offline: bool) -> Self {
+        Engine {
+            store,
+            client,
+            fills: Fills::default(),
+            offline,
+            forced: Mutex::default(),
+            storage_failures: AtomicU64::new(0),
+        }
+    }
+
+    pub fn full_key(eco: &Mounted, object: &Object) -> String {
+        format!("{}/{}", eco.name(), object.key)
+    }
+
+    /// Finds the object's bytes: from the store when fresh (or immutable), else from a fill,
+    /// falling back to a stale copy when upstream fails. `force` asks upstream even within the
+    /// TTL (rate-limited per object).
+    pub async fn obtain(
+        self: &Arc<Self>,
+        eco: &Arc<Mounted>,
+        object: &Object,
+        force: bool,
+    ) -> Found {
+        let key = Self::full_key(eco, object);
+        let cached = self.cached(&key).await;
+        let force = force && object.is_metadata() && self.may_force(&key);
+        if let Some((pointer, blob)) = &cached {
+            let fresh = match object.freshness {
+                Freshness::Immutable => true,
+                Freshness::Mutable { ttl, negative_ttl } => {
+                    let ttl = if pointer.is_negative() {
+                        negative_ttl
+                    } else {
+                        ttl
+                    };
+                    pointer.age_ms() < ttl.as_millis() as u64 && !force
+                }
+            };
+            if fresh || self.offline {
+                return stored_or_missing(pointer.clone(), blob.as_ref(), None);
+            }
+        } else if self.offline {
+            return Found::Failed(Arc::new(UpstreamError::Offline));
+        }
+
+        let previous = cached.as_ref().map(|(pointer, _)| pointer.clone());
+        let mut rx = self.fills.join_or_start(&key, |tx| {
+            let job = FillJob {
+                engine: self.clone(),
+                eco: eco.clone(),
+                object: object.clone(),
+                key: key.clone(),
+                previous,
+            };
+            tokio::spawn(job.run(tx));
+        });
+
+        // With a stale copy in hand, wait for the whole revalidation (bounded), so that a
+        // failure at any point can still be answered with the stale copy.
+        if let Some((pointer, blob)) = cached {
+            let stale_timeout = self.client.limits().stale_timeout;
+            let state = match tokio::time::timeout(stale_timeout, await_end(&mut rx)).await {
+                Ok(state) => state,
+                Err(_) => {
+                    let host = object.upstream.host_str().unwrap_or_default().to_string();
+                    let err = Arc::new(UpstreamError::Timeout {
+                        host,
+                        after: stale_timeout,
+                    });
+                    tracing::warn!(%key, error = %err, "serving the cached copy");
+                    return stored_or_missing(pointer, blob.as_ref(), Some(err));
+                }
+            };
+            return match state {
+                FillState::NotModified(fresh) => stored_or_missing(fresh, blob.as_ref(), None),
+                FillState::Missing { status } => Found::Missing { status },
+                FillState::Body(progress) => match progress.outcome {
+                    Some(Outcome::Stored(fresh)) => match self.open_blob(&fresh).await {
+                        Some(blob) => Found::Stored {
+                            pointer: fresh,
+                            blob,
+                            stale: None,
+                        },
+                        None => Found::Filling {
+                            head: progress.head,
+                            rx,
+                        },
+                    },
+                    Some(Outcome::Failed(err)) if err.allows_stale() => {
+                        tracing::warn!(%key, error = %err, "serving the cached copy");
+                        stored_or_missing(pointer, blob.as_ref(), Some(err))
+                    }
+                    Some(Outcome::Failed(err)) => Found::Failed(err),
+                    Some(Outcome::PassedThrough { .. }) | None => Found::Filling {
+                        head: progress.head,
+                        rx,
+                    },
+                },
+                FillState::Failed(err) if err.allows_stale() => {
+                    tracing::warn!(%key, error = %err, "serving the cached copy");
+                    stored_or_missing(pointer, blob.as_ref(), Some(err))
+                }
+                FillState::Failed(err) => Found::Failed(err),
+                FillState::Connecting => Found::Failed(Arc::new(UpstreamError::Storage {
+                    detail: "fill did not start".into(),
+                })),
+            };
+        }
+
+        match await_head(&mut rx).await {
+            FillState::Body(progress) => Found::Filling {
+                head: progress.head,
+                rx,
+            },
+            FillState::Missing { status } => Found::Missing { status },
+            FillState::NotModified(pointer) => match self.open_blob(&pointer).await {
+                Some(blob) => Found::Stored {
+                    pointer,
+                    blob,
+                    stale: None,
+                },
+                None => Found::Failed(Arc::new(UpstreamError::Storage {
+                    detail: "the cached copy vanished".into(),
+                })),
+            },
+            FillState::Failed(err) => Found::Failed(err),
+            FillState::Connecting => Found::Failed(Arc::new(UpstreamError::Storage {
+                detail: "fill did not start".into(),
+            })),
+        }
+    }
+
+    /// The digest an index object declares for `artifact`, obtaining the index through the
+    /// cache and revalidating it once if it does not list the artifact.
+    pub async fn listed_digest(
+        self: Arc<Self>,
+        eco: &Arc<Mounted>,
+        index: &Object,
+        artifact: &Object,
+    ) -> Option<Digest> {
+        for attempt in 0..2 {
+            let body = self.whole_body(eco, index, attempt > 0).await?;
+            match eco.adapter.find_digest(index, &body, artifact) {
+                Listing::Found(digest) => return Some(digest),
+                Listing::Absent if attempt == 0 => {
+                    tracing::debug!(index = %index.key, artifact = %artifact.key, "not listed; revalidating the index");
+                }
+                Listing::Absent | Listing::Unverifiable => return None,
+            }
+        }
+        None
+    }
+
+    /// An object's whole body, through the cache (for indexes, which are small enough to parse).
+    fn whole_body<'a>(
+        self: &'a Arc<Self>,
+        eco: &'a Arc<Mounted>,
+        object: &'a Object,
+        force: bool,
+    ) -> futures_util::future::BoxFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            match self.obtain(eco, object, force).await {
+                Found::Stored { blob, .. } => read_whole(blob.file).await.ok(),
+                Found::Filling { head, mut rx } => match await_end(&mut rx).await {
+                    FillState::Body(progress)
+                        if !matches!(progress.outcome, Some(Outcome::Failed(_))) =>
+                    {
+                        read_whole_shared(head.file.clone()).await.ok()
+                    }
+                    _ => None,
+                },
+                Found::Missing { .. } | Found::Failed(_) => None,
+            }
+        })
+    }
+
+    async fn cached(&self, key: &str) -> Option<(Pointer, Option<BlobFile>)> {
+        let key = key.to_string();
+        let store = self.store.clone();
+        let found = tokio::task::spawn_blocking(
+            move || -> io::Result<Option<(Pointer, Option<BlobFile>)>> {
+                let Some(pointer) = store.get_pointer(&key)? else {
+                    return Ok(None);
+                };
+                match &pointer.sha256 {
+                    None => Ok(Some((pointer, None))),
+                    Some(sha) => Ok(store.open_blob(sha)?.map(|blob| (pointer, Some(blob)))),
+                }
+            },
+        )
+        .await;
+        match found {
+            Ok(Ok(found)) => found,
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "store lookup failed; treating as a miss");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+
+    async fn open_blob(&self, pointer: &Pointer) -> Option<BlobFile> {
+        let sha = pointer.sha256.clone()?;
+        self.store_call(move |store| store.open_blob(&sha))
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Runs a blocking store operation off the async threads.
+    pub async fn store_call<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&dyn Store) -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || op(store.as_ref()))
+            .await
+            .map_err(io::Error::other)?
+    }
+
+    pub async fn put_pointer(&self, pointer: &Pointer) {
+        let pointer = pointer.clone();
+        if let Err(err) = self
+            .store_call(move |store| store.put_pointer(&pointer))
+            .await
+        {
+            self.note_storage_failure(&err);
+        }
+    }
+
+    pub fn discard_temp(&self, path: std::path::PathBuf) {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.discard(&path));
+    }
+
+    /// A write to the store failed (a full disk, say): requests keep being served from
+    /// upstream, uncached, and the log says so.
+    pub fn note_storage_failure(&self, err: &io::Error) {
+        let count = self.storage_failures.fetch_add(1, Ordering::Relaxed) + 1;
+        tracing::error!(error = %err, count, "could not write to the store; serving without caching (is the disk full?)");
+    }
+
+    fn may_force(&self, key: &str) -> bool {
+        let mut forced = self.forced.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        match forced.get(key) {
+            Some(last) if now.duration_since(*last) < FORCED_REVALIDATION_INTERVAL => false,
+            _ => {
+                forced.insert(key.to_string(), now);
+                if forced.len() > 10_000 {
+                    forced.retain(|_, at| now.duration_since(*at) < FORCED_REVALIDATION_INTERVAL);
+                }
+                true
+            }
+        }
+    }
+}
+
+fn stored_or_missing(
+    pointer: Pointer,
+    blob: Option<&BlobFile>,
+    stale: Option<Arc<UpstreamError>>,
+) -> Found {
+    match blob.and_then(|b| {
+        b.file
+            .try_clone()
+            .ok()
+            .map(|file| BlobFile { file, len: b.len })
+    }) {
+        Some(blob) if !pointer.is_negative() => Found::Stored {
+            pointer,
+            blob,
+            stale,
+        },
+        _ => Found::Missing {
+            status: if pointer.is_negative() {
+                pointer.status
+            } else {
+                404
+            },
+        },
+    }
+}
+
+async fn read_whole(file: std::fs::File) -> io::Result<Vec<u8>> {
+    read_whole_shared(Arc::new(file)).await
+}
+
+async fn read_whole_shared(file: Arc<std::fs::File>) -> io::Result<Vec<u8>> {
+    tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::FileExt;
+        let len = file.metadata()?.len() as usize;
+        let mut buf = vec![0; len];
+        file.read_exact_at(&mut buf, 0)?;
+        Ok(buf)
+    })
+    .await
+    .map_err(io::Error::other)?
+}

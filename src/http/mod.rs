@@ -1,0 +1,194 @@
+//! The HTTP layer: the only module that knows axum. It routes a request to an adapter by its
+//! first path segment (or, for absolute-form proxy requests, by host), asks the adapter for a
+//! route, and hands cacheable objects to the engine.
+
+mod forward;
+mod public_base;
+
+use crate::engine::{Engine, Mounted};
+use crate::respond::{self, Body, Want};
+use axum::body::Body as AxumBody;
+use axum::extract::{Request, State};
+use axum::response::Response;
+use http::{header, HeaderValue, Method, StatusCode, Version};
+use larder_adapter::{ClientRequest, Route};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tower_http::compression::CompressionLayer;
+
+/// Everything a request handler needs.
+pub struct App {
+    pub engine: Arc<Engine>,
+    pub by_name: HashMap<&'static str, Arc<Mounted>>,
+    pub by_proxy_host: HashMap<String, Arc<Mounted>>,
+    pub public_url: Option<url::Url>,
+    pub trust_forwarded: bool,
+}
+
+pub fn router(app: Arc<App>) -> axum::Router {
+    // Metadata compresses 5-10x; artifacts are already compressed, and ranges must not be.
+    let compress_metadata =
+        |status: StatusCode, _: Version, headers: &http::HeaderMap, _: &http::Extensions| {
+            let content_type = headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            status == StatusCode::OK
+                && !headers.contains_key(header::CONTENT_RANGE)
+                && (content_type.contains("json") || content_type.starts_with("text/"))
+        };
+    axum::Router::new().fallback(handle).with_state(app).layer(
+        CompressionLayer::new()
+            .gzip(true)
+            .no_br()
+            .no_deflate()
+            .no_zstd()
+            .compress_when(compress_metadata),
+    )
+}
+
+async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
+    if request.method() == Method::CONNECT {
+        return into_axum(respond::text(
+            StatusCode::FORBIDDEN,
+            "larder does not tunnel CONNECT (it is not an open proxy and cannot cache TLS). \
+             Use an http:// source through the proxy, or larder's mirror URL for https upstreams.\n"
+                .into(),
+        ));
+    }
+    let uri = request.uri().clone();
+    let (eco, path) = match uri.authority() {
+        Some(authority) => match app
+            .by_proxy_host
+            .get(authority.as_str())
+            .or_else(|| app.by_proxy_host.get(authority.host()))
+        {
+            Some(eco) => (eco.clone(), uri.path().to_string()),
+            None => {
+                let mut hosts: Vec<&str> = app.by_proxy_host.keys().map(String::as_str).collect();
+                hosts.sort_unstable();
+                return into_axum(respond::text(
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        "larder is not an open proxy: host {authority} is not a configured upstream. \
+                         Proxied hosts: {}. Add the host to the ecosystem's configuration (see `larder config`).\n",
+                        hosts.join(", ")
+                    ),
+                ));
+            }
+        },
+        None => {
+            let path = uri.path();
+            if path == "/-/health" {
+                return into_axum(respond::text(StatusCode::OK, "ok\n".into()));
+            }
+            let rest = path.trim_start_matches('/');
+            let (name, tail) = rest.split_once('/').map_or((rest, ""), |(n, t)| (n, t));
+            match app.by_name.get(name) {
+                Some(eco) => (eco.clone(), format!("/{tail}")),
+                None if path == "/" => {
+                    return into_axum(respond::text(StatusCode::OK, index_text(&app)))
+                }
+                None => {
+                    return into_axum(respond::text(
+                        StatusCode::NOT_FOUND,
+                        format!(
+                            "no ecosystem is served at /{name}/; larder serves {}\n",
+                            mounts(&app)
+                        ),
+                    ))
+                }
+            }
+        }
+    };
+    if path.len() > 4096 {
+        return into_axum(respond::text(
+            StatusCode::URI_TOO_LONG,
+            "path too long\n".into(),
+        ));
+    }
+    let (parts, body) = request.into_parts();
+    let client_request = ClientRequest {
+        method: &parts.method,
+        proxy_host: uri.authority().map(|a| a.as_str()),
+        path: &path,
+        query: uri.query(),
+        headers: &parts.headers,
+    };
+    let route = eco.adapter.route(&client_request);
+    let response = match route {
+        Route::Reply(reply) => {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(reply.content_type),
+            );
+            respond::build(reply.status, headers, Body::Full(reply.body))
+        }
+        Route::Redirect { location } => {
+            let mut target = format!("/{}{}", eco.name(), location);
+            if let Some(query) = uri.query() {
+                target = format!("{target}?{query}");
+            }
+            let mut headers = http::HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_str(&target) {
+                headers.insert(header::LOCATION, value);
+            }
+            respond::build(StatusCode::MOVED_PERMANENTLY, headers, Body::Empty)
+        }
+        Route::Forward(forward) => forward::forward(&app.engine, &eco, &forward, parts, body).await,
+        Route::Fetch(object) => {
+            if !client_request.is_read() {
+                respond::text(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "larder is a read-only mirror\n".into(),
+                )
+            } else {
+                let header = |name: header::HeaderName| {
+                    parts
+                        .headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string)
+                };
+                let want = Want {
+                    head: parts.method == Method::HEAD,
+                    range: header(header::RANGE),
+                    if_none_match: header(header::IF_NONE_MATCH),
+                    public_base: public_base::for_request(&app, &parts.headers, eco.name()),
+                };
+                // `no-cache` (npm's retry after a version miss) revalidates now; `max-age=0`
+                // (pip, on every request) does not, or the TTL would mean nothing.
+                let force = header(header::CACHE_CONTROL).is_some_and(|cc| cc.contains("no-cache"))
+                    || header(header::PRAGMA).is_some_and(|p| p.contains("no-cache"));
+                let found = app.engine.obtain(&eco, &object, force).await;
+                respond::respond(&eco, &object, found, &want)
+            }
+        }
+    };
+    into_axum(response)
+}
+
+fn mounts(app: &App) -> String {
+    let mut names: Vec<String> = app.by_name.keys().map(|n| format!("/{n}/")).collect();
+    names.sort();
+    names.join(", ")
+}
+
+fn index_text(app: &App) -> String {
+    format!(
+        "larder {}: a caching mirror. Serving {}.\nHealth: /-/health\n",
+        env!("CARGO_PKG_VERSION"),
+        mounts(app)
+    )
+}
+
+fn into_axum(response: respond::Response) -> Response {
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        Body::Empty => AxumBody::empty(),
+        Body::Full(bytes) => AxumBody::from(bytes),
+        Body::Stream(stream) => AxumBody::from_stream(stream),
+    };
+    Response::from_parts(parts, body)
+}

@@ -1,0 +1,18 @@
+//! larder: a caching mirror for package managers.
+//!
+//! Where a request goes (see `docs/ARCHITECTURE.md`): [`http`] routes it to an adapter (one
+//! crate per ecosystem under `ecosystems/`), which classifies it; the [`engine`] finds the bytes
+//! in the [`store`] or starts a [`fill`] ([`fetch`]) through the [`upstream`] client; [`respond`]
+//! and [`body`] turn the result into the response.
+
+pub mod adapters;
+pub mod body;
+pub mod config;
+pub mod engine;
+pub mod fetch;
+pub mod fill;
+pub mod http;
+pub mod respond;
+pub mod server;
+pub mod store;
+pub mod upstream;

@@ -1,0 +1,321 @@
+//! Turns what the engine found into the client's response: ETag and 304, HEAD, a single Range
+//! (206/416), streaming rewrites of metadata, and error statuses with a text body.
+
+use crate::body::{self, ByteStream};
+use crate::engine::{Found, Mounted};
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::StatusCode;
+use larder_adapter::Object;
+use sha2::Digest as _;
+use std::sync::Arc;
+
+/// A response body: the HTTP layer turns it into its own type.
+pub enum Body {
+    Empty,
+    Full(Bytes),
+    Stream(ByteStream),
+}
+
+pub type Response = http::Response<Body>;
+
+/// The parts of a request that shape the response.
+pub struct Want {
+    pub head: bool,
+    pub range: Option<String>,
+    pub if_none_match: Option<String>,
+    /// larder's own base URL for this adapter, for rewritten links (`http://host:7878/npm`).
+    pub public_base: String,
+}
+
+const X_CACHE: HeaderName = HeaderName::from_static("x-larder-cache");
+
+pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Response {
+    match found {
+        Found::Failed(err) => text(err.client_status(), format!("{err}\n")),
+        Found::Missing { status } => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND);
+            text(
+                status,
+                format!(
+                    "not found upstream: {} answered {status}\n",
+                    object.upstream
+                ),
+            )
+        }
+        Found::Stored {
+            pointer,
+            blob,
+            stale,
+        } => {
+            let sha = pointer.sha256.as_deref().unwrap_or_default();
+            let rewriter = eco.adapter.rewriter(object, &want.public_base);
+            let etag = match &rewriter {
+                None => format!("\"{sha}\""),
+                // The links in a rewritten body depend on the base URL it was served for.
+                Some(_) => format!(
+                    "\"{}-{}\"",
+                    &sha[..sha.len().min(40)],
+                    short_hash(&want.public_base)
+                ),
+            };
+            let mut headers = base_headers(object, pointer.content_type.as_deref());
+            insert(&mut headers, header::ETAG, &etag);
+            headers.insert(
+                X_CACHE,
+                HeaderValue::from_static(if stale.is_some() { "stale" } else { "hit" }),
+            );
+            if let Some(err) = &stale {
+                insert(
+                    &mut headers,
+                    header::WARNING,
+                    &format!(
+                        "110 larder \"Response is Stale: {}\"",
+                        err.to_string().replace('"', "'")
+                    ),
+                );
+            }
+            if want
+                .if_none_match
+                .as_deref()
+                .is_some_and(|inm| etag_matches(inm, &etag))
+            {
+                return build(StatusCode::NOT_MODIFIED, headers, Body::Empty);
+            }
+            let file = Arc::new(blob.file);
+            if let Some(rewriter) = rewriter {
+                let body = if want.head {
+                    Body::Empty
+                } else {
+                    Body::Stream(body::rewritten(
+                        body::file_range(file, 0, blob.len),
+                        rewriter,
+                    ))
+                };
+                return build(StatusCode::OK, headers, body);
+            }
+            headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            match want.range.as_deref().map(|r| parse_range(r, blob.len)) {
+                Some(RangeRequest::Unsatisfiable) => {
+                    insert(
+                        &mut headers,
+                        header::CONTENT_RANGE,
+                        &format!("bytes */{}", blob.len),
+                    );
+                    build(StatusCode::RANGE_NOT_SATISFIABLE, headers, Body::Empty)
+                }
+                Some(RangeRequest::Bytes(start, end)) => {
+                    insert(
+                        &mut headers,
+                        header::CONTENT_RANGE,
+                        &format!("bytes {start}-{}/{}", end - 1, blob.len),
+                    );
+                    insert(
+                        &mut headers,
+                        header::CONTENT_LENGTH,
+                        &(end - start).to_string(),
+                    );
+                    let body = if want.head {
+                        Body::Empty
+                    } else {
+                        Body::Stream(body::file_range(file, start, end))
+                    };
+                    build(StatusCode::PARTIAL_CONTENT, headers, body)
+                }
+                Some(RangeRequest::Ignore) | None => {
+                    insert(&mut headers, header::CONTENT_LENGTH, &blob.len.to_string());
+                    let body = if want.head {
+                        Body::Empty
+                    } else {
+                        Body::Stream(body::file_range(file, 0, blob.len))
+                    };
+                    build(StatusCode::OK, headers, body)
+                }
+            }
+        }
+        Found::Filling { head, rx } => {
+            let mut headers = base_headers(object, head.content_type.as_deref());
+            headers.insert(X_CACHE, HeaderValue::from_static("miss"));
+            if let Some(rewriter) = eco.adapter.rewriter(object, &want.public_base) {
+                let body = if want.head {
+                    Body::Empty
+                } else {
+                    Body::Stream(body::rewritten(
+                        body::following(head.file.clone(), rx, 0, None),
+                        rewriter,
+                    ))
+                };
+                return build(StatusCode::OK, headers, body);
+            }
+            let Some(len) = head.content_length else {
+                let body = if want.head {
+                    Body::Empty
+                } else {
+                    Body::Stream(body::following(head.file.clone(), rx, 0, None))
+                };
+                return build(StatusCode::OK, headers, body);
+            };
+            headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            match want.range.as_deref().map(|r| parse_range(r, len)) {
+                Some(RangeRequest::Unsatisfiable) => {
+                    insert(
+                        &mut headers,
+                        header::CONTENT_RANGE,
+                        &format!("bytes */{len}"),
+                    );
+                    build(StatusCode::RANGE_NOT_SATISFIABLE, headers, Body::Empty)
+                }
+                Some(RangeRequest::Bytes(start, end)) => {
+                    insert(
+                        &mut headers,
+                        header::CONTENT_RANGE,
+                        &format!("bytes {start}-{}/{len}", end - 1),
+                    );
+                    insert(
+                        &mut headers,
+                        header::CONTENT_LENGTH,
+                        &(end - start).to_string(),
+                    );
+                    let body = if want.head {
+                        Body::Empty
+                    } else {
+                        Body::Stream(body::following(head.file.clone(), rx, start, Some(end)))
+                    };
+                    build(StatusCode::PARTIAL_CONTENT, headers, body)
+                }
+                Some(RangeRequest::Ignore) | None => {
+                    insert(&mut headers, header::CONTENT_LENGTH, &len.to_string());
+                    let body = if want.head {
+                        Body::Empty
+                    } else {
+                        Body::Stream(body::following(head.file.clone(), rx, 0, None))
+                    };
+                    build(StatusCode::OK, headers, body)
+                }
+            }
+        }
+    }
+}
+
+pub fn text(status: StatusCode, message: String) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    build(status, headers, Body::Full(Bytes::from(message)))
+}
+
+pub fn build(status: StatusCode, headers: HeaderMap, body: Body) -> Response {
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}
+
+fn base_headers(object: &Object, stored_type: Option<&str>) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    let content_type = object
+        .content_type
+        .or(stored_type)
+        .unwrap_or("application/octet-stream");
+    insert(&mut headers, header::CONTENT_TYPE, content_type);
+    for (name, value) in &object.response_headers {
+        headers.append(name.clone(), value.clone());
+    }
+    headers
+}
+
+fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(name, value);
+    }
+}
+
+fn short_hash(text: &str) -> String {
+    hex::encode(&sha2::Sha256::digest(text.as_bytes())[..6])
+}
+
+fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(str::trim)
+        .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == etag)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum RangeRequest {
+    /// `start..end`, end exclusive.
+    Bytes(u64, u64),
+    Unsatisfiable,
+    /// Malformed or multi-range: served as a plain 200, as RFC 9110 allows.
+    Ignore,
+}
+
+fn parse_range(header: &str, len: u64) -> RangeRequest {
+    let Some(spec) = header.trim().strip_prefix("bytes=") else {
+        return RangeRequest::Ignore;
+    };
+    if spec.contains(',') {
+        return RangeRequest::Ignore;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeRequest::Ignore;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let parsed = match (first.is_empty(), last.is_empty()) {
+        (true, true) => return RangeRequest::Ignore,
+        // Suffix: the last N bytes.
+        (true, false) => match last.parse::<u64>() {
+            Ok(0) => return RangeRequest::Unsatisfiable,
+            Ok(n) => (len.saturating_sub(n), len),
+            Err(_) => return RangeRequest::Ignore,
+        },
+        (false, _) => {
+            let Ok(start) = first.parse::<u64>() else {
+                return RangeRequest::Ignore;
+            };
+            let end = if last.is_empty() {
+                len
+            } else {
+                match last.parse::<u64>() {
+                    Ok(last) if last >= start => (last + 1).min(len),
+                    _ => return RangeRequest::Ignore,
+                }
+            };
+            (start, end)
+        }
+    };
+    if parsed.0 >= len {
+        return RangeRequest::Unsatisfiable;
+    }
+    RangeRequest::Bytes(parsed.0, parsed.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_follow_rfc_9110() {
+        assert_eq!(parse_range("bytes=0-9", 100), RangeRequest::Bytes(0, 10));
+        assert_eq!(parse_range("bytes=90-", 100), RangeRequest::Bytes(90, 100));
+        assert_eq!(parse_range("bytes=-10", 100), RangeRequest::Bytes(90, 100));
+        assert_eq!(parse_range("bytes=-1000", 100), RangeRequest::Bytes(0, 100));
+        assert_eq!(
+            parse_range("bytes=50-5000", 100),
+            RangeRequest::Bytes(50, 100)
+        );
+        assert_eq!(parse_range("bytes=100-", 100), RangeRequest::Unsatisfiable);
+        assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeRequest::Ignore);
+        assert_eq!(parse_range("bytes=9-1", 100), RangeRequest::Ignore);
+        assert_eq!(parse_range("items=0-1", 100), RangeRequest::Ignore);
+    }
+
+    #[test]
+    fn etags_match_lists_and_weak_forms() {
+        assert!(etag_matches("\"a\", \"b\"", "\"b\""));
+        assert!(etag_matches("W/\"b\"", "\"b\""));
+        assert!(!etag_matches("\"c\"", "\"b\""));
+    }
+}

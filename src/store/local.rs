@@ -1,0 +1,242 @@
+//! The local disk backend.
+//!
+//! Layout under the data dir:
+//! - `blobs/sha256/<2 hex>/<64 hex>`: content, written once, never modified;
+//! - `pointers/<2 hex>/<sha256 of key>.json`: one record per object key, replaced atomically;
+//! - `tmp/`: fills in progress; swept at start-up (a crash mid-download leaves nothing visible).
+//!
+//! Why not cacache: larder streams a fill to clients while it is written, so concurrent readers
+//! must tail the temp file, and serves Range requests, so blobs must be seekable files; cacache's
+//! Writer cannot be read while open and its Reader cannot seek. Its index is append-only, which
+//! bloats for pointers rewritten on every revalidation. The layout here is the same idea
+//! (content-addressed files, atomic rename) with those two needs met.
+
+use super::{BlobFile, Pointer, Store, TempBlob};
+use sha2::{Digest as _, Sha256};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+pub struct LocalStore {
+    root: PathBuf,
+    temp_counter: AtomicU64,
+    /// Serializes read-compare-write of pointers within this process.
+    pointer_lock: Mutex<()>,
+}
+
+impl LocalStore {
+    /// Opens (creating) a store under `root` and sweeps temp files left by a previous process.
+    pub fn open(root: &Path) -> io::Result<LocalStore> {
+        for dir in ["blobs/sha256", "pointers", "tmp"] {
+            fs::create_dir_all(root.join(dir)).map_err(|err| {
+                io::Error::new(
+                    err.kind(),
+                    format!(
+                        "cannot create {}: {err}; check --data-dir",
+                        root.join(dir).display()
+                    ),
+                )
+            })?;
+        }
+        let swept = sweep(&root.join("tmp"))?;
+        if swept > 0 {
+            tracing::info!(swept, "removed temp files left by an interrupted run");
+        }
+        Ok(LocalStore {
+            root: root.to_path_buf(),
+            temp_counter: AtomicU64::new(0),
+            pointer_lock: Mutex::new(()),
+        })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn blob_path(&self, sha256: &str) -> Option<PathBuf> {
+        let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+        valid.then(|| {
+            self.root
+                .join("blobs/sha256")
+                .join(&sha256[..2])
+                .join(sha256)
+        })
+    }
+
+    fn pointer_path(&self, key: &str) -> PathBuf {
+        let name = hex::encode(Sha256::digest(key.as_bytes()));
+        self.root
+            .join("pointers")
+            .join(&name[..2])
+            .join(format!("{name}.json"))
+    }
+
+    /// Writes `bytes` to `path` through a temp file and a rename, so readers see old or new.
+    fn write_atomically(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let temp = self.create_temp()?;
+        let mut file = temp.file;
+        let written = file.write_all(bytes).and_then(|()| file.sync_data());
+        if let Err(err) = written {
+            self.discard(&temp.path);
+            return Err(err);
+        }
+        self.rename_into(&temp.path, path)
+    }
+
+    fn rename_into(&self, from: &Path, to: &Path) -> io::Result<()> {
+        if let Some(parent) = to.parent() {
+            fs::create_dir_all(parent)?;
+        }
+        fs::rename(from, to).inspect_err(|_| self.discard(from))
+    }
+}
+
+impl Store for LocalStore {
+    fn open_blob(&self, sha256: &str) -> io::Result<Option<BlobFile>> {
+        let Some(path) = self.blob_path(sha256) else {
+            return Ok(None);
+        };
+        match fs::File::open(&path) {
+            Ok(file) => {
+                let len = file.metadata()?.len();
+                Ok(Some(BlobFile { file, len }))
+            }
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    fn create_temp(&self) -> io::Result<TempBlob> {
+        let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
+        let path = self
+            .root
+            .join("tmp")
+            .join(format!("{}-{n}.part", std::process::id()));
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        Ok(TempBlob { path, file })
+    }
+
+    fn publish(&self, temp: &Path, sha256: &str) -> io::Result<()> {
+        let path = self.blob_path(sha256).ok_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "not a sha256 hex digest")
+        })?;
+        fs::File::open(temp)?.sync_data()?;
+        self.rename_into(temp, &path)
+    }
+
+    fn discard(&self, temp: &Path) {
+        if let Err(err) = fs::remove_file(temp) {
+            if err.kind() != io::ErrorKind::NotFound {
+                tracing::warn!(path = %temp.display(), %err, "could not remove a temp file");
+            }
+        }
+    }
+
+    fn get_pointer(&self, key: &str) -> io::Result<Option<Pointer>> {
+        let path = self.pointer_path(key);
+        let bytes = match fs::read(&path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        match serde_json::from_slice::<Pointer>(&bytes) {
+            Ok(pointer) if pointer.key == key => Ok(Some(pointer)),
+            // A damaged record is a miss: the next fill rewrites it.
+            Ok(_) | Err(_) => {
+                tracing::warn!(path = %path.display(), "ignoring an unreadable pointer record");
+                Ok(None)
+            }
+        }
+    }
+
+    fn put_pointer(&self, pointer: &Pointer) -> io::Result<()> {
+        let _guard = self
+            .pointer_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(existing) = self.get_pointer(&pointer.key)? {
+            if existing.fetched_at_ms > pointer.fetched_at_ms {
+                return Ok(());
+            }
+        }
+        let bytes = serde_json::to_vec(pointer).map_err(io::Error::other)?;
+        self.write_atomically(&self.pointer_path(&pointer.key), &bytes)
+    }
+}
+
+fn sweep(dir: &Path) -> io::Result<usize> {
+    let mut swept = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if fs::remove_file(entry.path()).is_ok() {
+            swept += 1;
+        }
+    }
+    Ok(swept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pointer(key: &str, at: u64) -> Pointer {
+        Pointer {
+            key: key.into(),
+            status: 200,
+            sha256: Some("ab".repeat(32)),
+            size: 1,
+            content_type: None,
+            etag: None,
+            last_modified: None,
+            fetched_at_ms: at,
+            verified: None,
+        }
+    }
+
+    #[test]
+    fn older_pointer_never_overwrites_newer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        store.put_pointer(&pointer("npm/a", 20)).unwrap();
+        store.put_pointer(&pointer("npm/a", 10)).unwrap();
+        assert_eq!(
+            store.get_pointer("npm/a").unwrap().unwrap().fetched_at_ms,
+            20
+        );
+        store.put_pointer(&pointer("npm/a", 30)).unwrap();
+        assert_eq!(
+            store.get_pointer("npm/a").unwrap().unwrap().fetched_at_ms,
+            30
+        );
+    }
+
+    #[test]
+    fn temp_files_are_swept_at_open_and_never_visible_as_blobs() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let mut temp = store.create_temp().unwrap();
+        temp.file.write_all(b"half a download").unwrap();
+        drop(store);
+        let store = LocalStore::open(dir.path()).unwrap();
+        assert!(!temp.path.exists());
+        assert!(store.open_blob(&"00".repeat(32)).unwrap().is_none());
+    }
+
+    #[test]
+    fn publish_makes_blob_visible_and_rejects_bad_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let mut temp = store.create_temp().unwrap();
+        temp.file.write_all(b"x").unwrap();
+        let sha = hex::encode(Sha256::digest(b"x"));
+        store.publish(&temp.path, &sha).unwrap();
+        assert_eq!(store.open_blob(&sha).unwrap().unwrap().len, 1);
+        assert!(store.open_blob("../../etc/passwd").unwrap().is_none());
+    }
+}

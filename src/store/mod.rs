@@ -1,0 +1,86 @@
+//! The store: two planes behind one trait.
+//!
+//! - blobs: immutable bytes addressed by their sha256, published only after verification;
+//! - pointers: one small mutable record per object key (which blob, upstream validators, when
+//!   upstream last confirmed it).
+//!
+//! The local disk backend lives in [`local`]. A shared object-storage backend implements the
+//! same trait; adapters never see the store.
+
+pub mod local;
+
+use serde::{Deserialize, Serialize};
+use std::io;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub use local::LocalStore;
+
+/// What the store knows about one object key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pointer {
+    pub key: String,
+    /// The upstream status this record remembers: 200, or 404/410 for a negative entry.
+    pub status: u16,
+    /// Hex sha256 of the blob (absent for negative entries).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
+    /// Unix milliseconds when upstream last confirmed this record (200 or 304).
+    pub fetched_at_ms: u64,
+    /// The declared digest the blob was verified against, if any (`sha512:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<String>,
+}
+
+impl Pointer {
+    pub fn is_negative(&self) -> bool {
+        self.sha256.is_none()
+    }
+
+    pub fn age_ms(&self) -> u64 {
+        now_ms().saturating_sub(self.fetched_at_ms)
+    }
+}
+
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A blob opened for reading: a file that supports positioned reads (Range, zero-copy later).
+pub struct BlobFile {
+    pub file: std::fs::File,
+    pub len: u64,
+}
+
+/// A temp file being filled; becomes a blob through [`Store::publish`].
+pub struct TempBlob {
+    pub path: PathBuf,
+    pub file: std::fs::File,
+}
+
+/// The storage backend interface the engine uses.
+pub trait Store: Send + Sync + 'static {
+    /// Opens the blob with this hex sha256, if present.
+    fn open_blob(&self, sha256: &str) -> io::Result<Option<BlobFile>>;
+    /// Creates a temp file for a fill. Fails when the disk is full or unwritable.
+    fn create_temp(&self) -> io::Result<TempBlob>;
+    /// Atomically makes a verified temp file the blob `sha256`. Idempotent.
+    fn publish(&self, temp: &std::path::Path, sha256: &str) -> io::Result<()>;
+    /// Removes an unpublished temp file.
+    fn discard(&self, temp: &std::path::Path);
+    fn get_pointer(&self, key: &str) -> io::Result<Option<Pointer>>;
+    /// Writes a pointer unless the stored one is newer (`fetched_at_ms`): two writers refreshing
+    /// the same object never leave the older record on top.
+    fn put_pointer(&self, pointer: &Pointer) -> io::Result<()>;
+}

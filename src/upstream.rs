@@ -1,0 +1,367 @@
+//! The upstream HTTP client: the only code that opens connections.
+//!
+//! It refuses hosts that no adapter declared (larder is never an open proxy), attaches an
+//! ecosystem's credentials only to that ecosystem's configured origin, bounds every phase with
+//! a timeout, retries requests that failed before any response, and caps concurrent requests
+//! per host.
+
+use crate::config::{Credentials, Limits};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use url::Url;
+
+/// Why an upstream request failed; each maps to the status the client sees.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("host {host} is not a configured upstream; larder only contacts configured upstreams")]
+    HostNotAllowed { host: String },
+    #[error("upstream {host} is unreachable: {detail}")]
+    Connect { host: String, detail: String },
+    #[error("upstream {host} did not answer within {}", humantime::format_duration(*.after))]
+    Timeout { host: String, after: Duration },
+    #[error("upstream {host} answered {status}")]
+    Status { host: String, status: StatusCode },
+    #[error("upstream {host} broke off the download: {detail}")]
+    Body { host: String, detail: String },
+    #[error("upstream {host} sent {got} bytes where it announced {announced}")]
+    Short {
+        host: String,
+        got: u64,
+        announced: u64,
+    },
+    #[error("bytes from {host} do not match the published digest (expected {expected}); nothing was stored")]
+    DigestMismatch { host: String, expected: String },
+    #[error("larder runs offline and has no copy of this object")]
+    Offline,
+    #[error("larder could not store the download: {detail}")]
+    Storage { detail: String },
+}
+
+impl UpstreamError {
+    /// The status a client gets when no cached copy can stand in.
+    pub fn client_status(&self) -> StatusCode {
+        match self {
+            UpstreamError::HostNotAllowed { .. } => StatusCode::FORBIDDEN,
+            UpstreamError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            UpstreamError::Status { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            UpstreamError::Offline => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// Whether a stale cached copy should be served instead (stale-if-error). True for
+    /// failures of upstream's availability, including 401/403 from an expired token.
+    pub fn allows_stale(&self) -> bool {
+        match self {
+            UpstreamError::Status { status, .. } => {
+                status.is_server_error()
+                    || *status == StatusCode::TOO_MANY_REQUESTS
+                    || *status == StatusCode::UNAUTHORIZED
+                    || *status == StatusCode::FORBIDDEN
+            }
+            UpstreamError::HostNotAllowed { .. } | UpstreamError::DigestMismatch { .. } => false,
+            _ => true,
+        }
+    }
+}
+
+/// One request to make.
+pub struct UpstreamRequest<'a> {
+    pub method: Method,
+    pub url: &'a Url,
+    pub headers: &'a [(HeaderName, HeaderValue)],
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
+    /// Metadata may be fetched compressed and decoded; artifacts never are.
+    pub decode: bool,
+    pub credentials: Option<&'a (Url, Credentials)>,
+}
+
+/// A response head, with the permit that holds this host's connection slot until the body is
+/// consumed.
+pub struct UpstreamResponse {
+    pub response: reqwest::Response,
+    pub permit: OwnedSemaphorePermit,
+}
+
+pub struct UpstreamClient {
+    decoding: reqwest::Client,
+    verbatim: reqwest::Client,
+    limits: Limits,
+    allowed: HashSet<String>,
+    per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl UpstreamClient {
+    pub fn new(limits: Limits, upstreams: &[Url]) -> anyhow::Result<Self> {
+        let build = |decode: bool| {
+            reqwest::Client::builder()
+                .user_agent(concat!("larder/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(limits.connect_timeout)
+                .pool_idle_timeout(Duration::from_secs(60))
+                .pool_max_idle_per_host(limits.max_connections_per_host)
+                .redirect(reqwest::redirect::Policy::limited(5))
+                .gzip(decode)
+                .build()
+        };
+        Ok(UpstreamClient {
+            decoding: build(true)?,
+            verbatim: build(false)?,
+            allowed: upstreams.iter().filter_map(host_key).collect(),
+            limits,
+            per_host: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Sends the request and waits for the response head, retrying connection failures and
+    /// timeouts. Any HTTP status is returned as a response: the caller decides what it means.
+    pub async fn send(
+        &self,
+        request: &UpstreamRequest<'_>,
+    ) -> Result<UpstreamResponse, UpstreamError> {
+        let host = request.url.host_str().unwrap_or_default().to_string();
+        let key = host_key(request.url)
+            .ok_or_else(|| UpstreamError::HostNotAllowed { host: host.clone() })?;
+        if !self.allowed.contains(&key) {
+            return Err(UpstreamError::HostNotAllowed { host: key });
+        }
+        let permit =
+            self.semaphore(&key)
+                .acquire_owned()
+                .await
+                .map_err(|_| UpstreamError::Connect {
+                    host: host.clone(),
+                    detail: "shutting down".into(),
+                })?;
+        let mut attempt = 0;
+        loop {
+            match self.attempt(request, &host).await {
+                Ok(response) => return Ok(UpstreamResponse { response, permit }),
+                Err(err) if attempt < self.limits.retries && is_retryable(&err) => {
+                    attempt += 1;
+                    let backoff = Duration::from_millis(100 * 4u64.pow(attempt - 1));
+                    tracing::debug!(%host, attempt, %err, "retrying upstream request");
+                    tokio::time::sleep(backoff).await;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: &UpstreamRequest<'_>,
+        host: &str,
+    ) -> Result<reqwest::Response, UpstreamError> {
+        let client = if request.decode {
+            &self.decoding
+        } else {
+            &self.verbatim
+        };
+        let mut headers = HeaderMap::new();
+        for (name, value) in request.headers {
+            headers.append(name.clone(), value.clone());
+        }
+        if !request.decode {
+            headers.insert(
+                http::header::ACCEPT_ENCODING,
+                HeaderValue::from_static("identity"),
+            );
+        }
+        if let Some(etag) = request.etag.and_then(|v| HeaderValue::from_str(v).ok()) {
+            headers.insert(http::header::IF_NONE_MATCH, etag);
+        }
+        if let Some(date) = request
+            .last_modified
+            .and_then(|v| HeaderValue::from_str(v).ok())
+        {
+            headers.insert(http::header::IF_MODIFIED_SINCE, date);
+        }
+        let mut builder = client
+            .request(request.method.clone(), request.url.clone())
+            .headers(headers);
+        if let Some((origin, credentials)) = request.credentials {
+            if same_origin(origin, request.url) {
+                builder = match credentials {
+                    Credentials::Bearer(token) => builder.bearer_auth(token),
+                    Credentials::Basic { username, password } => {
+                        builder.basic_auth(username, Some(password))
+                    }
+                };
+            }
+        }
+        let after = self.limits.first_byte_timeout;
+        match tokio::time::timeout(after, builder.send()).await {
+            Err(_) => Err(UpstreamError::Timeout {
+                host: host.into(),
+                after,
+            }),
+            Ok(Err(err)) if err.is_timeout() => Err(UpstreamError::Timeout {
+                host: host.into(),
+                after,
+            }),
+            Ok(Err(err)) => Err(UpstreamError::Connect {
+                host: host.into(),
+                detail: error_chain(&err),
+            }),
+            Ok(Ok(response)) => Ok(response),
+        }
+    }
+
+    /// Sends a client's request on uncached (method, body, content headers kept) and buffers the
+    /// small answer. Bounded by `timeout` as a whole.
+    pub async fn forward(
+        &self,
+        method: &Method,
+        url: &Url,
+        client_headers: &HeaderMap,
+        body: bytes::Bytes,
+        timeout: Duration,
+        credentials: Option<&(Url, Credentials)>,
+    ) -> Result<(StatusCode, HeaderMap, bytes::Bytes), UpstreamError> {
+        let host = url.host_str().unwrap_or_default().to_string();
+        let key =
+            host_key(url).ok_or_else(|| UpstreamError::HostNotAllowed { host: host.clone() })?;
+        if !self.allowed.contains(&key) {
+            return Err(UpstreamError::HostNotAllowed { host: key });
+        }
+        let mut headers = HeaderMap::new();
+        for name in [
+            http::header::CONTENT_TYPE,
+            http::header::CONTENT_ENCODING,
+            http::header::ACCEPT,
+        ] {
+            if let Some(value) = client_headers.get(&name) {
+                headers.insert(name, value.clone());
+            }
+        }
+        let mut builder = self
+            .verbatim
+            .request(method.clone(), url.clone())
+            .headers(headers)
+            .body(body);
+        if let Some((origin, credentials)) = credentials {
+            if same_origin(origin, url) {
+                builder = match credentials {
+                    Credentials::Bearer(token) => builder.bearer_auth(token),
+                    Credentials::Basic { username, password } => {
+                        builder.basic_auth(username, Some(password))
+                    }
+                };
+            }
+        }
+        let exchange = async {
+            let response = builder.send().await?;
+            let status = response.status();
+            let mut headers = HeaderMap::new();
+            for name in [http::header::CONTENT_TYPE, http::header::CONTENT_ENCODING] {
+                if let Some(value) = response.headers().get(&name) {
+                    headers.insert(name, value.clone());
+                }
+            }
+            Ok::<_, reqwest::Error>((status, headers, response.bytes().await?))
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Err(_) => Err(UpstreamError::Timeout {
+                host,
+                after: timeout,
+            }),
+            Ok(Err(err)) => Err(UpstreamError::Connect {
+                host,
+                detail: error_chain(&err),
+            }),
+            Ok(Ok(answer)) => Ok(answer),
+        }
+    }
+
+    fn semaphore(&self, key: &str) -> Arc<Semaphore> {
+        let mut map = self.per_host.lock().unwrap_or_else(|p| p.into_inner());
+        map.entry(key.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.limits.max_connections_per_host)))
+            .clone()
+    }
+}
+
+fn is_retryable(err: &UpstreamError) -> bool {
+    matches!(
+        err,
+        UpstreamError::Connect { .. } | UpstreamError::Timeout { .. }
+    )
+}
+
+/// `host:port` with the scheme's default port made explicit.
+fn host_key(url: &Url) -> Option<String> {
+    Some(format!(
+        "{}:{}",
+        url.host_str()?,
+        url.port_or_known_default()?
+    ))
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme() && host_key(a) == host_key(b)
+}
+
+/// The error and its causes on one line, without the URL (which may carry a query).
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = Vec::new();
+    let mut current = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !parts.contains(&text) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hosts_outside_the_configuration_are_refused_without_a_connection() {
+        let allowed = Url::parse("http://127.0.0.1:9/").unwrap();
+        let client = UpstreamClient::new(Limits::default(), &[allowed]).unwrap();
+        let evil = Url::parse("http://169.254.169.254/latest/meta-data").unwrap();
+        let request = UpstreamRequest {
+            method: Method::GET,
+            url: &evil,
+            headers: &[],
+            etag: None,
+            last_modified: None,
+            decode: false,
+            credentials: None,
+        };
+        let err = client.send(&request).await.err().unwrap();
+        assert!(matches!(err, UpstreamError::HostNotAllowed { .. }), "{err}");
+        assert_eq!(err.client_status(), StatusCode::FORBIDDEN);
+    }
+
+    #[test]
+    fn origins_compare_with_default_ports() {
+        let a = Url::parse("https://registry.example/").unwrap();
+        assert!(same_origin(
+            &a,
+            &Url::parse("https://registry.example:443/x").unwrap()
+        ));
+        assert!(!same_origin(
+            &a,
+            &Url::parse("http://registry.example/x").unwrap()
+        ));
+        assert!(!same_origin(
+            &a,
+            &Url::parse("https://cdn.example/x").unwrap()
+        ));
+    }
+}
