@@ -4,7 +4,14 @@
 use larder_adapter::AdapterFactory;
 use std::sync::LazyLock;
 
-pub static FACTORIES: LazyLock<Vec<AdapterFactory>> = LazyLock::new(Vec::new);
+static FACTORIES: LazyLock<Vec<AdapterFactory>> = LazyLock::new(|| {
+    vec![
+        larder_npm::factory(),
+        larder_pypi::factory(),
+        larder_go::factory(),
+        larder_apt::factory(),
+    ]
+});
 
 pub fn all() -> &'static [AdapterFactory] {
     &FACTORIES
