@@ -29,7 +29,6 @@ const DEFAULT_SUMDB_UPSTREAM: &str = "https://sum.golang.org/";
 const JSON: &str = "application/json";
 const TEXT: &str = "text/plain; charset=utf-8";
 const ZIP: &str = "application/zip";
-const OCTETS: &str = "application/octet-stream";
 
 /// Registers the adapter: `[go]` with `upstream`, `metadata_ttl`, `negative_ttl`, and
 /// `sumdb_upstream` (the checksum database larder proxies) and `sumdb_name` (the name clients
@@ -110,7 +109,7 @@ impl Go {
             &self.upstream,
             &request.url_path(),
             freshness,
-            content_type,
+            Some(content_type),
         )
     }
 
@@ -138,9 +137,10 @@ impl Go {
             Err(malformed) => return Route::reply(StatusCode::BAD_REQUEST, malformed.to_string()),
             Ok(None) => return not_found(&format!("sumdb/{name}/{rest}")),
             Ok(Some(SumdbRequest::Supported)) => return Route::reply(StatusCode::OK, ""),
-            Ok(Some(SumdbRequest::Tile { partial: false })) => (Freshness::Immutable, OCTETS),
-            Ok(Some(SumdbRequest::Tile { partial: true })) => (self.metadata, OCTETS),
-            Ok(Some(SumdbRequest::Lookup | SumdbRequest::Latest)) => (self.metadata, TEXT),
+            // Hash tiles are binary, data tiles text: the upstream's type is kept.
+            Ok(Some(SumdbRequest::Tile { partial: false })) => (Freshness::Immutable, None),
+            Ok(Some(SumdbRequest::Tile { partial: true })) => (self.metadata, None),
+            Ok(Some(SumdbRequest::Lookup | SumdbRequest::Latest)) => (self.metadata, Some(TEXT)),
         };
         let key = format!("sumdb/{name}/{rest}");
         fetch(
@@ -229,11 +229,13 @@ fn fetch(
     base: &Url,
     encoded: &str,
     freshness: Freshness,
-    content_type: &'static str,
+    content_type: Option<&'static str>,
 ) -> Route {
     match Url::parse(&format!("{base}{encoded}")) {
         Ok(upstream) => {
-            Route::Fetch(Object::new(key, upstream, freshness).content_type(content_type))
+            let mut object = Object::new(key, upstream, freshness);
+            object.content_type = content_type;
+            Route::Fetch(object)
         }
         // Unreachable for checked paths (they contain no character a URL parser interprets);
         // answered as an internal error rather than forwarded somewhere unexpected.
