@@ -1,0 +1,555 @@
+//! The npm adapter end to end: the real `larder` binary in front of a generated fixture registry,
+//! driven by the real npm and pnpm clients as a `docker build` RUN step would drive them.
+//!
+//! Tools come from `.ci/install/npm.sh`. `cargo test --test npm -- --ignored --nocapture
+//! measure` prints cold/warm timings and larder's peak RSS.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod client;
+mod fixture;
+
+use client::Project;
+use fixture::{Registry, BAD, BIG, CORGI, EXPECTED, LEFT, MANY, PROJECT_DEPS, SCOPED, UTIL};
+use std::time::{Duration, Instant};
+use support::{Larder, Mode, Recorded, Routes, Upstream};
+
+/// What `npm ci` may take when the upstream accepts connections and never answers: the audit
+/// call waits out its timeout, everything else is served from the cache.
+const HANG_BOUND: Duration = Duration::from_secs(60);
+/// A generous bound for any client run; a run that needs it has hung.
+const RUN_LIMIT: Duration = Duration::from_secs(180);
+
+/// A fixture registry with every package published, and larder in front of it.
+fn setup(extra_config: &str) -> (Registry, Upstream, Larder) {
+    let registry = Registry::generate();
+    let upstream = Upstream::start(Routes::new());
+    registry.publish(&upstream);
+    let larder = Larder::start(&format!(
+        "[npm]\nupstream = \"{}/\"\n{extra_config}",
+        upstream.url
+    ));
+    (registry, upstream, larder)
+}
+
+fn registry_url(larder: &Larder) -> String {
+    larder.at("npm/")
+}
+
+fn tarball_requests(upstream: &Upstream) -> usize {
+    upstream
+        .requests()
+        .iter()
+        .filter(|r: &&Recorded| r.path.ends_with(".tgz"))
+        .count()
+}
+
+#[test]
+fn packuments_are_negotiated_rewritten_and_scoped_names_accepted_in_every_spelling() {
+    let (registry, upstream, larder) = setup("");
+    let client = support::http_client();
+    let corgi_accept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*";
+
+    let mut bodies = Vec::new();
+    for spelling in [
+        "@larder-fixture%2fscoped",
+        "@larder-fixture%2Fscoped",
+        "@larder-fixture/scoped",
+    ] {
+        let response = client
+            .get(larder.at(&format!("npm/{spelling}")))
+            .header("accept", corgi_accept)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200, "{spelling}");
+        assert_eq!(response.headers()["content-type"], CORGI);
+        assert!(response.headers()["vary"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("accept"));
+        bodies.push(response.bytes().unwrap());
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "every spelling is the same document"
+    );
+    assert_eq!(
+        upstream.count("/@larder-fixture%2fscoped"),
+        1,
+        "one upstream fetch for all spellings"
+    );
+    let fetched = upstream
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/@larder-fixture%2fscoped")
+        .unwrap();
+    assert!(
+        fetched.header("accept").unwrap().contains(CORGI),
+        "upstream asked for the corgi variant"
+    );
+
+    let corgi: serde_json::Value = serde_json::from_slice(&bodies[0]).unwrap();
+    let tarball_url = corgi["versions"]["2.0.0"]["dist"]["tarball"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        tarball_url,
+        larder.at("npm/@larder-fixture/scoped/-/scoped-2.0.0.tgz")
+    );
+    assert!(corgi.get("readme").is_none());
+
+    let full = client
+        .get(larder.at("npm/@larder-fixture%2fscoped"))
+        .header("accept", "application/json")
+        .send()
+        .unwrap();
+    assert_eq!(full.headers()["content-type"], "application/json");
+    let full: serde_json::Value = serde_json::from_slice(&full.bytes().unwrap()).unwrap();
+    assert!(
+        full.get("readme").is_some(),
+        "the full document, stored apart from the corgi one"
+    );
+
+    let tarball = client.get(&tarball_url).send().unwrap();
+    assert_eq!(tarball.status(), 200);
+    let expected = registry
+        .package(SCOPED)
+        .version("2.0.0")
+        .tarball
+        .clone()
+        .unwrap();
+    assert_eq!(
+        tarball.bytes().unwrap().to_vec(),
+        expected,
+        "tarball bytes served verbatim"
+    );
+
+    // Several MB, rewritten as it streams.
+    let big = client
+        .get(larder.at(&format!("npm/{BIG}")))
+        .header("accept", corgi_accept)
+        .send()
+        .unwrap();
+    let big = big.bytes().unwrap();
+    assert!(
+        big.len() > 3_000_000,
+        "big packument is {} bytes",
+        big.len()
+    );
+    let big: serde_json::Value = serde_json::from_slice(&big).unwrap();
+    assert_eq!(
+        big["versions"]["1.0.1499"]["dist"]["tarball"]
+            .as_str()
+            .unwrap(),
+        larder.at(&format!("npm/{BIG}/-/{BIG}-1.0.1499.tgz"))
+    );
+
+    let ping = client.get(larder.at("npm/-/ping")).send().unwrap();
+    assert_eq!(ping.status(), 200);
+    let before = upstream.requests().len();
+    for (method, path, status) in [
+        ("GET", "npm/%2e%2e%2f%2e%2e%2fetc%2fpasswd", 400),
+        ("GET", "npm/@larder-fixture%2f..", 400),
+        ("GET", &format!("npm/{}", "a".repeat(215)), 400),
+        ("PUT", "npm/larder-fixture-left", 405),
+        ("GET", "npm/-/whoami", 404),
+    ] {
+        let response = client
+            .request(method.parse().unwrap(), larder.at(path))
+            .send()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{method} {path}");
+    }
+    assert_eq!(
+        upstream.requests().len(),
+        before,
+        "refused requests never reach upstream"
+    );
+}
+
+/// The lockfile names the public registry in `resolved`; npm rewrites those to the configured
+/// registry and fetches only tarballs (with the lockfile's integrity) and the audit endpoint.
+#[test]
+fn npm_ci_with_a_public_registry_lockfile_stays_warm_when_upstream_is_down_or_hangs() {
+    let (registry, upstream, larder) = setup("");
+    let lock = registry.lockfile(PROJECT_DEPS, EXPECTED, Some("https://registry.npmjs.org"));
+    let project = Project::new(&Registry::manifest(PROJECT_DEPS), Some(&lock));
+    let npm_registry = registry_url(&larder);
+
+    let cold = project.npm(
+        &["ci"],
+        &npm_registry,
+        &project.fresh_cache("cold"),
+        RUN_LIMIT,
+    );
+    cold.assert_ok("cold npm ci");
+    project.assert_installed(EXPECTED);
+    for (name, version) in EXPECTED {
+        let path = registry.package(name).tarball_path(version);
+        assert_eq!(
+            upstream.count(&path),
+            1,
+            "{path} fetched once, through larder"
+        );
+    }
+    assert!(
+        upstream
+            .requests()
+            .iter()
+            .any(|r| r.method == "POST" && r.path.starts_with("/-/npm/v1/security/")),
+        "the audit call was forwarded upstream"
+    );
+
+    upstream.set_mode(Mode::Down);
+    project.clean();
+    let down = project.npm(
+        &["ci"],
+        &npm_registry,
+        &project.fresh_cache("down"),
+        RUN_LIMIT,
+    );
+    down.assert_ok("npm ci with the upstream down");
+    project.assert_installed(EXPECTED);
+
+    upstream.set_mode(Mode::Hang);
+    project.clean();
+    let hang = project.npm(
+        &["ci"],
+        &npm_registry,
+        &project.fresh_cache("hang"),
+        RUN_LIMIT,
+    );
+    hang.assert_ok("npm ci with the upstream hanging");
+    project.assert_installed(EXPECTED);
+    assert!(
+        hang.elapsed < HANG_BOUND,
+        "npm ci took {:?} with a hanging upstream",
+        hang.elapsed
+    );
+    eprintln!(
+        "npm ci: cold {:?}, upstream down {:?}, upstream hanging {:?}",
+        cold.elapsed, down.elapsed, hang.elapsed
+    );
+}
+
+/// Without `resolved` URLs npm asks for the abbreviated packuments and follows their (rewritten)
+/// tarball links.
+#[test]
+fn npm_ci_with_a_lockfile_without_resolved_urls() {
+    let (registry, upstream, larder) = setup("");
+    let lock = registry.lockfile(PROJECT_DEPS, EXPECTED, None);
+    let project = Project::new(&Registry::manifest(PROJECT_DEPS), Some(&lock));
+    let npm_registry = registry_url(&larder);
+
+    project
+        .npm(
+            &["ci"],
+            &npm_registry,
+            &project.fresh_cache("cold"),
+            RUN_LIMIT,
+        )
+        .assert_ok("cold npm ci");
+    project.assert_installed(EXPECTED);
+    assert!(tarball_requests(&upstream) >= EXPECTED.len());
+
+    upstream.set_mode(Mode::Down);
+    project.clean();
+    project
+        .npm(
+            &["ci"],
+            &npm_registry,
+            &project.fresh_cache("down"),
+            RUN_LIMIT,
+        )
+        .assert_ok("npm ci, upstream down");
+    project.assert_installed(EXPECTED);
+
+    upstream.set_mode(Mode::Hang);
+    project.clean();
+    let hang = project.npm(
+        &["ci"],
+        &npm_registry,
+        &project.fresh_cache("hang"),
+        RUN_LIMIT,
+    );
+    hang.assert_ok("npm ci, upstream hanging");
+    project.assert_installed(EXPECTED);
+    assert!(
+        hang.elapsed < HANG_BOUND,
+        "npm ci took {:?} with a hanging upstream",
+        hang.elapsed
+    );
+}
+
+/// `npm install` without a lockfile resolves ranges from full packuments.
+#[test]
+fn npm_install_resolves_through_larder_and_works_offline_afterwards() {
+    let (_registry, upstream, larder) = setup("");
+    let project = Project::new(&Registry::manifest(PROJECT_DEPS), None);
+    let npm_registry = registry_url(&larder);
+
+    project
+        .npm(
+            &["install"],
+            &npm_registry,
+            &project.fresh_cache("cold"),
+            RUN_LIMIT,
+        )
+        .assert_ok("npm install");
+    project.assert_installed(EXPECTED);
+    let lock: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(project.dir.join("package-lock.json")).unwrap())
+            .unwrap();
+    let resolved = lock["packages"][format!("node_modules/{UTIL}")]["resolved"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        resolved.starts_with(&npm_registry),
+        "npm recorded larder's tarball URL: {resolved:?}"
+    );
+
+    upstream.set_mode(Mode::Down);
+    project.clean();
+    std::fs::remove_file(project.dir.join("package-lock.json")).unwrap();
+    project
+        .npm(
+            &["install"],
+            &npm_registry,
+            &project.fresh_cache("down"),
+            RUN_LIMIT,
+        )
+        .assert_ok("npm install with the upstream down");
+    project.assert_installed(EXPECTED);
+}
+
+/// Bytes that do not match the declared integrity: npm fails, and nothing was stored, so the
+/// next request goes upstream again. Checked both with the integrity npm sends and with the one
+/// the packument declares (a plain GET without the header).
+#[test]
+fn a_tarball_that_does_not_match_its_integrity_fails_and_is_not_stored() {
+    let (registry, upstream, larder) = setup("");
+    let bad = registry.package(BAD);
+    let path = bad.tarball_path("1.0.0");
+    let deps = [(BAD, "1.0.0")];
+    let lock = registry.lockfile(&deps, &deps, Some("https://registry.npmjs.org"));
+    let project = Project::new(&Registry::manifest(&deps), Some(&lock));
+    let npm_registry = registry_url(&larder);
+
+    let run = project.npm(
+        &["ci"],
+        &npm_registry,
+        &project.fresh_cache("one"),
+        RUN_LIMIT,
+    );
+    assert!(
+        !run.success,
+        "npm ci must fail on a corrupted tarball:\n{}",
+        run.output
+    );
+    assert!(project.installed_version(BAD).is_none());
+    let after_npm = upstream.count(&path);
+    assert!(after_npm >= 1);
+
+    let client = support::http_client();
+    for attempt in 1..=2 {
+        let outcome = client
+            .get(larder.at(&format!("npm{path}")))
+            .send()
+            .and_then(|r| {
+                let status = r.status();
+                r.bytes().map(|body| (status, body))
+            });
+        if let Ok((status, body)) = outcome {
+            assert!(
+                !status.is_success()
+                    || body.as_ref() != b"these are not the bytes the packument declares",
+                "attempt {attempt}: corrupted bytes were served as a complete 200"
+            );
+        }
+        assert_eq!(
+            upstream.count(&path),
+            after_npm + attempt,
+            "attempt {attempt} went upstream: nothing stored"
+        );
+    }
+}
+
+/// A private upstream's token is sent upstream and appears nowhere a client or a log reader sees.
+#[test]
+fn a_private_upstream_token_never_leaves_larder() {
+    const TOKEN: &str = "s3cr3t-npm-token-7f3a9c";
+    let (registry, upstream, larder) = setup(&format!("token = \"{TOKEN}\"\n"));
+    let lock = registry.lockfile(PROJECT_DEPS, EXPECTED, None);
+    let project = Project::new(&Registry::manifest(PROJECT_DEPS), Some(&lock));
+    let run = project.npm(
+        &["ci"],
+        &registry_url(&larder),
+        &project.fresh_cache("cold"),
+        RUN_LIMIT,
+    );
+    run.assert_ok("npm ci against a private upstream");
+    assert!(!run.output.contains(TOKEN));
+
+    let requests = upstream.requests();
+    assert!(!requests.is_empty());
+    for request in &requests {
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {TOKEN}").as_str()),
+            "{}",
+            request.path
+        );
+    }
+
+    let client = support::http_client();
+    for path in [
+        format!(
+            "npm/{}",
+            registry
+                .package(SCOPED)
+                .packument_path()
+                .trim_start_matches('/')
+        ),
+        format!("npm/{LEFT}"),
+        format!("npm{}", registry.package(LEFT).tarball_path("1.0.0")),
+        "npm/does-not-exist".to_string(),
+        "npm/-/ping".to_string(),
+    ] {
+        for accept in ["application/json", CORGI] {
+            let response = client
+                .get(larder.at(&path))
+                .header("accept", accept)
+                .send()
+                .unwrap();
+            for (name, value) in response.headers() {
+                assert!(
+                    !String::from_utf8_lossy(value.as_bytes()).contains(TOKEN),
+                    "{path}: header {name}"
+                );
+            }
+            let body = response.bytes().unwrap();
+            assert!(
+                !String::from_utf8_lossy(&body).contains(TOKEN),
+                "{path}: body"
+            );
+        }
+    }
+    upstream.set_mode(Mode::Down);
+    let _ = client.get(larder.at(&format!("npm/{MANY}-missing"))).send();
+    assert!(
+        !larder.log().contains(TOKEN),
+        "the token appears in larder's log"
+    );
+}
+
+/// pnpm derives tarball URLs from the registry base (its lockfile has only integrity).
+#[test]
+fn pnpm_install_frozen_lockfile_through_larder() {
+    if std::process::Command::new("pnpm")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        panic!("pnpm is missing: .ci/install/npm.sh installs it");
+    }
+    let (_registry, upstream, larder) = setup("");
+    let project = Project::new(&Registry::manifest(PROJECT_DEPS), None);
+    let npm_registry = registry_url(&larder);
+    let store = project.fresh_cache("pnpm-cold");
+    project
+        .pnpm(
+            &["install", "--lockfile-only"],
+            &npm_registry,
+            &store,
+            RUN_LIMIT,
+        )
+        .assert_ok("pnpm lockfile");
+    let lockfile = std::fs::read_to_string(project.dir.join("pnpm-lock.yaml")).unwrap();
+    assert!(
+        !lockfile.contains("tarball:"),
+        "pnpm derives registry tarball URLs itself:\n{lockfile}"
+    );
+
+    upstream.clear_requests();
+    project
+        .pnpm(
+            &["install", "--frozen-lockfile"],
+            &npm_registry,
+            &store,
+            RUN_LIMIT,
+        )
+        .assert_ok("pnpm install");
+    project.assert_installed(&[
+        (LEFT, "1.0.0"),
+        (SCOPED, "2.0.0"),
+        (MANY, "1.0.299"),
+        (BIG, "1.0.1499"),
+    ]);
+    assert!(
+        tarball_requests(&upstream) >= 4,
+        "cold pnpm install fetched tarballs through larder"
+    );
+
+    upstream.set_mode(Mode::Down);
+    project.clean();
+    let warm_store = project.fresh_cache("pnpm-down");
+    project
+        .pnpm(
+            &["install", "--frozen-lockfile"],
+            &npm_registry,
+            &warm_store,
+            RUN_LIMIT,
+        )
+        .assert_ok("pnpm install with the upstream down");
+    project.assert_installed(&[
+        (LEFT, "1.0.0"),
+        (SCOPED, "2.0.0"),
+        (MANY, "1.0.299"),
+        (BIG, "1.0.1499"),
+    ]);
+}
+
+/// Figures for the report: `npm ci` straight against the fixture, cold and warm through larder,
+/// and larder's peak RSS. `cargo test --release --test npm -- --ignored --nocapture measure`
+#[test]
+#[ignore]
+fn measure() {
+    let (registry, upstream, mut larder) = setup("");
+    let lock = registry.lockfile(PROJECT_DEPS, EXPECTED, Some("https://registry.npmjs.org"));
+    let project = Project::new(&Registry::manifest(PROJECT_DEPS), Some(&lock));
+    let timed = |label: &str, registry: &str| {
+        project.clean();
+        let started = Instant::now();
+        project
+            .npm(&["ci"], registry, &project.fresh_cache(label), RUN_LIMIT)
+            .assert_ok(label);
+        project.assert_installed(EXPECTED);
+        started.elapsed()
+    };
+    let direct = timed("direct", &format!("{}/", upstream.url));
+    let cold = timed("cold", &registry_url(&larder));
+    let warm = timed("warm", &registry_url(&larder));
+    let warm2 = timed("warm2", &registry_url(&larder));
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", larder.pid())).unwrap_or_default();
+    let peak = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: unknown")
+        .to_string();
+    println!("npm ci straight against the fixture: {direct:?}");
+    println!("npm ci through larder, cold:         {cold:?}");
+    println!("npm ci through larder, warm:         {warm:?} and {warm2:?}");
+    println!(
+        "warm through larder / straight:      {:.2}",
+        warm.as_secs_f64() / direct.as_secs_f64()
+    );
+    println!(
+        "larder peak RSS:                     {}",
+        peak.trim_start_matches("VmHWM:").trim()
+    );
+    larder.kill();
+}
