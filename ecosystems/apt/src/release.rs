@@ -134,6 +134,13 @@ pub fn valid_until(body: &[u8]) -> Option<String> {
         .and_then(|(_, values)| values.first().map(|value| value.to_string()))
 }
 
+/// When a Release body stops being acceptable to apt, in seconds since the Unix epoch: its
+/// `Valid-Until`, if present and parseable. For the engine's "serving an expired InRelease"
+/// warning (see the crate docs); the adapter has no clock, so the engine compares.
+pub fn valid_until_unix(body: &[u8]) -> Option<i64> {
+    parse_release_date(&valid_until(body)?)
+}
+
 /// Seconds since the Unix epoch for an RFC 2822 date as apt writes it in Release files
 /// (`Sat, 07 Dec 2026 08:10:41 UTC`; also `+0000` offsets and no weekday). `None` if it does
 /// not parse; the engine would then say nothing rather than guess.
@@ -292,6 +299,7 @@ mod tests {
             Some("Sat, 05 Dec 2026 20:22:51 UTC")
         );
         assert_eq!(valid_until(b"Origin: x\n"), None);
+        assert_eq!(valid_until_unix(IN_RELEASE), Some(1_796_502_171));
     }
 
     #[test]
