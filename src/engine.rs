@@ -289,9 +289,10 @@ impl Engine {
         }
     }
 
-    pub fn discard_temp(&self, path: std::path::PathBuf) {
+    /// Removes a temp file before the fill reports its end, so no failed fill leaves one behind.
+    pub async fn discard_temp(&self, path: std::path::PathBuf) {
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.discard(&path));
+        let _ = tokio::task::spawn_blocking(move || store.discard(&path)).await;
     }
 
     /// A write to the store failed (a full disk, say): requests keep being served from

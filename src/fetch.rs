@@ -176,16 +176,20 @@ impl FillJob {
             .drain(response, tx, content_length, idle_timeout, &host)
             .await;
         drop(upstream.permit);
-        let discard = |engine: &Engine| engine.discard_temp(temp.path.clone());
+        let discard = |engine: &Arc<Engine>| {
+            let engine = engine.clone();
+            let path = temp.path.clone();
+            async move { engine.discard_temp(path).await }
+        };
         let (hashers, written) = match streamed {
             Ok(done) => done,
             Err(err) => {
-                discard(engine);
+                discard(engine).await;
                 return Err(err);
             }
         };
         if let Some(announced) = content_length.filter(|&n| n != written) {
-            discard(engine);
+            discard(engine).await;
             return Err(UpstreamError::Short {
                 host,
                 got: written,
@@ -201,7 +205,7 @@ impl FillJob {
                 Some(digest) => Some(digest),
                 None => {
                     tracing::warn!(key = %self.key, "no published digest to verify against; served without storing");
-                    discard(engine);
+                    discard(engine).await;
                     return Ok(Some(finished(
                         tx,
                         Outcome::PassedThrough {
@@ -222,7 +226,7 @@ impl FillJob {
                 (algorithm, _) => rehash(&temp.path, algorithm).await.map_err(storage_error)?,
             };
             if actual != expected.bytes {
-                discard(engine);
+                discard(engine).await;
                 tracing::warn!(key = %self.key, %expected, "digest mismatch; nothing stored");
                 return Err(UpstreamError::DigestMismatch {
                     host,
@@ -255,7 +259,7 @@ impl FillJob {
             }
             Err(err) => {
                 engine.note_storage_failure(&err);
-                discard(engine);
+                discard(engine).await;
                 Outcome::PassedThrough { sha256 }
             }
         };

@@ -107,6 +107,9 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
             "path too long\n".into(),
         ));
     }
+    if let Err(why) = check_path(&path) {
+        return into_axum(respond::text(StatusCode::BAD_REQUEST, format!("{why}\n")));
+    }
     let (parts, body) = request.into_parts();
     let client_request = ClientRequest {
         method: &parts.method,
@@ -167,6 +170,22 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
         }
     };
     into_axum(response)
+}
+
+/// Refuses dot segments and control bytes in any percent-encoding, for every adapter: no
+/// ecosystem names a file `..`, and an upstream URL must never climb out of its base.
+fn check_path(path: &str) -> Result<(), &'static str> {
+    let decoded = percent_encoding::percent_decode_str(path).collect::<Vec<u8>>();
+    if decoded.iter().any(|b| b.is_ascii_control()) {
+        return Err("control characters are not allowed in paths");
+    }
+    let dot_segment = decoded
+        .split(|b| *b == b'/' || *b == b'\\')
+        .any(|segment| segment == b".." || segment == b".");
+    if dot_segment {
+        return Err("dot segments (. and ..) are not allowed in paths");
+    }
+    Ok(())
 }
 
 fn mounts(app: &App) -> String {

@@ -55,7 +55,11 @@ impl Larder {
             .expect("spawn larder");
         let log = Arc::new(Mutex::new(String::new()));
         let (url_tx, url_rx) = mpsc::channel();
-        capture(child.stdout.take().expect("stdout"), log.clone(), url_tx.clone());
+        capture(
+            child.stdout.take().expect("stdout"),
+            log.clone(),
+            url_tx.clone(),
+        );
         capture(child.stderr.take().expect("stderr"), log.clone(), url_tx);
         let url = match url_rx.recv_timeout(Duration::from_secs(30)) {
             Ok(url) => url,
@@ -64,7 +68,13 @@ impl Larder {
                 panic!("larder did not start listening:\n{}", log.lock().unwrap());
             }
         };
-        Larder { url, data_dir: data_dir.to_path_buf(), child, log, _temp: None }
+        Larder {
+            url,
+            data_dir: data_dir.to_path_buf(),
+            child,
+            log,
+            _temp: None,
+        }
     }
 
     /// `http://127.0.0.1:PORT/<path>` (path without a leading slash).
@@ -85,7 +95,9 @@ impl Larder {
 
     /// SIGTERM, as `docker stop` or systemd would; returns the exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         self.child.wait().expect("wait for larder")
     }
 

@@ -8,17 +8,23 @@
 mod larder;
 mod upstream;
 
+#[allow(unused_imports)]
 pub use larder::Larder;
+#[allow(unused_imports)]
 pub use upstream::{Mode, Recorded, Resource, Routes, Upstream};
 
 /// A blocking HTTP GET for assertions (no proxy, no decompression, no retries).
 pub fn get(url: &str) -> reqwest::blocking::Response {
-    http_client().get(url).send().unwrap_or_else(|err| panic!("GET {url}: {err}"))
+    http_client()
+        .get(url)
+        .send()
+        .unwrap_or_else(|err| panic!("GET {url}: {err}"))
 }
 
 pub fn http_client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .no_proxy()
+        .no_gzip()
         .timeout(std::time::Duration::from_secs(60))
         .build()
         .expect("client builds")

@@ -24,7 +24,10 @@ pub enum Mode {
     /// Connections are accepted and requests read, but nothing is ever answered.
     Hang,
     /// Every response waits `latency`, then trickles its body at `bytes_per_sec`.
-    Slow { latency: Duration, bytes_per_sec: u64 },
+    Slow {
+        latency: Duration,
+        bytes_per_sec: u64,
+    },
     /// The body stops after half its bytes and the connection is cut.
     DieMidStream,
 }
@@ -80,7 +83,10 @@ pub struct Recorded {
 
 impl Recorded {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -116,9 +122,15 @@ impl Upstream {
             .enable_all()
             .build()
             .expect("fixture runtime");
-        let listener = runtime
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .expect("bind fixture");
+        // Bound without `block_on`, so a fixture can start inside an async test.
+        let std_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind fixture");
+        std_listener
+            .set_nonblocking(true)
+            .expect("non-blocking listener");
+        let listener = {
+            let _context = runtime.enter();
+            tokio::net::TcpListener::from_std(std_listener).expect("fixture listener")
+        };
         let addr = listener.local_addr().expect("fixture addr");
         let (mode, _) = watch::channel(Mode::Normal);
         let state = Arc::new(State {
@@ -128,15 +140,28 @@ impl Upstream {
             mode,
         });
         runtime.spawn(accept_loop(Some(listener), addr, state.clone()));
-        Upstream { url: format!("http://{addr}"), addr, state, runtime: Some(runtime) }
+        Upstream {
+            url: format!("http://{addr}"),
+            addr,
+            state,
+            runtime: Some(runtime),
+        }
     }
 
     pub fn insert(&self, path: &str, resource: Resource) {
-        self.state.routes.lock().unwrap().insert(path.to_string(), vec![resource]);
+        self.state
+            .routes
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), vec![resource]);
     }
 
     pub fn insert_all(&self, path: &str, resources: Vec<Resource>) {
-        self.state.routes.lock().unwrap().insert(path.to_string(), resources);
+        self.state
+            .routes
+            .lock()
+            .unwrap()
+            .insert(path.to_string(), resources);
     }
 
     pub fn remove(&self, path: &str) {
@@ -171,7 +196,11 @@ impl Drop for Upstream {
     }
 }
 
-async fn accept_loop(mut listener: Option<tokio::net::TcpListener>, addr: SocketAddr, state: Arc<State>) {
+async fn accept_loop(
+    mut listener: Option<tokio::net::TcpListener>,
+    addr: SocketAddr,
+    state: Arc<State>,
+) {
     let mut mode = state.mode.subscribe();
     loop {
         let current = *mode.borrow_and_update();
@@ -206,9 +235,10 @@ async fn accept_loop(mut listener: Option<tokio::net::TcpListener>, addr: Socket
 async fn serve_connection(socket: tokio::net::TcpStream, state: Arc<State>) {
     let mut mode = state.mode.subscribe();
     let service_state = state.clone();
-    let service = hyper::service::service_fn(move |request| respond(service_state.clone(), request));
-    let connection = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(socket), service);
+    let service =
+        hyper::service::service_fn(move |request| respond(service_state.clone(), request));
+    let connection =
+        hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(socket), service);
     tokio::select! {
         _ = connection => {}
         // Going down cuts every open connection, as a dead host would.
@@ -218,24 +248,47 @@ async fn serve_connection(socket: tokio::net::TcpStream, state: Arc<State>) {
 
 type Body = BoxBody<Bytes, std::io::Error>;
 
-async fn respond(state: Arc<State>, request: Request<Incoming>) -> Result<Response<Body>, Infallible> {
-    let path = request.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
+async fn respond(
+    state: Arc<State>,
+    request: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
     let headers: Vec<(String, String)> = request
         .headers()
         .iter()
-        .map(|(n, v)| (n.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(n, v)| {
+            (
+                n.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
     let method = request.method().to_string();
-    state.requests.lock().unwrap().push(Recorded { method: method.clone(), path: path.clone(), headers });
+    state.requests.lock().unwrap().push(Recorded {
+        method: method.clone(),
+        path: path.clone(),
+        headers,
+    });
 
     let mode = *state.mode.borrow();
     if mode == Mode::Hang {
         std::future::pending::<()>().await;
     }
-    let accept = request.headers().get("accept").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let accept = request
+        .headers()
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let resource = find(&state, &path, accept);
     let Some(resource) = resource else {
-        return Ok(plain(StatusCode::NOT_FOUND, format!("fixture: no {path}\n")));
+        return Ok(plain(
+            StatusCode::NOT_FOUND,
+            format!("fixture: no {path}\n"),
+        ));
     };
     if let Mode::Slow { latency, .. } = mode {
         tokio::time::sleep(latency).await;
@@ -248,7 +301,9 @@ async fn respond(state: Arc<State>, request: Request<Incoming>) -> Result<Respon
         builder = builder.header(name, value);
     }
     let body = if method == "HEAD" {
-        Full::new(Bytes::new()).map_err(|never| match never {}).boxed()
+        Full::new(Bytes::new())
+            .map_err(|never| match never {})
+            .boxed()
     } else {
         body_for(mode, Bytes::from(resource.body))
     };
@@ -305,6 +360,10 @@ fn plain(status: StatusCode, text: String) -> Response<Body> {
     Response::builder()
         .status(status)
         .header("content-type", "text/plain")
-        .body(Full::new(Bytes::from(text)).map_err(|never| match never {}).boxed())
+        .body(
+            Full::new(Bytes::from(text))
+                .map_err(|never| match never {})
+                .boxed(),
+        )
         .expect("valid fixture response")
 }

@@ -1,0 +1,241 @@
+//! What clients see on hits and misses: ETag and 304, HEAD, Range, revalidation, rewriting.
+
+use crate::harness::{payload, TestLarder};
+use crate::support::{http_client, Mode, Resource, Routes, Upstream};
+use std::time::Duration;
+
+fn one(path: &str, resource: Resource) -> Upstream {
+    let mut routes = Routes::new();
+    routes.insert(path.into(), vec![resource]);
+    Upstream::start(routes)
+}
+
+#[test]
+fn hits_carry_etag_length_type_and_answer_304_head_and_ranges() {
+    let body = payload(100_000, 10);
+    let upstream = one(
+        "/blob/f",
+        Resource::new("application/x-thing", body.clone()),
+    );
+    let larder = TestLarder::start(&upstream.url, "");
+    let client = http_client();
+    let url = larder.at("blob/f");
+    let first = client.get(&url).send().unwrap();
+    assert_eq!(first.headers()["x-larder-cache"], "miss");
+    assert_eq!(first.headers()["content-length"], "100000");
+    assert!(first.bytes().unwrap() == body);
+
+    let hit = client.get(&url).send().unwrap();
+    assert_eq!(hit.headers()["x-larder-cache"], "hit");
+    assert_eq!(hit.headers()["content-type"], "application/x-thing");
+    assert_eq!(hit.headers()["accept-ranges"], "bytes");
+    let etag = hit.headers()["etag"].to_str().unwrap().to_string();
+    assert!(hit.bytes().unwrap() == body);
+
+    let not_modified = client
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(not_modified.status(), 304);
+
+    let head = client.head(&url).send().unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"], "100000");
+
+    let range = client
+        .get(&url)
+        .header("range", "bytes=1000-1999")
+        .send()
+        .unwrap();
+    assert_eq!(range.status(), 206);
+    assert_eq!(range.headers()["content-range"], "bytes 1000-1999/100000");
+    assert!(range.bytes().unwrap() == body[1000..2000]);
+
+    let tail = client
+        .get(&url)
+        .header("range", "bytes=-10")
+        .send()
+        .unwrap();
+    assert!(tail.bytes().unwrap() == body[body.len() - 10..]);
+
+    let beyond = client
+        .get(&url)
+        .header("range", "bytes=100000-")
+        .send()
+        .unwrap();
+    assert_eq!(beyond.status(), 416);
+    assert_eq!(upstream.count("/blob/f"), 1);
+}
+
+#[test]
+fn head_and_range_on_an_uncached_object_work_and_fill_the_cache() {
+    let body = payload(500_000, 11);
+    let upstream = one(
+        "/blob/g",
+        Resource::new("application/octet-stream", body.clone()),
+    );
+    let larder = TestLarder::start(&upstream.url, "");
+    let client = http_client();
+    let head = client.head(larder.at("blob/g")).send().unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()["content-length"], "500000");
+    let range = client.get(larder.at("blob/h")).send().unwrap();
+    assert_eq!(range.status(), 404, "unknown objects are 404 from upstream");
+    let range = client
+        .get(larder.at("blob/g"))
+        .header("range", "bytes=-100")
+        .send()
+        .unwrap();
+    assert_eq!(range.status(), 206);
+    assert!(range.bytes().unwrap() == body[body.len() - 100..]);
+    std::thread::sleep(Duration::from_millis(200));
+    let hit = client.get(larder.at("blob/g")).send().unwrap();
+    assert_eq!(
+        hit.headers()["x-larder-cache"],
+        "hit",
+        "the HEAD started a fill that completed"
+    );
+    assert_eq!(upstream.count("/blob/g"), 1);
+}
+
+#[test]
+fn revalidation_uses_validators_and_a_304_refreshes_the_record() {
+    let upstream = one(
+        "/meta/v",
+        Resource::new("application/json", "{\"v\":1}").header("etag", "\"v1\""),
+    );
+    let larder = TestLarder::start(&upstream.url, "[t]\nmetadata_ttl = \"1ms\"");
+    let client = http_client();
+    assert_eq!(
+        client
+            .get(larder.at("meta/v"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap(),
+        "{\"v\":1}"
+    );
+    std::thread::sleep(Duration::from_millis(5));
+    upstream.insert(
+        "/meta/v",
+        Resource::new("application/json", "")
+            .status(304)
+            .header("etag", "\"v1\""),
+    );
+    let again = client.get(larder.at("meta/v")).send().unwrap();
+    assert_eq!(again.headers()["x-larder-cache"], "hit");
+    assert_eq!(again.text().unwrap(), "{\"v\":1}");
+    let second = upstream
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/meta/v")
+        .nth(1)
+        .expect("revalidated");
+    assert_eq!(second.header("if-none-match"), Some("\"v1\""));
+}
+
+#[test]
+fn max_age_zero_does_not_force_a_round_trip_but_no_cache_does_once() {
+    let upstream = one("/meta/p", Resource::new("application/json", "{}"));
+    let larder = TestLarder::start(&upstream.url, "");
+    let client = http_client();
+    for _ in 0..3 {
+        client
+            .get(larder.at("meta/p"))
+            .header("cache-control", "max-age=0")
+            .send()
+            .unwrap();
+    }
+    assert_eq!(
+        upstream.count("/meta/p"),
+        1,
+        "pip's max-age=0 on every request is not a revalidation"
+    );
+    for _ in 0..3 {
+        client
+            .get(larder.at("meta/p"))
+            .header("cache-control", "no-cache")
+            .send()
+            .unwrap();
+    }
+    assert_eq!(
+        upstream.count("/meta/p"),
+        2,
+        "no-cache revalidates, rate-limited per object"
+    );
+}
+
+#[test]
+fn rewritten_metadata_points_at_the_host_the_client_used_and_compresses() {
+    let upstream = one(
+        "/rewritten/doc",
+        Resource::new("text/plain", "link: UPSTREAM/file\n".repeat(50)),
+    );
+    let larder = TestLarder::start(&upstream.url, "");
+    let client = http_client();
+    let miss = client
+        .get(larder.at("rewritten/doc"))
+        .header("host", "mirror.test:7878")
+        .send()
+        .unwrap();
+    assert!(
+        miss.text()
+            .unwrap()
+            .starts_with("link: http://mirror.test:7878/t/file\n"),
+        "rewritten while streaming"
+    );
+    let response = client
+        .get(larder.at("rewritten/doc"))
+        .header("host", "mirror.test:7878")
+        .send()
+        .unwrap();
+    let etag_a = response.headers()["etag"].to_str().unwrap().to_string();
+    let text = response.text().unwrap();
+    assert!(
+        text.starts_with("link: http://mirror.test:7878/t/file\n"),
+        "{text}"
+    );
+    let other = client
+        .get(larder.at("rewritten/doc"))
+        .header("host", "other.test")
+        .send()
+        .unwrap();
+    assert_ne!(
+        other.headers()["etag"].to_str().unwrap(),
+        etag_a,
+        "the ETag follows the rewritten links"
+    );
+    let raw = reqwest::blocking::Client::builder()
+        .no_gzip()
+        .build()
+        .unwrap();
+    let gzipped = raw
+        .get(larder.at("rewritten/doc"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .unwrap();
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+}
+
+#[test]
+fn an_upstream_slower_than_the_stale_timeout_gets_the_cached_copy_quickly() {
+    let upstream = one(
+        "/meta/s",
+        Resource::new("application/json", "{\"old\":true}"),
+    );
+    let larder = TestLarder::start(
+        &upstream.url,
+        "[limits]\nstale_timeout = \"500ms\"\n[t]\nmetadata_ttl = \"1ms\"",
+    );
+    let client = http_client();
+    client.get(larder.at("meta/s")).send().unwrap();
+    upstream.set_mode(Mode::Slow {
+        latency: Duration::from_secs(3),
+        bytes_per_sec: 1_000_000,
+    });
+    let started = std::time::Instant::now();
+    let response = client.get(larder.at("meta/s")).send().unwrap();
+    assert_eq!(response.headers()["x-larder-cache"], "stale");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}

@@ -1,0 +1,13 @@
+//! The engine, proven with a test ecosystem and fixture upstreams: coalescing, verification,
+//! failure handling, HTTP semantics, crash safety, and bad input.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod bad_input;
+mod coalescing;
+mod crash;
+mod failures;
+mod harness;
+mod http_semantics;
+mod verification;

@@ -1,0 +1,128 @@
+//! Nothing unverified is published.
+
+use crate::harness::{payload, sha256_hex, TestLarder};
+use crate::support::{Resource, Routes, Upstream};
+
+#[test]
+fn bytes_that_do_not_match_the_digest_are_never_stored() {
+    let good = payload(300_000, 4);
+    let mut routes = Routes::new();
+    routes.insert(
+        "/blob/pkg".into(),
+        vec![Resource::new(
+            "application/octet-stream",
+            payload(300_000, 5),
+        )],
+    );
+    let upstream = Upstream::start(routes);
+    let larder = TestLarder::start(&upstream.url, "");
+    let url = larder.at(&format!("blob/pkg?sha256={}", sha256_hex(&good)));
+
+    let client = crate::support::http_client();
+    let outcome = client.get(&url).send().and_then(|r| r.bytes());
+    assert!(
+        outcome.is_err(),
+        "a mismatching download must break the connection, not complete"
+    );
+    assert_eq!(larder.blob_count(), 0, "nothing stored");
+    assert_eq!(larder.temp_count(), 0, "no temp file left");
+
+    // Upstream is fixed: the next request goes upstream again and succeeds.
+    upstream.insert(
+        "/blob/pkg",
+        Resource::new("application/octet-stream", good.clone()),
+    );
+    let response = client.get(&url).send().expect("response");
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().expect("body") == good);
+    assert_eq!(upstream.count("/blob/pkg"), 2);
+    assert_eq!(larder.blob_count(), 1);
+}
+
+#[test]
+fn a_digest_listed_in_another_object_verifies_and_a_stale_index_is_revalidated_once() {
+    let old = payload(10_000, 6);
+    let new = payload(10_000, 7);
+    let mut routes = Routes::new();
+    routes.insert(
+        "/index".into(),
+        vec![Resource::new(
+            "text/plain",
+            format!("old {}\n", sha256_hex(&old)),
+        )],
+    );
+    routes.insert(
+        "/blob/old".into(),
+        vec![Resource::new("application/octet-stream", old.clone())],
+    );
+    routes.insert(
+        "/blob/new".into(),
+        vec![Resource::new("application/octet-stream", new.clone())],
+    );
+    let upstream = Upstream::start(routes);
+    let larder = TestLarder::start(&upstream.url, "[t]\nmetadata_ttl = \"1h\"");
+    let client = crate::support::http_client();
+
+    assert!(
+        client
+            .get(larder.at("blob/old?listed"))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap()
+            == old
+    );
+    assert_eq!(upstream.count("/index"), 1);
+
+    // `new` is published after the index was cached: the cached index lacks it, so larder
+    // revalidates the index at once instead of waiting out the hour.
+    upstream.insert(
+        "/index",
+        Resource::new(
+            "text/plain",
+            format!("old {}\nnew {}\n", sha256_hex(&old), sha256_hex(&new)),
+        ),
+    );
+    let response = client.get(larder.at("blob/new?listed")).send().unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().unwrap() == new);
+    assert_eq!(upstream.count("/index"), 2);
+    assert_eq!(
+        larder.blob_count(),
+        4,
+        "old, new, and both versions of the index"
+    );
+}
+
+#[test]
+fn an_artifact_no_index_lists_is_served_but_not_stored() {
+    let body = payload(5_000, 8);
+    let mut routes = Routes::new();
+    routes.insert(
+        "/index".into(),
+        vec![Resource::new("text/plain", "other 00\n")],
+    );
+    routes.insert(
+        "/blob/unlisted".into(),
+        vec![Resource::new("application/octet-stream", body.clone())],
+    );
+    let upstream = Upstream::start(routes);
+    let larder = TestLarder::start(&upstream.url, "");
+    let client = crate::support::http_client();
+    for _ in 0..2 {
+        assert!(
+            client
+                .get(larder.at("blob/unlisted?listed"))
+                .send()
+                .unwrap()
+                .bytes()
+                .unwrap()
+                == body
+        );
+    }
+    assert_eq!(
+        upstream.count("/blob/unlisted"),
+        2,
+        "not stored, so fetched again"
+    );
+}
