@@ -170,6 +170,143 @@ fn packuments_are_negotiated_rewritten_and_scoped_names_accepted_in_every_spelli
     );
 }
 
+/// Strong ETags that follow the rewritten links (another `Host`, another document), 304s, gzip
+/// for clients that ask, and `public_url` when configured.
+#[test]
+fn packuments_carry_etags_that_follow_the_links_and_are_gzipped_on_request() {
+    let (_registry, upstream, larder) = setup("");
+    let client = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .no_gzip()
+        .build()
+        .unwrap();
+    let path = larder.at(&format!("npm/{LEFT}"));
+    let get = |host: &str, extra: &[(&str, &str)]| {
+        let mut request = client
+            .get(&path)
+            .header("host", host)
+            .header("accept", CORGI);
+        for (name, value) in extra {
+            request = request.header(*name, *value);
+        }
+        request.send().unwrap()
+    };
+    let own_host = larder.url.trim_start_matches("http://").to_string();
+    // A miss streams while it is fetched, before its digest (and so its ETag) is known.
+    let cold = get(&own_host, &[]);
+    assert_eq!(cold.status(), 200);
+    cold.bytes().unwrap();
+    let first = get(&own_host, &[]);
+    assert_eq!(first.status(), 200);
+    let etag = first.headers()["etag"].to_str().unwrap().to_string();
+    assert!(
+        etag.starts_with('"') && !etag.starts_with("W/"),
+        "a strong ETag: {etag}"
+    );
+    let body = first.bytes().unwrap();
+    assert!(String::from_utf8_lossy(&body).contains(&format!("\"tarball\":\"{}/npm/", larder.url)));
+
+    let again = get(&own_host, &[("if-none-match", &etag)]);
+    assert_eq!(again.status(), 304, "revalidation by ETag");
+
+    let port = larder.url.rsplit(':').next().unwrap();
+    let other_host = format!("localhost:{port}");
+    let other = get(&other_host, &[("if-none-match", &etag)]);
+    assert_eq!(
+        other.status(),
+        200,
+        "another Host rewrites other links: the old ETag must not match"
+    );
+    let other_etag = other.headers()["etag"].to_str().unwrap().to_string();
+    assert_ne!(other_etag, etag);
+    let other_body = other.bytes().unwrap();
+    assert!(String::from_utf8_lossy(&other_body)
+        .contains(&format!("\"tarball\":\"http://{other_host}/npm/")));
+
+    let gzipped = get(&own_host, &[("accept-encoding", "gzip")]);
+    assert_eq!(
+        gzipped
+            .headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip")
+    );
+    let compressed = gzipped.bytes().unwrap();
+    assert!(compressed.len() < body.len() && compressed.starts_with(&[0x1f, 0x8b]));
+    assert_eq!(
+        upstream.count(&format!("/{LEFT}")),
+        1,
+        "one upstream fetch for all of the above"
+    );
+
+    let public = Larder::start(&format!(
+        "public_url = \"https://mirror.example:8443\"\n[npm]\nupstream = \"{}/\"\n",
+        upstream.url
+    ));
+    let body = support::get(&public.at(&format!("npm/{LEFT}")))
+        .bytes()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&body).contains("\"tarball\":\"https://mirror.example:8443/npm/")
+    );
+}
+
+/// npm's audit calls are passed through with their (gzipped) body, and answered with `{}` at once
+/// when upstream is down, within the audit timeout when it hangs.
+#[test]
+fn audit_is_forwarded_and_answered_cleanly_when_upstream_fails() {
+    let (_registry, upstream, larder) = setup("");
+    let client = support::http_client();
+    let body = vec![
+        0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xab, 0xae, 5, 0, 0x43, 0xbf, 0xa6, 0xa3, 2, 0, 0, 0,
+    ];
+    let post = || {
+        let started = Instant::now();
+        let response = client
+            .post(larder.at("npm/-/npm/v1/security/advisories/bulk"))
+            .header("content-type", "application/json")
+            .header("content-encoding", "gzip")
+            .body(body.clone())
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().unwrap(), started.elapsed())
+    };
+    let (status, text, _) = post();
+    assert_eq!((status, text.trim()), (200, "{}"));
+    let seen = upstream
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .expect("forwarded upstream");
+    assert_eq!(seen.path, "/-/npm/v1/security/advisories/bulk");
+    assert_eq!(
+        seen.header("content-encoding"),
+        Some("gzip"),
+        "body forwarded as npm sent it"
+    );
+    assert_eq!(
+        seen.header("content-length"),
+        Some(body.len().to_string().as_str())
+    );
+
+    upstream.set_mode(Mode::Down);
+    let (status, text, elapsed) = post();
+    assert_eq!((status, text.trim()), (200, "{}"));
+    assert!(
+        elapsed < Duration::from_secs(2),
+        "upstream down: answered in {elapsed:?}"
+    );
+
+    upstream.set_mode(Mode::Hang);
+    let (status, text, elapsed) = post();
+    assert_eq!((status, text.trim()), (200, "{}"));
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "upstream hanging: answered in {elapsed:?}"
+    );
+}
+
 /// The lockfile names the public registry in `resolved`; npm rewrites those to the configured
 /// registry and fetches only tarballs (with the lockfile's integrity) and the audit endpoint.
 #[test]
