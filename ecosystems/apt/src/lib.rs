@@ -19,6 +19,7 @@
 //! Architecture invariant: no I/O here (see `larder_adapter`).
 
 mod classify;
+pub mod packages;
 pub mod path;
 pub mod release;
 pub mod remotes;
@@ -184,23 +185,46 @@ impl Ecosystem for Apt {
     }
 
     fn find_digest(&self, index: &Object, index_body: &[u8], artifact: &Object) -> Listing {
-        // The index is `<remote>/<dir>/InRelease` (see `Apt::object`); the artifact sits below
-        // `<remote>/<dir>/` and is listed by its path relative to that directory.
-        let Some(dir) = index.key.strip_suffix("InRelease") else {
+        // `<remote>/<dir>/InRelease` (what `Apt::object` names) lists the indexes below
+        // `<remote>/<dir>/` by their path relative to it. An uncompressed
+        // `<remote>/<root>/dists/…/Packages` lists pool files by their path relative to
+        // `<root>/`: no route names it as an index yet, it is here for the engine support the
+        // README proposes (a pool file served only while the current Packages agrees).
+        let entry = if let Some(dir) = index.key.strip_suffix("InRelease") {
+            match relative_path(dir, &artifact.key) {
+                Some(relative) => release::lookup(index_body, &relative),
+                None => return Listing::Unverifiable,
+            }
+        } else if let Some(root) = packages_root(&index.key) {
+            match relative_path(root, &artifact.key) {
+                Some(relative) => packages::lookup(index_body, &relative),
+                None => return Listing::Unverifiable,
+            }
+        } else {
             return Listing::Unverifiable;
         };
-        let Some(relative) = artifact.key.strip_prefix(dir) else {
-            return Listing::Unverifiable;
-        };
-        let Ok(relative) = CleanPath::parse(relative) else {
-            return Listing::Unverifiable;
-        };
-        match release::lookup(index_body, &relative.segments().join("/")) {
+        match entry {
             release::Entry::Digest(digest) => Listing::Found(digest),
             release::Entry::WeakOnly => Listing::Unverifiable,
             release::Entry::Absent => Listing::Absent,
         }
     }
+}
+
+/// `key` below the directory `dir` (which ends with '/'), decoded: how indexes name files.
+fn relative_path(dir: &str, key: &str) -> Option<String> {
+    let relative = key.strip_prefix(dir)?;
+    Some(CleanPath::parse(relative).ok()?.segments().join("/"))
+}
+
+/// For `<remote>/<root>/dists/<…>/Packages`, the `<remote>/<root>/` that its `Filename:`
+/// fields are relative to.
+fn packages_root(key: &str) -> Option<&str> {
+    if !key.ends_with("/Packages") {
+        return None;
+    }
+    let at = key.find("/dists/")?;
+    Some(&key[..=at])
 }
 
 /// The remote a proxy request names: its host, with the port only when it is not the default.

@@ -1,0 +1,123 @@
+//! Reading a (decompressed) `Packages` index: which SHA256 it declares for a pool file.
+//!
+//! A Packages file is a sequence of deb822 paragraphs, one per package, each with
+//! `Filename: pool/...` (relative to the archive root) and `SHA256: <hex>`. This is what a pool
+//! file must match for apt to accept it; the engine does not consult it yet (see the crate
+//! README, "What the engine would need"), but `find_digest` answers for it already.
+
+use crate::release::Entry;
+use larder_adapter::{Algorithm, Digest};
+
+/// The SHA256 (else SHA512) that the paragraph with `Filename: <filename>` declares.
+pub fn lookup(body: &[u8], filename: &str) -> Entry {
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        Err(err) => std::str::from_utf8(&body[..err.valid_up_to()]).unwrap_or_default(),
+    };
+    let mut found = Entry::Absent;
+    let mut sha256 = None;
+    let mut sha512 = None;
+    let mut matches = false;
+    // A trailing empty line closes the last paragraph.
+    for line in text.lines().chain(std::iter::once("")) {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() {
+            if matches {
+                found = match (sha256.take(), sha512.take()) {
+                    (Some(hex), _) => digest_or_weak(Algorithm::Sha256, hex),
+                    (None, Some(hex)) => digest_or_weak(Algorithm::Sha512, hex),
+                    (None, None) => Entry::WeakOnly,
+                };
+                // The first paragraph naming the file answers.
+                return found;
+            }
+            sha256 = None;
+            sha512 = None;
+            continue;
+        }
+        if line.starts_with(' ') || line.starts_with('\t') {
+            continue;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            continue;
+        };
+        let value = value.trim();
+        match name.trim() {
+            "Filename" => matches = value == filename,
+            "SHA256" => sha256 = Some(value),
+            "SHA512" => sha512 = Some(value),
+            _ => {}
+        }
+    }
+    found
+}
+
+fn digest_or_weak(algorithm: Algorithm, hex: &str) -> Entry {
+    Digest::from_hex(algorithm, hex).map_or(Entry::WeakOnly, Entry::Digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PACKAGES: &str = "\
+Package: fixture-hello
+Architecture: all
+Version: 1.0
+Filename: pool/main/f/fixture-hello/fixture-hello_1.0_all.deb
+Size: 614
+MD5sum: 523888fb01d694d093c0326e63feb83f
+SHA256: 6b7e4f7bf7fe3a02ce07c13e7130c63ff2d9ac7b7be18f32709d9f12c0115cc1
+Description: larder fixture fixture-hello
+ with a continuation line: Filename: pool/not/this.deb
+
+Package: fixture-world
+Version: 2.0
+Filename: pool/main/f/fixture-world/fixture-world_2.0_all.deb
+MD5sum: c45568e6d682622bcb9539db2ad47cd6
+SHA256: fca165516fbc1d367620839a6c848c382acff0856965f4933a101f92697ad34d
+
+Package: md5-only
+Filename: pool/main/m/md5-only/md5-only_1_all.deb
+MD5sum: c45568e6d682622bcb9539db2ad47cd6
+";
+
+    fn sha256(hex: &str) -> Entry {
+        Entry::Digest(Digest::from_hex(Algorithm::Sha256, hex).unwrap())
+    }
+
+    #[test]
+    fn finds_the_paragraph_of_a_pool_file() {
+        let body = PACKAGES.as_bytes();
+        assert_eq!(
+            lookup(body, "pool/main/f/fixture-hello/fixture-hello_1.0_all.deb"),
+            sha256("6b7e4f7bf7fe3a02ce07c13e7130c63ff2d9ac7b7be18f32709d9f12c0115cc1")
+        );
+        // The SHA256 line comes after Filename in one paragraph and before it in none: the
+        // last paragraph has no trailing blank line.
+        assert_eq!(
+            lookup(body, "pool/main/f/fixture-world/fixture-world_2.0_all.deb"),
+            sha256("fca165516fbc1d367620839a6c848c382acff0856965f4933a101f92697ad34d")
+        );
+        assert_eq!(
+            lookup(body, "pool/main/m/md5-only/md5-only_1_all.deb"),
+            Entry::WeakOnly
+        );
+        assert_eq!(lookup(body, "pool/not/this.deb"), Entry::Absent);
+        assert_eq!(lookup(body, "pool/main/f/fixture-hello"), Entry::Absent);
+    }
+
+    #[test]
+    fn garbage_is_absent() {
+        for body in [
+            &b""[..],
+            b"\xff",
+            b"Filename: x",
+            b"\n\n:\n",
+            b"Filename: x\nSHA256: zz\n",
+        ] {
+            let _ = lookup(body, "x");
+        }
+        assert_eq!(lookup(b"Filename: x\nSHA256: zz\n", "x"), Entry::WeakOnly);
+    }
+}
