@@ -179,6 +179,8 @@ pub fn uv_install(venv: &Venv, index_url: &str, packages: &[&str]) -> Install {
         .env("UV_NO_CONFIG", "1")
         .env("UV_PYTHON_DOWNLOADS", "never")
         .env("UV_HTTP_TIMEOUT", "60")
-        .env("UV_NO_PROGRESS", "1");
+        .env("UV_NO_PROGRESS", "1")
+        // The debug log shows which requests uv sent (HEAD before range reads).
+        .arg("--verbose");
     run(command)
 }

@@ -308,6 +308,7 @@ fn pip_installs_through_larder_and_keeps_working_when_upstream_is_down_or_hangs(
             started.elapsed()
         );
         assert_eq!(venv.installed(), expected(), "upstream {mode:?}");
+        eprintln!("pip through larder, upstream {mode:?}: {:?}", install.took);
     }
 }
 
@@ -328,6 +329,17 @@ fn uv_installs_through_larder_and_keeps_working_when_upstream_is_down_or_hangs()
         larder.log()
     );
     assert_eq!(venv.installed(), expected());
+    // uv resolved the big wheel from a HEAD and range reads, before it downloaded it whole
+    // (it sends HEAD only to read a wheel by range).
+    let log = String::from_utf8_lossy(&cold.output.stderr);
+    let line = |needle: &dyn Fn(&str) -> bool| log.lines().position(|l| needle(l));
+    let head = line(&|l| l.contains("HEAD") && l.contains("big_wheel-1.0"));
+    let selected = line(&|l| l.contains("Selecting: big-wheel"));
+    let get = line(&|l| l.contains("GET") && l.contains("big_wheel-1.0"));
+    assert!(
+        matches!((head, selected, get), (Some(h), Some(s), Some(g)) if h < s && s < g),
+        "uv did not read the big wheel by range through larder ({head:?}, {selected:?}, {get:?}):\n{log}"
+    );
 
     std::thread::sleep(Duration::from_millis(1500));
     for mode in [Mode::Down, Mode::Hang] {
@@ -347,6 +359,7 @@ fn uv_installs_through_larder_and_keeps_working_when_upstream_is_down_or_hangs()
             install.took
         );
         assert_eq!(venv.installed(), expected(), "upstream {mode:?}");
+        eprintln!("uv through larder, upstream {mode:?}: {:?}", install.took);
     }
 }
 
