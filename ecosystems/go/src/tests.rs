@@ -321,3 +321,137 @@ fn bad_settings_are_explained() {
     }
     assert!(Go::new(&section("file:///tmp/x", &[])).is_err());
 }
+
+/// A deterministic sweep over paths built from the tokens that matter to the parsers: routing
+/// never panics, every fetch stays on a configured upstream with a path that is its cache key,
+/// and everything else is a 400, 404 or the `supported` 200.
+#[test]
+fn swept_paths_route_safely() {
+    const TOKENS: &[&str] = &[
+        "a",
+        "Z",
+        "!",
+        "!b",
+        "%",
+        "%21",
+        "%2e",
+        "%2E%2e",
+        "%2F",
+        "%zz",
+        "%ff",
+        "/",
+        "//",
+        "..",
+        ".",
+        "@",
+        "@v/",
+        "/@v/",
+        "@latest",
+        "/@latest",
+        "list",
+        ".info",
+        ".mod",
+        ".zip",
+        "v1.2.3",
+        "v0.0.0-20240102030405-abcdefabcdef",
+        "-",
+        "+incompatible",
+        "example.com",
+        "sumdb/",
+        "sum.golang.org/",
+        "lookup/",
+        "tile/",
+        "8/",
+        "data/",
+        "0/",
+        "000",
+        "x001/",
+        ".p/",
+        "255",
+        "é",
+        "\u{0}",
+        " ",
+        "#",
+        "?",
+        "~",
+        "master",
+    ];
+    let go = go();
+    let mut rng = Sweep(0x9E37_79B9_7F4A_7C15);
+    let mut fetched = 0;
+    for _ in 0..50_000 {
+        let path = match rng.below(5) {
+            0 => format!("/{}", rng.tokens(TOKENS, 10)),
+            1 => {
+                let ext = [".info", ".mod", ".zip", ""][rng.below(4)];
+                let (module, version) = (rng.tokens(TOKENS, 2), rng.tokens(TOKENS, 2));
+                format!("/example.com/{module}/@v/{version}{ext}")
+            }
+            2 => {
+                let endpoint = ["/@latest", "/@v/list"][rng.below(2)];
+                format!("/example.com/{}{endpoint}", rng.tokens(TOKENS, 2))
+            }
+            3 => {
+                let (module, version) = (rng.tokens(TOKENS, 1), rng.tokens(TOKENS, 1));
+                format!("/sumdb/sum.golang.org/lookup/example.com/{module}@{version}")
+            }
+            _ => format!("/sumdb/sum.golang.org/tile/8/{}", rng.tokens(TOKENS, 4)),
+        };
+        match route_as(&go, Method::GET, &path) {
+            Route::Fetch(object) => {
+                fetched += 1;
+                let url = &object.upstream;
+                assert_eq!(url.scheme(), "https", "{path}");
+                assert!(
+                    url.query().is_none() && url.fragment().is_none(),
+                    "{path} → {url}"
+                );
+                let (host, key) = if let Some(key) = object.key.strip_prefix("proxy/") {
+                    ("proxy.golang.org", key)
+                } else {
+                    let key = object.key.strip_prefix("sumdb/sum.golang.org/");
+                    (
+                        "sum.golang.org",
+                        key.unwrap_or_else(|| panic!("{path}: key {}", object.key)),
+                    )
+                };
+                assert_eq!(url.host_str(), Some(host), "{path}");
+                assert_eq!(url.path(), format!("/{}", escape::for_url(key)), "{path}");
+                assert!(
+                    !url.path().contains("//") && !url.path().contains("/../"),
+                    "{path}"
+                );
+            }
+            Route::Reply(reply) => {
+                let ok = [StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND].contains(&reply.status)
+                    || (reply.status == StatusCode::OK && path.ends_with("/supported"));
+                assert!(ok, "{path}: {reply:?}");
+            }
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+    assert!(
+        fetched > 500,
+        "the sweep reached too few valid paths ({fetched}) to mean anything"
+    );
+}
+
+/// xorshift64*: a reproducible sweep without a dependency.
+struct Sweep(u64);
+
+impl Sweep {
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 33) as usize % bound
+    }
+
+    /// One to `max` tokens, concatenated.
+    fn tokens(&mut self, tokens: &[&str], max: usize) -> String {
+        let count = 1 + self.below(max);
+        (0..count)
+            .map(|_| tokens[self.below(tokens.len())])
+            .collect()
+    }
+}
