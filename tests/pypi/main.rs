@@ -332,7 +332,7 @@ fn uv_installs_through_larder_and_keeps_working_when_upstream_is_down_or_hangs()
     // uv resolved the big wheel from a HEAD and range reads, before it downloaded it whole
     // (it sends HEAD only to read a wheel by range).
     let log = String::from_utf8_lossy(&cold.output.stderr);
-    let line = |needle: &dyn Fn(&str) -> bool| log.lines().position(|l| needle(l));
+    let line = |needle: &dyn Fn(&str) -> bool| log.lines().position(needle);
     let head = line(&|l| l.contains("HEAD") && l.contains("big_wheel-1.0"));
     let selected = line(&|l| l.contains("Selecting: big-wheel"));
     let get = line(&|l| l.contains("GET") && l.contains("big_wheel-1.0"));
