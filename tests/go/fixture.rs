@@ -33,12 +33,16 @@ impl ModuleVersion {
         )
     }
 
-    /// The module zip: every file under `<module path>@<version>/`, the path unescaped.
+    /// The module zip: every file under `<module path>@<version>/`, the path unescaped. A
+    /// `+incompatible` version predates modules: its zip has no go.mod (the proxy's `.mod` is
+    /// synthesized), or the go command refuses it.
     pub fn zip(&self) -> Vec<u8> {
         let prefix = format!("{}@{}/", self.path, self.version);
+        let incompatible = self.version.ends_with("+incompatible");
         let entries: Vec<(String, &[u8])> = self
             .files
             .iter()
+            .filter(|(name, _)| !(incompatible && *name == "go.mod"))
             .map(|(name, body)| (format!("{prefix}{name}"), body.as_bytes()))
             .collect();
         stored_zip(&entries)
@@ -133,6 +137,17 @@ pub fn graph() -> Vec<ModuleVersion> {
             &body,
         ));
     }
+    // A pre-modules v2 release: `+incompatible`, go.mod synthesized by the proxy.
+    let mut old = library(
+        "example.com/old",
+        "v2.0.0+incompatible",
+        "2019-01-01T00:00:00Z",
+        "",
+        "old",
+        "const Old = true",
+    );
+    old.files[0].1 = "module example.com/old\n".into();
+    graph.push(old);
     graph.push(library(
         "example.com/tampered",
         "v1.0.0",
@@ -142,6 +157,18 @@ pub fn graph() -> Vec<ModuleVersion> {
         "const Genuine = true",
     ));
     graph
+}
+
+/// `example.com/extra` v1.5.0, published while larder already holds the module's `list`.
+pub fn extra_v1_5_0() -> ModuleVersion {
+    library(
+        "example.com/extra",
+        "v1.5.0",
+        "2024-05-01T00:00:00Z",
+        "",
+        "extra",
+        "func Version() string { return \"extra v1.5.0\" }",
+    )
 }
 
 /// A module only the second proxy in a `GOPROXY` list has (fall-through test).

@@ -144,6 +144,115 @@ fn cold_build_populates_larder_and_a_fresh_machine_builds_with_upstream_down() {
 }
 
 #[test]
+fn a_version_published_after_list_was_cached_downloads_at_once() {
+    let work = tempfile::tempdir().unwrap();
+    let proxy = start_proxy(&fixture::proxy_tree(&fixture::graph()));
+    let larder = Larder::start(&config(&proxy, None, "5m"));
+    let env = GoEnv::new(work.path(), &goproxy(&larder), "off");
+    let scratch = scratch_module(&env);
+    let versions = env.run(&scratch, &["list", "-m", "-versions", "example.com/extra"]);
+    versions.assert_ok("go list -m -versions");
+    assert!(versions.stdout().contains("v1.3.0") && !versions.stdout().contains("v1.5.0"));
+
+    let new = fixture::extra_v1_5_0();
+    for (relative, body) in fixture::proxy_tree(std::slice::from_ref(&new)) {
+        if relative.contains("/@v/v1.5.0.") {
+            proxy.insert(
+                &format!("/{relative}"),
+                Resource::new("application/octet-stream", body),
+            );
+        }
+    }
+    // `list` is cached for five minutes, but a canonical version is fetched by name.
+    env.run(&scratch, &["mod", "download", "example.com/extra@v1.5.0"])
+        .assert_ok("download of a just-published version");
+    assert!(env
+        .modcache()
+        .join("example.com/extra@v1.5.0/lib.go")
+        .is_file());
+    assert_eq!(
+        proxy.count("/example.com/extra/@v/list"),
+        1,
+        "list was not served from the cache"
+    );
+
+    env.run(
+        &scratch,
+        &["mod", "download", "example.com/old@v2.0.0+incompatible"],
+    )
+    .assert_ok("download of a +incompatible version");
+    assert!(env
+        .modcache()
+        .join("example.com/old@v2.0.0+incompatible/lib.go")
+        .is_file());
+    assert_eq!(
+        proxy.count("/example.com/old/@v/v2.0.0+incompatible.zip"),
+        1
+    );
+}
+
+/// Toolchain zips (tens of MB, `golang.org/toolchain`) go through like any zip: verbatim, and
+/// without larder holding them in memory.
+#[test]
+fn a_large_toolchain_zip_streams_verbatim_with_flat_memory() {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    const SIZE: usize = 64 << 20;
+    let path = "/golang.org/toolchain/@v/v0.0.1-go1.21.0.linux-amd64.zip";
+    // Incompressible bytes, as a real zip's are.
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let body: Vec<u8> = (0..SIZE / 8)
+        .flat_map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()
+        })
+        .collect();
+    let want = Sha256::digest(&body);
+    let proxy = Upstream::start(Routes::new());
+    proxy.insert(path, Resource::new("application/zip", body));
+    let larder = Larder::start(&config(&proxy, None, "5m"));
+    let before = memory_kib(larder.pid(), "VmRSS");
+    for pass in ["cold", "warm"] {
+        let mut response = support::get(&larder.at(&format!("/go{path}")));
+        assert_eq!(response.status(), 200, "{pass}");
+        assert_eq!(response.headers()["content-type"], "application/zip");
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0; 1 << 16];
+        let mut total = 0;
+        loop {
+            let read = response.read(&mut buffer).unwrap();
+            if read == 0 {
+                break;
+            }
+            total += read;
+            hasher.update(&buffer[..read]);
+        }
+        assert_eq!(total, SIZE, "{pass}");
+        assert!(
+            hasher.finalize() == want,
+            "{pass}: the zip's bytes changed on the way"
+        );
+    }
+    assert_eq!(proxy.count(path), 1);
+    let peak = memory_kib(larder.pid(), "VmHWM");
+    let grown_mib = peak.saturating_sub(before) / 1024;
+    eprintln!("larder: resident {before} KiB before, peak {peak} KiB after two 64 MiB passes");
+    assert!(
+        grown_mib < 24,
+        "larder's resident memory grew by {grown_mib} MiB serving a 64 MiB zip"
+    );
+}
+
+/// A field of /proc/<pid>/status, in KiB.
+fn memory_kib(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|line| line.starts_with(field)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
 fn every_zip_is_fetched_upstream_once_across_machines() {
     let work = tempfile::tempdir().unwrap();
     let graph = fixture::graph();
