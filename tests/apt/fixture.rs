@@ -95,7 +95,7 @@ impl Repo {
 
     /// Builds `name_version_all.deb` carrying `payload`, replacing any file of that name (a
     /// third-party repository rebuilding a package without a version bump). Returns its bytes.
-    pub fn add_package(&self, name: &str, version: &str, payload: &str) -> Vec<u8> {
+    pub fn add_package(&self, name: &str, version: &str, payload: impl AsRef<[u8]>) -> Vec<u8> {
         let build = self
             .temp
             .path()
@@ -112,8 +112,11 @@ impl Repo {
             ),
         )
         .expect("control file");
-        std::fs::write(build.join("usr/share").join(name).join("payload"), payload)
-            .expect("payload");
+        std::fs::write(
+            build.join("usr/share").join(name).join("payload"),
+            payload.as_ref(),
+        )
+        .expect("payload");
         let deb = self.archive().join(Repo::pool_path(name, version));
         std::fs::create_dir_all(deb.parent().expect("pool path has a parent")).expect("pool dir");
         let staged = deb.with_extension("deb.new");

@@ -8,6 +8,7 @@ mod support;
 
 mod client;
 mod fixture;
+mod live;
 
 use client::{Apt, Via};
 use fixture::{Repo, ROOT, SUITE};
@@ -422,28 +423,57 @@ fn the_proxy_refusal_names_the_apt_remotes_key() {
 }
 
 /// Cold and warm `apt-get update` + `install --download-only` through larder against straight
-/// from the fixture. Run with `cargo test --test apt -- --ignored --nocapture measure`.
+/// from the fixture, on loopback and with the fixture slowed to a WAN-like 50 ms per response
+/// and 4 MB/s, with a 4 MB package in the set. Run with
+/// `cargo test --test apt -- --ignored --nocapture measure`.
 #[test]
 #[ignore = "a measurement for the report, not a check"]
 fn measure_cold_and_warm_through_larder_against_direct() {
-    let (repo, upstream) = served_repo();
-    let larder = Larder::start(&config(&upstream, "5m"));
+    let repo = Repo::new();
+    repo.add_package("fixture-hello", "1.0", "hello");
+    repo.add_package("fixture-world", "2.0", "world");
+    // Incompressible, so the .deb is as big as the payload.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let big: Vec<u8> = (0..4 << 20)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    repo.add_package("fixture-big", "1.0", &big);
+    repo.publish();
+    let upstream = Upstream::start_dir(repo.served());
+    let packages = ["fixture-hello", "fixture-world", "fixture-big"];
     let time = |via: &Via, what: &str| {
         let apt = Apt::new(&repo, &upstream.url, via);
         let update = apt.update();
         update.assert_ok(what);
-        let download = apt.download(&["fixture-hello", "fixture-world"]);
+        let download = apt.download(&packages);
         download.assert_ok(what);
         update.elapsed + download.elapsed
     };
-    let direct_cold = time(&Via::Direct, "direct 1");
-    let direct_warm = time(&Via::Direct, "direct 2");
-    let proxy_cold = time(&proxy(&larder), "proxy cold");
-    let proxy_warm = time(&proxy(&larder), "proxy warm");
-    let mirror_warm = time(&mirror(&larder, &upstream), "mirror warm");
-    eprintln!(
-        "direct: {direct_cold:?} / {direct_warm:?}; larder proxy cold {proxy_cold:?} ({:.2}x direct), warm {proxy_warm:?} ({:.2}x); mirror warm {mirror_warm:?}",
-        proxy_cold.as_secs_f64() / direct_cold.as_secs_f64(),
-        proxy_warm.as_secs_f64() / direct_warm.as_secs_f64(),
-    );
+    for (label, mode) in [
+        ("loopback", Mode::Normal),
+        (
+            "50 ms + 4 MB/s",
+            Mode::Slow {
+                latency: Duration::from_millis(50),
+                bytes_per_sec: 4 << 20,
+            },
+        ),
+    ] {
+        upstream.set_mode(mode);
+        let larder = Larder::start(&config(&upstream, "5m"));
+        let direct = time(&Via::Direct, "direct");
+        let cold = time(&proxy(&larder), "larder cold");
+        let warm = time(&proxy(&larder), "larder warm");
+        let mirror_warm = time(&mirror(&larder, &upstream), "larder mirror warm");
+        eprintln!(
+            "{label}: direct {direct:.2?}; through larder cold {cold:.2?} ({:.2}x direct), warm {warm:.2?} ({:.2}x direct), mirror warm {mirror_warm:.2?}",
+            cold.as_secs_f64() / direct.as_secs_f64(),
+            warm.as_secs_f64() / direct.as_secs_f64(),
+        );
+    }
 }
