@@ -171,14 +171,15 @@ pub fn extra_v1_5_0() -> ModuleVersion {
     )
 }
 
-/// A module only the second proxy in a `GOPROXY` list has (fall-through test).
-pub fn elsewhere() -> ModuleVersion {
+/// A one-version module (`v1.0.0`) for the fall-through tests, which only the second proxy in a
+/// `GOPROXY` list has.
+pub fn simple(path: &'static str) -> ModuleVersion {
     library(
-        "example.com/elsewhere",
+        path,
         "v1.0.0",
         "2024-01-01T00:00:00Z",
         "",
-        "elsewhere",
+        "simple",
         "const Here = true",
     )
 }

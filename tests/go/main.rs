@@ -407,13 +407,19 @@ fn scratch_module(env: &GoEnv) -> PathBuf {
 fn a_module_the_upstream_lacks_falls_through_to_the_next_proxy() {
     let work = tempfile::tempdir().unwrap();
     let proxy = start_proxy(&fixture::proxy_tree(&fixture::graph()));
-    let elsewhere = fixture::elsewhere();
-    let mut only_second = fixture::proxy_tree(std::slice::from_ref(&elsewhere));
-    let mut second_only_b = fixture::elsewhere();
-    second_only_b.path = "example.com/onlyb";
-    second_only_b.files[0].1 = "module example.com/onlyb\n\ngo 1.19\n".into();
-    only_second.extend(fixture::proxy_tree(std::slice::from_ref(&second_only_b)));
-    let second = start_proxy(&only_second);
+    let modules = [
+        "example.com/elsewhere",
+        "example.com/gone",
+        "example.com/onlyb",
+    ]
+    .map(fixture::simple);
+    let second = start_proxy(&fixture::proxy_tree(&modules));
+    let [elsewhere, gone, onlyb] = &modules;
+    // The first upstream says 410 Gone for one module, as the public proxy does for some.
+    for file in ["info", "mod", "zip"] {
+        let gone_body = Resource::new("text/plain", "gone\n").status(410);
+        proxy.insert(&format!("/example.com/gone/@v/v1.0.0.{file}"), gone_body);
+    }
     let larder = Larder::start(&config(&proxy, None, "5m"));
 
     let env = GoEnv::new(
@@ -432,7 +438,7 @@ fn a_module_the_upstream_lacks_falls_through_to_the_next_proxy() {
         "larder never asked its upstream"
     );
     assert_eq!(
-        second.count(&zip_path(&elsewhere)),
+        second.count(&zip_path(elsewhere)),
         1,
         "the go command did not fall through"
     );
@@ -444,6 +450,12 @@ fn a_module_the_upstream_lacks_falls_through_to_the_next_proxy() {
         .to_string();
     assert!(content_type.starts_with("text/plain"), "{content_type}");
 
+    env.run(&scratch, &["mod", "download", "example.com/gone@v1.0.0"])
+        .assert_ok("fall-through download after 410");
+    assert_eq!(second.count(&zip_path(gone)), 1, "no fall-through on 410");
+    let answer = support::get(&larder.at("/go/example.com/gone/@v/v1.0.0.info"));
+    assert_eq!(answer.status(), 410);
+
     // An upstream failure is not "not found": the go command must stop, not fall through.
     proxy.set_mode(Mode::Down);
     let failed: Run = env.run(&scratch, &["mod", "download", "example.com/onlyb@v1.0.0"]);
@@ -451,7 +463,7 @@ fn a_module_the_upstream_lacks_falls_through_to_the_next_proxy() {
         !failed.ok(),
         "the go command fell through on an upstream failure"
     );
-    assert_eq!(second.count(&zip_path(&second_only_b)), 0);
+    assert_eq!(second.count(&zip_path(onlyb)), 0);
     let stderr = failed.stderr();
     assert!(
         ["502", "503", "504"]
