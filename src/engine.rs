@@ -6,7 +6,7 @@ use crate::fetch::FillJob;
 use crate::fill::{await_end, await_head, FillState, Fills, Outcome};
 use crate::store::{BlobFile, Pointer, Store};
 use crate::upstream::{UpstreamClient, UpstreamError};
-use larder_adapter::{Digest, Ecosystem, Freshness, Listing, Object};
+use larder_adapter::{Digest, Ecosystem, Freshness, Listing, Object, Verify};
 use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -55,7 +55,23 @@ pub struct Engine {
     offline: bool,
     forced: Mutex<HashMap<String, Instant>>,
     storage_failures: AtomicU64,
+    declarations: Declarations,
 }
+
+/// Digests that stored indexes declare for other objects (see
+/// `Ecosystem::declared_digests`), kept in memory: after a restart they are learnt again from
+/// the next index a client fetches, and until then cached objects are served as they are.
+#[derive(Default)]
+struct Declarations {
+    /// Full object key → the digest the newest index declares for it.
+    digests: Mutex<HashMap<String, Digest>>,
+    /// Full index key → the sha256 of the index body last read, so each version is read once.
+    read: Mutex<HashMap<String, String>>,
+}
+
+/// More entries than any real set of indexes declares (Debian's main/amd64 Packages lists about
+/// 65,000 files): a bound against a hostile index, not a working limit.
+const MAX_DECLARATIONS: usize = 2_000_000;
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, client: UpstreamClient, offline: bool) -> Self {
@@ -66,6 +82,7 @@ impl Engine {
             offline,
             forced: Mutex::default(),
             storage_failures: AtomicU64::new(0),
+            declarations: Declarations::default(),
         }
     }
 
@@ -83,7 +100,18 @@ impl Engine {
         force: bool,
     ) -> Found {
         let key = Self::full_key(eco, object);
-        let cached = self.cached(&key).await;
+        let mut cached = self.cached(&key).await;
+        if let Some((pointer, Some(_))) = &cached {
+            if object.declares_digests {
+                self.learn_declarations_in_background(eco, object, pointer);
+            }
+            if let Some(declared) = self.declared(&key) {
+                if contradicts(pointer, &declared) {
+                    tracing::info!(%key, %declared, "the cached copy no longer matches its index; fetching again");
+                    cached = None;
+                }
+            }
+        }
         let force = force && object.is_metadata() && self.may_force(&key);
         if let Some((pointer, blob)) = &cached {
             let fresh = match object.freshness {
@@ -106,10 +134,14 @@ impl Engine {
 
         let previous = cached.as_ref().map(|(pointer, _)| pointer.clone());
         let mut rx = self.fills.join_or_start(&key, |tx| {
+            let mut object = object.clone();
+            if let (Verify::None, Some(declared)) = (&object.verify, self.declared(&key)) {
+                object.verify = Verify::Digest(declared);
+            }
             let job = FillJob {
                 engine: self.clone(),
                 eco: eco.clone(),
-                object: object.clone(),
+                object,
                 key: key.clone(),
                 previous,
             };
@@ -235,6 +267,89 @@ impl Engine {
         })
     }
 
+    /// The digest the newest stored index declares for this object, if any.
+    pub fn declared(&self, key: &str) -> Option<Digest> {
+        self.declarations
+            .digests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+            .cloned()
+    }
+
+    /// Reads a stored index's declarations (once per version of the index). Called by the fill
+    /// before it reports the index stored, so that the next request already sees them.
+    pub async fn learn_declarations(&self, eco: &Mounted, index: &Object, pointer: &Pointer) {
+        let Some(sha) = pointer.sha256.clone() else {
+            return;
+        };
+        let index_key = Self::full_key(eco, index);
+        {
+            let read = self
+                .declarations
+                .read
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if read.get(&index_key) == Some(&sha) {
+                return;
+            }
+        }
+        let body = match self.store_call(move |store| store.open_blob(&sha)).await {
+            Ok(Some(blob)) => match read_whole(blob.file).await {
+                Ok(body) => body,
+                Err(_) => return,
+            },
+            _ => return,
+        };
+        let declared = eco.adapter.declared_digests(index, &body);
+        let count = declared.len();
+        let mut digests = self
+            .declarations
+            .digests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for (key, digest) in declared {
+            if digests.len() >= MAX_DECLARATIONS {
+                tracing::warn!(index = %index_key, "too many declared digests; ignoring the rest");
+                break;
+            }
+            digests.insert(format!("{}/{key}", eco.name()), digest);
+        }
+        drop(digests);
+        if let Some(sha) = &pointer.sha256 {
+            self.declarations
+                .read
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(index_key.clone(), sha.clone());
+        }
+        tracing::debug!(index = %index_key, count, "learnt declared digests");
+    }
+
+    /// After a restart, a fresh cached index has not been read yet: read it without delaying
+    /// the response.
+    fn learn_declarations_in_background(
+        self: &Arc<Self>,
+        eco: &Arc<Mounted>,
+        index: &Object,
+        pointer: &Pointer,
+    ) {
+        let key = Self::full_key(eco, index);
+        let already = self
+            .declarations
+            .read
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            == pointer.sha256.as_ref();
+        if already {
+            return;
+        }
+        let (engine, eco, index, pointer) =
+            (self.clone(), eco.clone(), index.clone(), pointer.clone());
+        tokio::spawn(async move { engine.learn_declarations(&eco, &index, &pointer).await });
+    }
+
     async fn cached(&self, key: &str) -> Option<(Pointer, Option<BlobFile>)> {
         let key = key.to_string();
         let store = self.store.clone();
@@ -316,6 +431,18 @@ impl Engine {
             }
         }
     }
+}
+
+/// Whether a stored object's bytes differ from what an index now declares. A declaration in an
+/// algorithm larder did not record for the object cannot be checked, and does not count.
+fn contradicts(pointer: &Pointer, declared: &Digest) -> bool {
+    if declared.algorithm == larder_adapter::Algorithm::Sha256 {
+        return pointer.sha256.as_deref() != Some(declared.to_hex().as_str());
+    }
+    pointer
+        .verified
+        .as_ref()
+        .is_some_and(|verified| *verified != declared.to_string())
 }
 
 fn stored_or_missing(

@@ -254,6 +254,9 @@ impl FillJob {
         let outcome = match published {
             Ok(()) => {
                 engine.put_pointer(&pointer).await;
+                if object.declares_digests {
+                    engine.learn_declarations(&self.eco, object, &pointer).await;
+                }
                 tracing::info!(key = %self.key, bytes = written, ms = started.elapsed().as_millis() as u64, "stored");
                 Outcome::Stored(pointer)
             }

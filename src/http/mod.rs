@@ -65,15 +65,9 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
         {
             Some(eco) => (eco.clone(), uri.path().to_string()),
             None => {
-                let mut hosts: Vec<&str> = app.by_proxy_host.keys().map(String::as_str).collect();
-                hosts.sort_unstable();
                 return into_axum(respond::text(
                     StatusCode::FORBIDDEN,
-                    format!(
-                        "larder is not an open proxy: host {authority} is not a configured upstream. \
-                         Proxied hosts: {}. Add the host to the ecosystem's configuration (see `larder config`).\n",
-                        hosts.join(", ")
-                    ),
+                    proxy_refusal(&app, authority.as_str()),
                 ));
             }
         },
@@ -186,6 +180,28 @@ fn check_path(path: &str) -> Result<(), &'static str> {
         return Err("dot segments (. and ..) are not allowed in paths");
     }
     Ok(())
+}
+
+/// Names the refused host, the hosts that are proxied, and where to add one.
+fn proxy_refusal(app: &App, host: &str) -> String {
+    let mut hosts: Vec<&str> = app.by_proxy_host.keys().map(String::as_str).collect();
+    hosts.sort_unstable();
+    let mut hints: Vec<&str> = app
+        .by_name
+        .values()
+        .filter_map(|eco| eco.adapter.proxy_refusal_hint())
+        .collect();
+    hints.sort_unstable();
+    let hint = if hints.is_empty() {
+        "add it to its ecosystem's configuration".to_string()
+    } else {
+        hints.join("; ")
+    };
+    format!(
+        "larder is not an open proxy: host {host} is not a configured upstream ({hint}). \
+         Proxied hosts: {}.\n",
+        hosts.join(", ")
+    )
 }
 
 fn mounts(app: &App) -> String {

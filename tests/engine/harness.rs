@@ -5,6 +5,7 @@
 //! - `/t/blob/<name>`: immutable; `?sha256=<hex>` verifies against that digest, `?listed`
 //!   against the `index` object, nothing else stores as fetched;
 //! - `/t/meta/<name>`: mutable metadata with the configured TTLs;
+//! - `/t/decl`: mutable, declares `<name> <sha256 hex>` digests for `blob/<name>`;
 //! - `/t/rewritten/<name>`: mutable, with `UPSTREAM` in the body rewritten to larder's base.
 
 use http::StatusCode;
@@ -68,6 +69,9 @@ impl Ecosystem for TestEcosystem {
             };
             return Route::Fetch(object.verify(verify));
         }
+        if path == "/decl" {
+            return Route::Fetch(self.object("decl", path, self.mutable()).declares_digests());
+        }
         if let Some(name) = path.strip_prefix("/meta/") {
             return Route::Fetch(
                 self.object(&format!("meta/{name}"), path, self.mutable())
@@ -97,6 +101,19 @@ impl Ecosystem for TestEcosystem {
             }
         }
         Listing::Absent
+    }
+
+    fn declared_digests(&self, _index: &Object, body: &[u8]) -> Vec<(String, Digest)> {
+        let text = String::from_utf8_lossy(body);
+        text.lines()
+            .filter_map(|line| {
+                let (name, hex) = line.split_once(' ')?;
+                Some((
+                    format!("blob/{name}"),
+                    Digest::from_labelled_hex(&format!("sha256={hex}"))?,
+                ))
+            })
+            .collect()
     }
 
     fn rewriter(&self, object: &Object, public_base: &str) -> Option<Box<dyn Rewriter>> {

@@ -126,3 +126,77 @@ fn an_artifact_no_index_lists_is_served_but_not_stored() {
         "not stored, so fetched again"
     );
 }
+
+#[test]
+fn an_object_rebuilt_upstream_is_refetched_once_its_index_declares_the_new_digest() {
+    let first = payload(4_000, 14);
+    let rebuilt = payload(4_100, 15);
+    let mut routes = Routes::new();
+    routes.insert(
+        "/blob/pool.deb".into(),
+        vec![Resource::new("application/octet-stream", first.clone())],
+    );
+    let upstream = Upstream::start(routes);
+    let larder = TestLarder::start(&upstream.url, "[t]\nmetadata_ttl = \"1ms\"");
+    let client = crate::support::http_client();
+    assert!(
+        client
+            .get(larder.at("blob/pool.deb"))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap()
+            == first
+    );
+
+    // The repository rebuilds the file under the same name and says so in its index.
+    upstream.insert(
+        "/blob/pool.deb",
+        Resource::new("application/octet-stream", rebuilt.clone()),
+    );
+    upstream.insert(
+        "/decl",
+        Resource::new("text/plain", format!("pool.deb {}\n", sha256_hex(&rebuilt))),
+    );
+    assert!(
+        client
+            .get(larder.at("blob/pool.deb"))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap()
+            == first,
+        "immutable until told"
+    );
+    // Reading the whole index is what a client does; its last byte comes once it is learnt.
+    assert!(client
+        .get(larder.at("decl"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+        .starts_with("pool.deb "));
+    let response = client.get(larder.at("blob/pool.deb")).send().unwrap();
+    assert_eq!(response.headers()["x-larder-cache"], "miss");
+    assert!(
+        response.bytes().unwrap() == rebuilt,
+        "the rebuilt file, not the stale one"
+    );
+    assert_eq!(upstream.count("/blob/pool.deb"), 2);
+
+    // A later upstream change the index does not declare is refused, not stored.
+    upstream.insert(
+        "/blob/pool.deb",
+        Resource::new("application/octet-stream", payload(4_200, 16)),
+    );
+    assert!(
+        client
+            .get(larder.at("blob/pool.deb"))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap()
+            == rebuilt,
+        "the declared copy stays"
+    );
+}

@@ -46,6 +46,21 @@ pub trait Ecosystem: Send + Sync + 'static {
     /// `artifact`. Called with the index's whole body; must not panic on malformed input.
     fn find_digest(&self, index: &Object, index_body: &[u8], artifact: &Object) -> Listing;
 
+    /// The digests an index declares for other objects, as (object key, digest) pairs. Called
+    /// once each time an object built with [`Object::declares_digests`] is stored. A cached
+    /// object whose bytes contradict the latest declaration is fetched again instead of served:
+    /// a third-party apt repository that rebuilds `pool/…/x_1.0_all.deb` under the same name
+    /// is seen as soon as its new Packages index is.
+    fn declared_digests(&self, _index: &Object, _index_body: &[u8]) -> Vec<(String, Digest)> {
+        Vec::new()
+    }
+
+    /// What to tell a client whose forward-proxy request names a host no adapter serves
+    /// (`add the host under [apt.remotes]`).
+    fn proxy_refusal_hint(&self) -> Option<&'static str> {
+        None
+    }
+
     /// A streaming rewrite for a metadata body, given larder's public base URL for this adapter
     /// (`http://host:7878/npm`, without a trailing slash). `None` serves the body verbatim.
     fn rewriter(&self, _object: &Object, _public_base: &str) -> Option<Box<dyn Rewriter>> {

@@ -76,6 +76,11 @@ pub struct Object {
     pub content_type: Option<&'static str>,
     /// Headers added to every response for this object (`Vary: Accept`).
     pub response_headers: Vec<(HeaderName, HeaderValue)>,
+    /// This object is an index that declares other objects' digests (apt's InRelease declares
+    /// its indexes', a Packages index its pool files'): once stored, the engine hands it to
+    /// [`crate::Ecosystem::declared_digests`] and serves a cached object those digests
+    /// contradict no more.
+    pub declares_digests: bool,
 }
 
 impl Object {
@@ -88,7 +93,13 @@ impl Object {
             verify: Verify::None,
             content_type: None,
             response_headers: Vec::new(),
+            declares_digests: false,
         }
+    }
+
+    pub fn declares_digests(mut self) -> Self {
+        self.declares_digests = true;
+        self
     }
 
     pub fn verify(mut self, verify: Verify) -> Self {
