@@ -690,3 +690,57 @@ fn measure() {
     );
     larder.kill();
 }
+
+/// Figures for the report on a 40 MB packument: cold and warm fetches of both variants, a cold
+/// tarball verified against it (no integrity header: the packument is parsed for its digest),
+/// and larder's peak RSS. `cargo test --release --test npm -- --ignored --nocapture measure_big`
+#[test]
+#[ignore]
+fn measure_big_packument() {
+    let work = tempfile::tempdir().unwrap();
+    let name = "larder-fixture-huge";
+    let mut versions: Vec<fixture::Version> = (0..9999)
+        .map(|i| fixture::listed_only(name, &format!("1.0.{i}")))
+        .collect();
+    versions.push(fixture::real(work.path(), name, "1.0.9999", &[]));
+    let huge = fixture::Package {
+        name: name.into(),
+        versions,
+        padding: 4000,
+    };
+    let upstream = Upstream::start(Routes::new());
+    huge.publish(&upstream);
+    let larder = Larder::start(&format!("[npm]\nupstream = \"{}/\"\n", upstream.url));
+    let client = support::http_client();
+    let fetch = |path: &str, accept: &str| {
+        let started = Instant::now();
+        let response = client
+            .get(larder.at(path))
+            .header("accept", accept)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let len = response.bytes().unwrap().len();
+        (len, started.elapsed())
+    };
+    let tarball = format!("npm{}", huge.tarball_path("1.0.9999"));
+    let (corgi_len, corgi_cold) = fetch(&format!("npm/{name}"), CORGI);
+    let (full_len, full_cold) = fetch(&format!("npm/{name}"), "application/json");
+    let (_, corgi_warm) = fetch(&format!("npm/{name}"), CORGI);
+    let (_, full_warm) = fetch(&format!("npm/{name}"), "application/json");
+    let (_, tarball_cold) = fetch(&tarball, "*/*");
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", larder.pid())).unwrap_or_default();
+    let peak = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM"))
+        .unwrap_or("VmHWM: unknown")
+        .to_string();
+    println!("abbreviated packument {corgi_len} bytes: cold {corgi_cold:?}, warm {corgi_warm:?}");
+    println!("full packument {full_len} bytes: cold {full_cold:?}, warm {full_warm:?}");
+    println!("tarball verified against the packument (cold): {tarball_cold:?}");
+    println!(
+        "larder peak RSS: {}",
+        peak.trim_start_matches("VmHWM:").trim()
+    );
+}
