@@ -114,6 +114,16 @@ impl Index {
     /// Starts the index and the files host, every file served with its true bytes except
     /// `bad_hash-1.0-py3-none-any.whl`, whose bytes differ from the sha256 its pages declare.
     pub fn start() -> Index {
+        Index::launch(true)
+    }
+
+    /// Like [`Index::start`], but the index speaks only PEP 503: it answers every `Accept` with
+    /// HTML, as many private and static indexes do.
+    pub fn start_html_only() -> Index {
+        Index::launch(false)
+    }
+
+    fn launch(json: bool) -> Index {
         let artifacts = artifacts();
         let files = Upstream::start(Routes::new());
         for (_, project_files) in &artifacts.projects {
@@ -139,7 +149,15 @@ impl Index {
         let files_base = format!("{}/", files.url);
         let mut root_html = String::from("<!DOCTYPE html><html><body>\n");
         for (project, project_files) in &artifacts.projects {
-            publish_page(&index, project, project_files, &files_base);
+            if json {
+                publish_page(&index, project, project_files, &files_base);
+            } else {
+                let html = html_page(project, project_files, &files_base);
+                index.insert(
+                    &format!("/simple/{project}/"),
+                    Resource::new("text/html", html),
+                );
+            }
             root_html.push_str(&format!("<a href=\"/simple/{project}/\">{project}</a>\n"));
         }
         root_html.push_str("</body></html>\n");

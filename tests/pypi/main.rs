@@ -363,6 +363,34 @@ fn uv_installs_through_larder_and_keeps_working_when_upstream_is_down_or_hangs()
     }
 }
 
+/// An index that ignores the JSON `Accept`: pip asks for JSON, gets the HTML page labelled as
+/// HTML, and larder verifies files against that HTML page.
+#[test]
+fn pip_installs_from_an_html_only_index() {
+    let fx = Index::start_html_only();
+    let larder = Larder::start(&fx.config("10m"));
+    let response = client()
+        .get(larder.at("/pypi/simple/dep-lib/"))
+        .header("accept", PIP_ACCEPT)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "content-type"), "text/html");
+    let _serial = serial();
+    let venv = Venv::new();
+    let install = pip_install(&venv, &larder.at("/pypi/simple/"), REQUIREMENTS);
+    assert!(install.ok(), "{}\nlarder:\n{}", install.log(), larder.log());
+    assert_eq!(venv.installed(), expected());
+    // Every file was verified against the HTML page and stored: with upstream gone, a second
+    // install still works.
+    fx.index.set_mode(Mode::Down);
+    fx.files.set_mode(Mode::Down);
+    let venv = Venv::new();
+    let again = pip_install(&venv, &larder.at("/pypi/simple/"), REQUIREMENTS);
+    assert!(again.ok(), "{}\nlarder:\n{}", again.log(), larder.log());
+    assert_eq!(venv.installed(), expected());
+}
+
 #[test]
 fn a_file_that_does_not_match_its_sha256_is_never_stored() {
     let fx = Index::start();

@@ -15,12 +15,18 @@ pub enum Variant {
 }
 
 impl Variant {
-    /// The exact `Content-Type` clients get. pip ignores pages whose type it does not know, and
-    /// old pips know only `text/html` for HTML.
-    pub fn content_type(self) -> &'static str {
+    /// The `Content-Type` clients get, `None` for the upstream's own.
+    ///
+    /// HTML is always labelled `text/html`: old pips know no other HTML type, and static indexes
+    /// (object storage, plain web servers) often label their pages oddly. The JSON variant keeps
+    /// the upstream's type: an index that speaks PEP 691 labels its JSON exactly
+    /// (`application/vnd.pypi.simple.v1+json`, as PyPI does), and one that ignores the JSON
+    /// `Accept` answers HTML as `text/html`, which pip then parses as HTML instead of failing on
+    /// HTML labelled as JSON.
+    pub fn content_type(self) -> Option<&'static str> {
         match self {
-            Variant::Json => "application/vnd.pypi.simple.v1+json",
-            Variant::Html => "text/html",
+            Variant::Json => None,
+            Variant::Html => Some("text/html"),
         }
     }
 

@@ -92,10 +92,11 @@ impl PyPi {
     }
 
     fn page_object(&self, key: String, upstream: Url, variant: Variant) -> Object {
-        Object::new(key, upstream, self.page_freshness)
-            .content_type(variant.content_type())
+        let mut object = Object::new(key, upstream, self.page_freshness)
             .upstream_header(ACCEPT, HeaderValue::from_static(variant.upstream_accept()))
-            .response_header(VARY, HeaderValue::from_static("Accept"))
+            .response_header(VARY, HeaderValue::from_static("Accept"));
+        object.content_type = variant.content_type();
+        object
     }
 
     fn route_page(&self, segment: &str, slash: bool, request: &ClientRequest<'_>) -> Route {
