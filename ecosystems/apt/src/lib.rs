@@ -31,7 +31,7 @@ use larder_adapter::{
     SettingsError, Verify,
 };
 use path::CleanPath;
-use remotes::Remotes;
+use remotes::{Remote, Remotes};
 use std::time::Duration;
 use url::Url;
 
@@ -77,8 +77,9 @@ impl Apt {
         self.remotes.names().collect::<Vec<_>>().join(", ")
     }
 
-    /// The object for `path` (decoded, validated) on remote `name` at `base`.
-    fn object(&self, name: &str, base: &Url, path: &CleanPath) -> Result<Object, Reply> {
+    /// The object for `path` (decoded, validated) on remote `name`.
+    fn object(&self, name: &str, remote: &Remote, path: &CleanPath) -> Result<Object, Reply> {
+        let base = &remote.url;
         let encoded = path.encoded();
         let key = format!("{name}/{encoded}");
         let upstream = Url::parse(&format!("{base}{encoded}")).map_err(|err| {
@@ -94,7 +95,7 @@ impl Apt {
             Kind::Index { release_dir, .. } => {
                 let mut release = path.segments()[..release_dir].to_vec();
                 release.push("InRelease".to_string());
-                let in_release = self.object(name, base, &CleanPath::from_segments(release))?;
+                let in_release = self.object(name, remote, &CleanPath::from_segments(release))?;
                 Object::new(key, upstream, self.metadata)
                     .verify(Verify::Listed(Box::new(in_release)))
             }
@@ -109,6 +110,11 @@ impl Apt {
                          apt asks for those when the Release file lists them"
                 ),
                 ))
+            }
+            Kind::Pool if !remote.immutable_pool => {
+                // Until the engine can check a stored pool file against the current Packages
+                // (README), revalidating it bounds how long a rebuilt file is served stale.
+                Object::new(key, upstream, self.metadata)
             }
             Kind::Patch | Kind::Pool => Object::new(key, upstream, Freshness::Immutable),
         };
@@ -158,7 +164,7 @@ impl Ecosystem for Apt {
                 }
             },
         };
-        let Some(base) = self.remotes.get(&name) else {
+        let Some(remote) = self.remotes.get(&name) else {
             let (status, how) = match request.proxy_host {
                 Some(_) => (StatusCode::FORBIDDEN, "larder is not an open proxy"),
                 None => (StatusCode::NOT_FOUND, "no such remote"),
@@ -178,7 +184,7 @@ impl Ecosystem for Apt {
                 format!("{name} is an apt remote; ask for a file in it, e.g. /apt/{name}/debian/dists/bookworm/InRelease"),
             );
         }
-        match self.object(&name, base, &archive_path) {
+        match self.object(&name, remote, &archive_path) {
             Ok(object) => Route::Fetch(object),
             Err(reply) => Route::Reply(reply),
         }

@@ -195,6 +195,30 @@ fn freshness_and_verification_per_kind() {
 }
 
 #[test]
+fn pool_files_of_third_party_remotes_are_revalidated() {
+    let adapter = apt(serde_json::json!({"remotes": {
+        "127.0.0.1:9": "http://127.0.0.1:9/",
+        "pinned": {"url": "http://127.0.0.1:10/", "immutable_pool": true}
+    }}));
+    let deb = "/debian/pool/main/h/hello/hello_1_all.deb";
+    assert!(fetched(mirror(&adapter, &format!("/127.0.0.1:9{deb}"))).is_metadata());
+    assert_eq!(
+        fetched(mirror(&adapter, &format!("/pinned{deb}"))).freshness,
+        Freshness::Immutable
+    );
+    assert_eq!(
+        fetched(mirror(&adapter, &format!("/deb.debian.org{deb}"))).freshness,
+        Freshness::Immutable
+    );
+    // by-hash stays immutable everywhere: its name is its content.
+    let by_hash = format!("/127.0.0.1:9/debian/dists/x/main/by-hash/SHA256/{PACKAGES_XZ_SHA256}");
+    assert_eq!(
+        fetched(mirror(&adapter, &by_hash)).freshness,
+        Freshness::Immutable
+    );
+}
+
+#[test]
 fn find_digest_reads_the_suites_in_release() {
     let adapter = apt(serde_json::json!({}));
     let packages = fetched(mirror(
