@@ -385,6 +385,41 @@ fn indexes_that_disagree_with_in_release_or_their_hash_are_never_served() {
     }
 }
 
+/// What clients that fetch indexes by name (no by-hash: older apt, `Acquire::By-Hash "no"`,
+/// many third-party repositories) get: the index must match the InRelease larder serves at
+/// that moment. Here Packages.gz was stored later than InRelease, so when InRelease expires
+/// and is refreshed the stored Packages.gz is still within its own TTL.
+#[test]
+#[ignore = "engine: a by-name index is checked against InRelease only when stored (apt report)"]
+fn a_by_name_index_always_matches_the_in_release_served_now() {
+    let (repo, upstream) = served_repo();
+    let larder = Larder::start(&config(&upstream, "2s"));
+    let suite = format!(
+        "{}/apt/{}/{ROOT}/dists/{SUITE}",
+        larder.url,
+        remote(&upstream)
+    );
+    let started = Instant::now();
+    assert_eq!(fetch(&format!("{suite}/InRelease")).0, 200);
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(
+        fetch(&format!("{suite}/main/binary-amd64/Packages.gz")).0,
+        200
+    );
+    repo.add_package("fixture-new", "3.0", "published later");
+    repo.publish();
+    std::thread::sleep(Duration::from_millis(2300).saturating_sub(started.elapsed()));
+
+    let (_, in_release) = fetch(&format!("{suite}/InRelease"));
+    let (_, packages_gz) = fetch(&format!("{suite}/main/binary-amd64/Packages.gz"));
+    let in_release = String::from_utf8(in_release.expect("InRelease")).expect("text");
+    let listed = fixture::sha256_hex(&packages_gz.expect("Packages.gz"));
+    assert!(
+        in_release.contains(&format!("{listed} ")) ,
+        "larder served a Packages.gz ({listed}) that its current InRelease does not list:\n{in_release}"
+    );
+}
+
 /// Sends one raw request to larder and returns (status, whole response, elapsed).
 fn raw(larder: &Larder, request: &str) -> (u16, String, Duration) {
     let address = larder.url.trim_start_matches("http://");
