@@ -71,7 +71,10 @@ pub fn classify(segments: &[String]) -> Kind {
 }
 
 fn classify_dists(segments: &[String], dists: usize) -> Kind {
-    let suite_end = dists + 2; // segments[..suite_end] is `<root>/dists/<suite>`
+    // segments[..suite_end] is `<root>/dists/<suite>`. Debian's security archive up to buster
+    // named its suites `<codename>/updates` (`deb … buster/updates main`).
+    let two_part_suite = segments.get(dists + 2).is_some_and(|s| s == "updates");
+    let suite_end = dists + if two_part_suite { 3 } else { 2 };
     if segments.len() <= suite_end {
         return Kind::OtherDists;
     }
@@ -199,6 +202,11 @@ mod tests {
             ("debian-security/pool/updates/main/o/openssl/openssl_3.0.15-1~deb12u1_amd64.deb", Kind::Pool),
             ("pool/main/a/a.deb", Kind::Pool),
             ("debian/pool", Kind::Other),
+            ("debian-security/dists/buster/updates/InRelease", Kind::ReleaseFile),
+            (
+                "debian-security/dists/buster/updates/main/binary-amd64/Packages.xz",
+                index(4, "main/binary-amd64/Packages.xz"),
+            ),
             ("debian/README", Kind::Other),
             ("debian/ls-lR.gz", Kind::Other),
             ("", Kind::Other),
