@@ -543,6 +543,39 @@ fn protocol_answers_seen_over_http() {
     );
 }
 
+/// A private upstream proxy's token goes to that proxy only, never to the checksum database.
+#[test]
+fn credentials_go_to_the_upstream_proxy_only() {
+    let proxy = start_proxy(&fixture::proxy_tree(&fixture::graph()));
+    let sumdb = Upstream::start(Routes::new());
+    sumdb.insert(
+        "/latest",
+        Resource::new("text/plain", "go.sum database tree\n0\n"),
+    );
+    let config = format!(
+        "{}token = \"s3cret\"\n",
+        config(&proxy, Some(&format!("{}/", sumdb.url)), "5m")
+    );
+    let larder = Larder::start(&config);
+    let list = support::get(&larder.at("/go/example.com/greet/@v/list"));
+    assert_eq!(list.status(), 200);
+    let latest = support::get(&larder.at(&format!("/go/sumdb/{SUMDB_NAME}/latest")));
+    assert_eq!(latest.status(), 200);
+    let asked = &proxy.requests()[0];
+    assert_eq!(
+        asked.header("authorization"),
+        Some("Bearer s3cret"),
+        "{asked:?}"
+    );
+    let asked = &sumdb.requests()[0];
+    assert_eq!(asked.path, "/latest");
+    assert_eq!(
+        asked.header("authorization"),
+        None,
+        "the token leaked to the checksum database"
+    );
+}
+
 /// GETs `path` exactly as written: HTTP clients normalize `..` and `%2e%2e` away before sending.
 fn raw_status(larder: &Larder, path: &str) -> u16 {
     use std::io::{Read, Write};
