@@ -128,6 +128,11 @@ impl Package {
         ] {
             upstream.insert_all(&path, vec![corgi.clone(), full.clone()]);
         }
+        let tags = format!(r#"{{"latest":"{}"}}"#, self.latest().version);
+        upstream.insert(
+            &format!("/-/package{encoded}/dist-tags"),
+            Resource::new("application/json", tags),
+        );
         for v in &self.versions {
             if let Some(bytes) = &v.tarball {
                 upstream.insert(
