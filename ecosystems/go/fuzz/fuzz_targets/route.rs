@@ -12,7 +12,10 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let mut extra = serde_json::Map::new();
-    extra.insert("sumdb_upstream".into(), "https://sum.example.com/base/".into());
+    extra.insert(
+        "sumdb_upstream".into(),
+        "https://sum.example.com/base/".into(),
+    );
     extra.insert("sumdb_name".into(), "sum.golang.org".into());
     let section = Section {
         upstream: url::Url::parse("https://proxy.example.com/go/").unwrap(),
@@ -23,19 +26,35 @@ fuzz_target!(|data: &[u8]| {
     let go = (larder_go::factory().build)(&section).unwrap();
     let headers = http::HeaderMap::new();
     for method in [http::Method::GET, http::Method::HEAD] {
-        let request = ClientRequest { method: &method, proxy_host: None, path, query: None, headers: &headers };
+        let request = ClientRequest {
+            method: &method,
+            proxy_host: None,
+            path,
+            query: None,
+            headers: &headers,
+        };
         if let Route::Fetch(object) = go.route(&request) {
             let url = &object.upstream;
             let (host, base) = if object.key.starts_with("proxy/") {
                 ("proxy.example.com", "/go/")
             } else {
-                assert!(object.key.starts_with("sumdb/sum.golang.org/"), "{path:?}: {}", object.key);
+                assert!(
+                    object.key.starts_with("sumdb/sum.golang.org/"),
+                    "{path:?}: {}",
+                    object.key
+                );
                 ("sum.example.com", "/base/")
             };
             assert_eq!(url.host_str(), Some(host), "{path:?}");
             assert!(url.path().starts_with(base), "{path:?} → {url}");
-            assert!(url.query().is_none() && url.fragment().is_none(), "{path:?} → {url}");
-            assert!(!url.path().contains("/../") && !url.path().contains("//"), "{path:?} → {url}");
+            assert!(
+                url.query().is_none() && url.fragment().is_none(),
+                "{path:?} → {url}"
+            );
+            assert!(
+                !url.path().contains("/../") && !url.path().contains("//"),
+                "{path:?} → {url}"
+            );
         }
     }
 });
