@@ -468,6 +468,30 @@ fn a_module_the_upstream_lacks_falls_through_to_the_next_proxy() {
     let answer = support::get(&larder.at("/go/example.com/gone/@v/v1.0.0.info"));
     assert_eq!(answer.status(), 410);
 
+    // With `,direct` the go command goes to the module's origin after larder's 404. A module on
+    // 127.0.0.1 keeps that attempt on this machine (nothing listens on its port 443).
+    let direct = GoEnv::new(
+        &work.path().join("direct"),
+        &format!("{},direct", goproxy(&larder)),
+        "off",
+    );
+    let tried = direct.run(
+        &scratch_module(&direct),
+        &["mod", "download", "127.0.0.1/x@v1.0.0"],
+    );
+    assert!(!tried.ok());
+    assert!(
+        tried.stderr().contains("127.0.0.1/x?go-get=1"),
+        "did not try direct:\n{}",
+        tried.stderr()
+    );
+    assert_eq!(
+        proxy.count("/127.0.0.1/x/@v/v1.0.0.info"),
+        1,
+        "{:#?}",
+        proxy.requests()
+    );
+
     // An upstream failure is not "not found": the go command must stop, not fall through.
     proxy.set_mode(Mode::Down);
     let failed: Run = env.run(&scratch, &["mod", "download", "example.com/onlyb@v1.0.0"]);
