@@ -98,6 +98,13 @@ fn pages_are_negotiated_normalized_and_point_at_larder() {
             .status(),
         404
     );
+    // The root list links back to larder.
+    let root = fetch(&larder.at("/pypi/simple/")).unwrap();
+    let root = String::from_utf8_lossy(&root);
+    assert!(
+        root.contains(&format!("href=\"{}\"", larder.at("/pypi/simple/dep-lib/"))),
+        "{root}"
+    );
 
     // PEP 691 JSON, as pip and uv ask for it.
     let response = client
@@ -245,6 +252,14 @@ fn files_and_metadata_are_served_with_head_and_ranges_cold_and_cached() {
         "{:?}",
         fx.files.requests()
     );
+
+    // All of them were verified and stored (the metadata against `core-metadata`): with the
+    // files host gone they are still served.
+    fx.files.set_mode(Mode::Down);
+    assert!(fetch(&url).unwrap() == bytes);
+    let metadata_url = format!("{}.metadata", file_url(&larder, "app-main", &wheel.path));
+    assert_eq!(Some(fetch(&metadata_url).unwrap()), wheel.metadata_bytes());
+    assert!(fetch(&file_url(&larder, "app-main", &sdist.path)).unwrap() == sdist.bytes());
 }
 
 /// Cold install through larder, the same versions as straight from the index, then again with
