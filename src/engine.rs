@@ -45,6 +45,8 @@ pub enum Found {
     Missing {
         status: u16,
     },
+    /// Streamed straight from upstream, uncached, because the store cannot take writes.
+    Direct(crate::direct::DirectBody),
     Failed(Arc<UpstreamError>),
 }
 
@@ -55,8 +57,14 @@ pub struct Engine {
     offline: bool,
     forced: Mutex<HashMap<String, Instant>>,
     storage_failures: AtomicU64,
+    /// Until when (unix ms) misses bypass the store after a write to it failed.
+    storage_degraded_until_ms: AtomicU64,
     declarations: Declarations,
 }
+
+/// How long misses pass through uncached after the store refused a write, before larder tries
+/// storing again.
+const STORAGE_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 /// Digests that stored indexes declare for other objects (see
 /// `Ecosystem::declared_digests`), kept in memory: after a restart they are learnt again from
@@ -82,6 +90,7 @@ impl Engine {
             offline,
             forced: Mutex::default(),
             storage_failures: AtomicU64::new(0),
+            storage_degraded_until_ms: AtomicU64::new(0),
             declarations: Declarations::default(),
         }
     }
@@ -132,6 +141,9 @@ impl Engine {
             return Found::Failed(Arc::new(UpstreamError::Offline));
         }
 
+        if self.storage_degraded() {
+            return self.direct_or_stale(eco, object, cached).await;
+        }
         let previous = cached.as_ref().map(|(pointer, _)| pointer.clone());
         let mut rx = self.fills.join_or_start(&key, |tx| {
             let mut object = object.clone();
@@ -216,11 +228,35 @@ impl Engine {
                     detail: "the cached copy vanished".into(),
                 })),
             },
+            FillState::Failed(err) if matches!(*err, UpstreamError::Storage { .. }) => {
+                crate::direct::fetch(&self.client, eco, object).await
+            }
             FillState::Failed(err) => Found::Failed(err),
             FillState::Connecting => Found::Failed(Arc::new(UpstreamError::Storage {
                 detail: "fill did not start".into(),
             })),
         }
+    }
+
+    /// While the store refuses writes: straight from upstream, or the cached copy if upstream
+    /// fails too.
+    async fn direct_or_stale(
+        &self,
+        eco: &Arc<Mounted>,
+        object: &Object,
+        cached: Option<(Pointer, Option<BlobFile>)>,
+    ) -> Found {
+        match crate::direct::fetch(&self.client, eco, object).await {
+            Found::Failed(err) if err.allows_stale() => match cached {
+                Some((pointer, blob)) => stored_or_missing(pointer, blob.as_ref(), Some(err)),
+                None => Found::Failed(err),
+            },
+            found => found,
+        }
+    }
+
+    fn storage_degraded(&self) -> bool {
+        crate::store::now_ms() < self.storage_degraded_until_ms.load(Ordering::Relaxed)
     }
 
     /// The digest an index object declares for `artifact`, obtaining the index through the
@@ -262,6 +298,11 @@ impl Engine {
                     }
                     _ => None,
                 },
+                Found::Direct(direct) => {
+                    use futures_util::TryStreamExt;
+                    let chunks: Vec<bytes::Bytes> = direct.body.try_collect().await.ok()?;
+                    Some(chunks.concat())
+                }
                 Found::Missing { .. } | Found::Failed(_) => None,
             }
         })
@@ -412,9 +453,17 @@ impl Engine {
 
     /// A write to the store failed (a full disk, say): requests keep being served from
     /// upstream, uncached, and the log says so.
-    pub fn note_storage_failure(&self, err: &io::Error) {
+    pub fn note_storage_failure(&self, err: &dyn std::fmt::Display) {
         let count = self.storage_failures.fetch_add(1, Ordering::Relaxed) + 1;
-        tracing::error!(error = %err, count, "could not write to the store; serving without caching (is the disk full?)");
+        let until = crate::store::now_ms() + STORAGE_RETRY_AFTER.as_millis() as u64;
+        self.storage_degraded_until_ms
+            .store(until, Ordering::Relaxed);
+        tracing::error!(
+            error = %err,
+            count,
+            "could not write to the store; serving misses uncached for {}s (is the disk full?)",
+            STORAGE_RETRY_AFTER.as_secs()
+        );
     }
 
     fn may_force(&self, key: &str) -> bool {

@@ -43,6 +43,9 @@ impl FillJob {
             }
             Ok(None) => {}
             Err(err) => {
+                if let UpstreamError::Storage { detail } = &err {
+                    self.engine.note_storage_failure(detail);
+                }
                 tracing::warn!(key = %self.key, error = %err, "fill failed");
                 let err = Arc::new(err);
                 tx.send_modify(|state| match state {
@@ -140,11 +143,14 @@ impl FillJob {
             content_length,
             content_type: content_type.clone(),
         });
-        tx.send_replace(FillState::Body(BodyProgress {
+        // Clients are told a body is coming only once its first bytes are on disk: a store
+        // that cannot take them (a full disk) then fails the fill before any client depends on
+        // it, and the engine passes the request through uncached instead.
+        let announce = BodyProgress {
             head,
             written: 0,
             outcome: None,
-        }));
+        };
 
         let check = match &object.verify {
             Verify::None => Check::Trust,
@@ -173,7 +179,7 @@ impl FillJob {
             written: 0,
         };
         let streamed = sink
-            .drain(response, tx, content_length, idle_timeout, &host)
+            .drain(response, tx, announce, content_length, idle_timeout, &host)
             .await;
         drop(upstream.permit);
         let discard = |engine: &Arc<Engine>| {
@@ -297,12 +303,14 @@ impl BodySink {
         mut self,
         response: reqwest::Response,
         tx: &watch::Sender<FillState>,
+        announce: BodyProgress,
         content_length: Option<u64>,
         idle_timeout: std::time::Duration,
         host: &str,
     ) -> Result<(Hashers, u64), UpstreamError> {
         // Whatever has arrived is written in one blocking call: fewer thread hops per MB.
         let mut chunks = response.bytes_stream().ready_chunks(64);
+        let mut announce = Some(announce);
         loop {
             let batch = match tokio::time::timeout(idle_timeout, chunks.next()).await {
                 Err(_) => {
@@ -311,7 +319,12 @@ impl BodySink {
                         after: idle_timeout,
                     })
                 }
-                Ok(None) => return Ok((self.hashers, self.written)),
+                Ok(None) => {
+                    if let Some(progress) = announce.take() {
+                        tx.send_replace(FillState::Body(progress));
+                    }
+                    return Ok((self.hashers, self.written));
+                }
                 Ok(Some(batch)) => batch,
             };
             let mut pieces = Vec::with_capacity(batch.len());
@@ -345,11 +358,19 @@ impl BodySink {
                     announced,
                 });
             }
-            tx.send_modify(|state| {
-                if let FillState::Body(progress) = state {
-                    progress.written = written;
+            match announce.take() {
+                Some(progress) => {
+                    tx.send_replace(FillState::Body(BodyProgress {
+                        written,
+                        ..progress
+                    }));
                 }
-            });
+                None => tx.send_modify(|state| {
+                    if let FillState::Body(progress) = state {
+                        progress.written = written;
+                    }
+                }),
+            }
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod adapters;
 pub mod body;
 pub mod config;
+pub mod direct;
 pub mod engine;
 pub mod fetch;
 pub mod fill;

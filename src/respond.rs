@@ -133,6 +133,20 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                 }
             }
         }
+        Found::Direct(direct) => {
+            let mut headers = base_headers(object, direct.content_type.as_deref());
+            headers.insert(X_CACHE, HeaderValue::from_static("bypass"));
+            let rewriter = eco.adapter.rewriter(object, &want.public_base);
+            if let (Some(len), None) = (direct.content_length, &rewriter) {
+                insert(&mut headers, header::CONTENT_LENGTH, &len.to_string());
+            }
+            let body = match (want.head, rewriter) {
+                (true, _) => Body::Empty,
+                (false, Some(rewriter)) => Body::Stream(body::rewritten(direct.body, rewriter)),
+                (false, None) => Body::Stream(direct.body),
+            };
+            build(StatusCode::OK, headers, body)
+        }
         Found::Filling { head, rx } => {
             let mut headers = base_headers(object, head.content_type.as_deref());
             headers.insert(X_CACHE, HeaderValue::from_static("miss"));

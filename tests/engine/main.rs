@@ -8,6 +8,7 @@ mod bad_input;
 mod coalescing;
 mod crash;
 mod failures;
+mod full_disk;
 mod harness;
 mod http_semantics;
 mod verification;
