@@ -488,6 +488,67 @@ fn npm_install_resolves_through_larder_and_works_offline_afterwards() {
     project.assert_installed(EXPECTED);
 }
 
+/// A version published after larder cached the packument: a tarball the cached packument does
+/// not list makes larder revalidate it at once; `npm install pkg@new` sees the version once
+/// `metadata_ttl` has passed. (npm 11 sends no `Cache-Control: no-cache` on a version miss, even
+/// with `--prefer-online` and an empty cache, so larder cannot tell it to revalidate sooner.)
+#[test]
+fn a_version_published_after_the_packument_was_cached() {
+    let (registry, upstream, larder) = setup("metadata_ttl = \"2s\"\n");
+    let npm_registry = registry_url(&larder);
+    let deps = [(LEFT, "^1.0.0")];
+    let project = Project::new(&Registry::manifest(&deps), None);
+    project
+        .npm(
+            &["install"],
+            &npm_registry,
+            &project.fresh_cache("one"),
+            RUN_LIMIT,
+        )
+        .assert_ok("npm install");
+    project.assert_installed(&[(LEFT, "1.1.0")]);
+    let published = Instant::now();
+
+    let work = tempfile::tempdir().unwrap();
+    let mut left = registry.package(LEFT).clone();
+    left.versions
+        .push(fixture::real(work.path(), LEFT, "1.2.0", &[]));
+    left.publish(&upstream);
+
+    // Straight for the new tarball, without an integrity header (as pnpm asks): the cached
+    // abbreviated packument does not list it, so larder revalidates it and finds the digest.
+    let corgi_fetches = upstream.count(&left.packument_path());
+    let tarball = support::get(&larder.at(&format!("npm{}", left.tarball_path("1.2.0"))));
+    assert_eq!(tarball.status(), 200);
+    assert_eq!(
+        tarball.bytes().unwrap().to_vec(),
+        left.version("1.2.0").tarball.clone().unwrap()
+    );
+    assert!(
+        published.elapsed() < Duration::from_secs(2),
+        "still within metadata_ttl"
+    );
+    assert_eq!(
+        upstream.count(&left.packument_path()),
+        corgi_fetches + 1,
+        "revalidated on the miss"
+    );
+
+    std::thread::sleep(
+        Duration::from_secs(2).saturating_sub(published.elapsed()) + Duration::from_millis(200),
+    );
+    project.clean();
+    let spec = format!("{LEFT}@1.2.0");
+    let run = project.npm(
+        &["install", &spec],
+        &npm_registry,
+        &project.fresh_cache("two"),
+        RUN_LIMIT,
+    );
+    run.assert_ok("npm install of a just-published version after metadata_ttl");
+    project.assert_installed(&[(LEFT, "1.2.0")]);
+}
+
 /// Bytes that do not match the declared integrity: npm fails, and nothing was stored, so the
 /// next request goes upstream again. Checked both with the integrity npm sends and with the one
 /// the packument declares (a plain GET without the header).
