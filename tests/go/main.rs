@@ -141,6 +141,20 @@ fn cold_build_populates_larder_and_a_fresh_machine_builds_with_upstream_down() {
     std::thread::sleep(Duration::from_millis(1100));
     let offline = GoEnv::new(&work.path().join("offline"), &goproxy(&larder), "off");
     assert_eq!(download_and_build(&offline, "upstream down"), APP_OUTPUT);
+
+    // After a crash, restarted on the same data dir in offline mode: still everything.
+    let mut larder = larder;
+    larder.kill();
+    let restarted = Larder::start_with_args(
+        &larder.data_dir,
+        &config(&proxy, None, "1s"),
+        &["--offline"],
+    );
+    let after_restart = GoEnv::new(&work.path().join("restarted"), &goproxy(&restarted), "off");
+    assert_eq!(
+        download_and_build(&after_restart, "restarted offline"),
+        APP_OUTPUT
+    );
 }
 
 #[test]
@@ -388,6 +402,17 @@ fn checksum_database_through_larder_verifies_and_rejects_a_tampered_zip() {
         tampered.stderr().contains("checksum mismatch"),
         "{}",
         tampered.stderr()
+    );
+
+    // GOSUMDB may also name the database's URL through the proxy outright.
+    let explicit = GoEnv::new(
+        &work.path().join("explicit"),
+        &goproxy(&larder),
+        &format!("{} {}/sumdb/{SUMDB_NAME}", sumdb.vkey, goproxy(&larder)),
+    );
+    assert_eq!(
+        download_and_build(&explicit, "GOSUMDB with a URL"),
+        APP_OUTPUT
     );
 
     // Both upstreams gone: a fresh machine still verifies everything from larder's cache.
