@@ -399,10 +399,11 @@ fn npm_ci_with_a_public_registry_lockfile_stays_warm_when_upstream_is_down_or_ha
 }
 
 /// Without `resolved` URLs npm asks for the abbreviated packuments and follows their (rewritten)
-/// tarball links.
+/// tarball links; with the upstream down or hanging, stale packuments are served.
 #[test]
 fn npm_ci_with_a_lockfile_without_resolved_urls() {
-    let (registry, upstream, larder) = setup("");
+    // Packuments go stale after a second: the down and hanging runs get stale copies.
+    let (registry, upstream, larder) = setup("metadata_ttl = \"1s\"\n");
     let lock = registry.lockfile(PROJECT_DEPS, EXPECTED, None);
     let project = Project::new(&Registry::manifest(PROJECT_DEPS), Some(&lock));
     let npm_registry = registry_url(&larder);
@@ -418,6 +419,7 @@ fn npm_ci_with_a_lockfile_without_resolved_urls() {
     project.assert_installed(EXPECTED);
     assert!(tarball_requests(&upstream) >= EXPECTED.len());
 
+    std::thread::sleep(Duration::from_millis(1200));
     upstream.set_mode(Mode::Down);
     project.clean();
     project
@@ -430,6 +432,7 @@ fn npm_ci_with_a_lockfile_without_resolved_urls() {
         .assert_ok("npm ci, upstream down");
     project.assert_installed(EXPECTED);
 
+    std::thread::sleep(Duration::from_millis(1200));
     upstream.set_mode(Mode::Hang);
     project.clean();
     let hang = project.npm(
