@@ -61,11 +61,11 @@ impl Go {
         )?;
         let sumdb_name = match section.extra.get("sumdb_name") {
             None => sumdb_upstream.host_str().unwrap_or_default().to_owned(),
-            Some(serde_json_value) => match serde_json_value.as_str() {
+            Some(value) => match value.as_str() {
                 Some(name) => name.to_owned(),
                 None => {
                     return Err(SettingsError(format!(
-                        "[go] sumdb_name must be a string such as \"sum.golang.org\", got {serde_json_value}"
+                        "[go] sumdb_name must be a string such as \"sum.golang.org\", got {value}"
                     )))
                 }
             },
