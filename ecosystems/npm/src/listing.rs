@@ -273,6 +273,33 @@ mod tests {
         assert_eq!(find(body, "core-99.0.0.tgz"), Listing::Absent);
     }
 
+    /// `cargo test --release -p larder-npm -- --ignored --nocapture forty_mb`
+    #[test]
+    #[ignore]
+    fn forty_mb_packument_timing() {
+        let mut body = String::from(r#"{"name":"big","versions":{"#);
+        for i in 0..10_000 {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&format!(
+                r#""1.0.{i}":{{"name":"big","description":"{pad}","dist":{{"tarball":"https://r/big/-/big-1.0.{i}.tgz","integrity":"{SHA512}"}}}}"#,
+                pad = "y".repeat(3800)
+            ));
+        }
+        body.push_str("}}");
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            find(body.as_bytes(), "big-1.0.9999.tgz"),
+            Listing::Found(_)
+        ));
+        println!(
+            "find_digest over {} bytes: {:?}",
+            body.len(),
+            started.elapsed()
+        );
+    }
+
     #[test]
     fn large_packument_is_parsed_in_one_pass() {
         let mut body = String::from(r#"{"name":"big","readme":""#);
