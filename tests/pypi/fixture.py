@@ -128,6 +128,10 @@ wheel("big-wheel", "1.0", extra=("blob.bin", random.Random(42).randbytes(4 << 20
 # Listed with a digest the files host will not match (the test serves other bytes).
 wheel("bad-hash", "1.0")
 
+# Served as pypiserver does, linked relative to their pages; rel-up depends on rel-same.
+wheel("rel-up", "1.0", requires=["rel-same"], with_metadata=False)
+wheel("rel-same", "1.0", with_metadata=False)
+
 projects = {}
 for entry in FILES:
     projects.setdefault(normalized(entry["project"]), []).append(entry)

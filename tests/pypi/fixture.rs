@@ -126,7 +126,10 @@ impl Index {
     fn launch(json: bool) -> Index {
         let artifacts = artifacts();
         let files = Upstream::start(Routes::new());
-        for (_, project_files) in &artifacts.projects {
+        for (project, project_files) in &artifacts.projects {
+            if PAGE_RELATIVE.contains(&project.as_str()) {
+                continue;
+            }
             for file in project_files {
                 let mut bytes = file.bytes();
                 if file.filename.starts_with("bad_hash-") {
@@ -149,7 +152,9 @@ impl Index {
         let files_base = format!("{}/", files.url);
         let mut root_html = String::from("<!DOCTYPE html><html><body>\n");
         for (project, project_files) in &artifacts.projects {
-            if json {
+            if PAGE_RELATIVE.contains(&project.as_str()) {
+                publish_page_relative(&index, project, project_files);
+            } else if json {
                 publish_page(&index, project, project_files, &files_base);
             } else {
                 let html = html_page(project, project_files, &files_base);
@@ -174,6 +179,33 @@ impl Index {
     }
 }
 
+/// Projects served as pypiserver serves them: HTML only, files on the index itself, linked
+/// relative to the page (`../../packages/<file>`, and `<file>` beside the page).
+pub const PAGE_RELATIVE: [&str; 2] = ["rel-up", "rel-same"];
+
+fn publish_page_relative(index: &Upstream, project: &str, files: &[File]) {
+    let up = project == "rel-up";
+    for file in files {
+        let at = if up {
+            format!("/packages/{}", file.filename)
+        } else {
+            format!("/simple/{project}/{}", file.filename)
+        };
+        index.insert(&at, Resource::new("application/octet-stream", file.bytes()));
+    }
+    let html = html_page_with(project, files, |f| {
+        if up {
+            format!("../../packages/{}", f.filename)
+        } else {
+            f.filename.clone()
+        }
+    });
+    index.insert(
+        &format!("/simple/{project}/"),
+        Resource::new("text/html", html),
+    );
+}
+
 /// Serves `files` as the project's page, in both forms, at `/simple/<project>/`.
 pub fn publish_page(index: &Upstream, project: &str, files: &[File], files_base: &str) {
     index.insert_all(
@@ -188,6 +220,11 @@ pub fn publish_page(index: &Upstream, project: &str, files: &[File], files_base:
 /// A PEP 503 page as PyPI writes it (api 1.1 meta tag, escaped requires-python, both metadata
 /// attribute spellings).
 pub fn html_page(project: &str, files: &[File], files_base: &str) -> String {
+    html_page_with(project, files, |f| format!("{files_base}{}", f.path))
+}
+
+/// A PEP 503 page whose links `href` writes.
+pub fn html_page_with(project: &str, files: &[File], href: impl Fn(&File) -> String) -> String {
     let mut page = format!(
         "<!DOCTYPE html>\n<html>\n  <head>\n    <meta name=\"pypi:repository-version\" content=\"1.1\">\n    <title>Links for {project}</title>\n  </head>\n  <body>\n    <h1>Links for {project}</h1>\n"
     );
@@ -210,8 +247,10 @@ pub fn html_page(project: &str, files: &[File], files_base: &str) -> String {
             attrs.push_str(&format!(" data-yanked=\"{y}\""));
         }
         page.push_str(&format!(
-            "    <a href=\"{files_base}{}#sha256={}\"{attrs}>{}</a><br />\n",
-            f.path, f.sha256, f.filename
+            "    <a href=\"{}#sha256={}\"{attrs}>{}</a><br />\n",
+            href(f),
+            f.sha256,
+            f.filename
         ));
     }
     page.push_str("  </body>\n</html>\n<!--SERIAL 1-->\n");

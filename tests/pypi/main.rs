@@ -406,6 +406,41 @@ fn pip_installs_from_an_html_only_index() {
     assert_eq!(venv.installed(), expected());
 }
 
+/// A pypiserver-style index: HTML only, files on the index host, linked `../../packages/<file>`
+/// and `<file>` beside the page. Both come through larder, verified and stored.
+#[test]
+fn pip_installs_files_linked_relative_to_their_page() {
+    let fx = Index::start();
+    let larder = Larder::start(&fx.config("10m"));
+    let html = fetch(&larder.at("/pypi/simple/rel-up/")).unwrap();
+    let html = String::from_utf8_lossy(&html);
+    assert!(
+        html.contains(&format!(
+            "href=\"{}",
+            larder.at("/pypi/index/rel-up/packages/rel_up-1.0-py3-none-any.whl#sha256=")
+        )),
+        "{html}"
+    );
+    let _serial = serial();
+    let venv = Venv::new();
+    let install = pip_install(&venv, &larder.at("/pypi/simple/"), &["rel-up"]);
+    assert!(install.ok(), "{}\nlarder:\n{}", install.log(), larder.log());
+    let installed = venv.installed();
+    assert_eq!(installed.get("rel-up").map(String::as_str), Some("1.0"));
+    assert_eq!(installed.get("rel-same").map(String::as_str), Some("1.0"));
+    assert_eq!(fx.index.count("/packages/rel_up-1.0-py3-none-any.whl"), 1);
+    assert_eq!(
+        fx.index
+            .count("/simple/rel-same/rel_same-1.0-py3-none-any.whl"),
+        1
+    );
+
+    fx.index.set_mode(Mode::Down);
+    let venv = Venv::new();
+    let again = pip_install(&venv, &larder.at("/pypi/simple/"), &["rel-up"]);
+    assert!(again.ok(), "{}\nlarder:\n{}", again.log(), larder.log());
+}
+
 #[test]
 fn a_file_that_does_not_match_its_sha256_is_never_stored() {
     let fx = Index::start();

@@ -128,6 +128,24 @@ impl PyPi {
         ))
     }
 
+    /// `/simple/<project>/<file>`: the file beside the project's page on the index.
+    fn route_beside_page(&self, segment: &str, file: &str) -> Route {
+        let Some(file) = path::parse_relative(file) else {
+            return Route::reply(
+                StatusCode::BAD_REQUEST,
+                format!("{file:?} is not a file path larder forwards (empty, '..' or odd bytes)"),
+            );
+        };
+        let Some(project) = name::parse(segment).map(|n| normalize(&n)) else {
+            return Route::reply(
+                StatusCode::BAD_REQUEST,
+                format!("{segment:?} is not a valid project name"),
+            );
+        };
+        let beside = format!("{}{project}/{file}", self.upstream.path());
+        self.route_file(FileHost::Index, &format!("{project}{beside}"))
+    }
+
     /// `/files/<project>/<path>` and `/index/<project>/<path>`.
     fn route_file(&self, kind: FileHost, rest: &str) -> Route {
         let (segment, relative) = rest.split_once('/').unwrap_or((rest, ""));
@@ -205,10 +223,8 @@ impl Ecosystem for PyPi {
             ("simple", Some(rest)) => match rest.split_once('/') {
                 None => self.route_page(rest, false, request),
                 Some((segment, "")) => self.route_page(segment, true, request),
-                Some(_) => Route::reply(
-                    StatusCode::NOT_FOUND,
-                    "larder serves /simple/<project>/ pages; links relative to a page are not supported (see the adapter docs)",
-                ),
+                // A file linked relative to its page (`x.whl` on `/simple/<project>/`).
+                Some((segment, file)) => self.route_beside_page(segment, file),
             },
             ("files", Some(rest)) => self.route_file(FileHost::Files, rest),
             ("index", Some(rest)) => self.route_file(FileHost::Index, rest),
@@ -233,6 +249,7 @@ impl Ecosystem for PyPi {
                 Some(Box::new(rewrite::project_page(
                     project,
                     public_base,
+                    object.upstream.path(),
                     &self.files_upstream,
                     &self.index_origin,
                 )))

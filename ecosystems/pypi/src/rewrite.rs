@@ -8,11 +8,12 @@
 //! Where a link goes:
 //! - under `files_upstream` (PyPI's files host) → `{public_base}/files/<project>/<rest>`;
 //! - absolute, under the index's own origin → `{public_base}/index/<project>/<path>`;
-//! - root-relative (`/packages/…`, resolved by the client against the index's host) → the same
-//!   `{public_base}/index/<project>/<path>`;
-//! - protocol-relative (`//host/…`), on another host, or relative to the page (`../../x.whl`):
-//!   left as they are. The last resolve against larder's page URL and get a 404 that names the
-//!   problem; no public index uses them for files.
+//! - root-relative (`/packages/…`) and `../`/`./`-relative (`../../packages/…`, as pypiserver
+//!   writes them) → the same `{public_base}/index/<project>/<path>`, resolved against the
+//!   page's upstream path;
+//! - plain relative (`x.whl`): left as they are; the client resolves them against larder's page
+//!   URL, `/simple/<project>/x.whl`, which larder routes to the same file upstream;
+//! - protocol-relative (`//host/…`) or on another host: left as they are.
 //!
 //! Both HTML and JSON patterns are applied to either variant, because a private index may answer
 //! the JSON `Accept` with HTML.
@@ -23,10 +24,12 @@ use url::Url;
 /// Where links may sit, in HTML and JSON, as the bytes that precede the URL.
 const LINK_CONTEXTS: [&str; 4] = ["href=\"", "href='", "\"url\":\"", "\"url\": \""];
 
-/// The rewriter for one project's page (either variant).
+/// The rewriter for one project's page (either variant). `page_path` is the page's path on the
+/// index (`/simple/<project>/`), against which `../` links are resolved.
 pub fn project_page(
     project: &str,
     public_base: &str,
+    page_path: &str,
     files_upstream: &Url,
     index_origin: &Url,
 ) -> PrefixRewriter {
@@ -35,10 +38,25 @@ pub fn project_page(
     let mut prefixes = vec![
         (files_upstream.as_str().to_owned(), files),
         (index_origin.as_str().to_owned(), index.clone()),
-        ("/".to_owned(), index),
+        ("/".to_owned(), index.clone()),
         // Longer than "/", so leftmost-longest keeps protocol-relative links out of the line above.
         ("//".to_owned(), "//".to_owned()),
     ];
+    // `../` and `./` links (pypiserver writes `../../packages/<file>`), resolved here because a
+    // client would resolve them against larder's page URL, whose depth differs from upstream's.
+    // More `../` than the page has directories stay at the root, as in a browser.
+    let dirs: Vec<&str> = page_path.split('/').filter(|s| !s.is_empty()).collect();
+    let under = |kept: &[&str]| match kept {
+        [] => index.clone(),
+        kept => format!("{index}{}/", kept.join("/")),
+    };
+    for up in 1..=dirs.len() + 8 {
+        prefixes.push((
+            "../".repeat(up),
+            under(&dirs[..dirs.len().saturating_sub(up)]),
+        ));
+    }
+    prefixes.push(("./".to_owned(), under(&dirs)));
     dedup_by_prefix(&mut prefixes);
     in_link_contexts(&prefixes)
 }
@@ -92,6 +110,7 @@ mod tests {
         project_page(
             "demo",
             "http://l/pypi",
+            "/simple/demo/",
             &Url::parse("https://files.example/").unwrap(),
             &Url::parse("https://index.example/").unwrap(),
         )
@@ -137,7 +156,23 @@ mod tests {
                 r#"<a href="https://other.example/x">"#,
                 r#"<a href="https://other.example/x">"#,
             ),
-            (r#"<a href="../../x.whl">"#, r#"<a href="../../x.whl">"#),
+            (
+                r#"<a href="../../packages/x.whl">"#,
+                r#"<a href="http://l/pypi/index/demo/packages/x.whl">"#,
+            ),
+            (
+                r#"<a href="../x.whl">"#,
+                r#"<a href="http://l/pypi/index/demo/simple/x.whl">"#,
+            ),
+            (
+                r#"<a href="../../../../x.whl">"#,
+                r#"<a href="http://l/pypi/index/demo/x.whl">"#,
+            ),
+            (
+                r#"<a href="./x.whl">"#,
+                r#"<a href="http://l/pypi/index/demo/simple/demo/x.whl">"#,
+            ),
+            (r#"<a href="x.whl">"#, r#"<a href="x.whl">"#),
             ("see https://files.example/x", "see https://files.example/x"),
         ] {
             assert_eq!(rewrite(demo(), input), want, "{input}");
@@ -149,6 +184,7 @@ mod tests {
         let rw = project_page(
             "demo",
             "http://l/pypi",
+            "/simple/demo/",
             &Url::parse("https://idx.example/packages/").unwrap(),
             &Url::parse("https://idx.example/").unwrap(),
         );

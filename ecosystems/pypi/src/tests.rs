@@ -178,13 +178,7 @@ fn rejects_bad_names_paths_and_methods() {
     ] {
         assert_eq!(status(route(path)), StatusCode::BAD_REQUEST, "{path}");
     }
-    for path in [
-        "/",
-        "/pypi/simple/",
-        "/packages/x.whl",
-        "/simple/demo/demo-1.0.whl",
-        "/files",
-    ] {
+    for path in ["/", "/pypi/simple/", "/packages/x.whl", "/files"] {
         assert_eq!(status(route(path)), StatusCode::NOT_FOUND, "{path}");
     }
     assert_eq!(
@@ -231,6 +225,31 @@ fn files_are_immutable_keyed_without_project_and_listed_by_the_json_page() {
         "files/packages/ab/cd/0123/my_pkg-1.0-py3-none-any.whl.metadata"
     );
     assert!(matches!(metadata.verify, Verify::Listed(_)));
+}
+
+#[test]
+fn files_beside_the_page() {
+    let file = fetched(route("/simple/Demo/demo-1.0.whl"));
+    assert_eq!(file.key, "index/simple/demo/demo-1.0.whl");
+    assert_eq!(
+        file.upstream.as_str(),
+        "https://index.example/simple/demo/demo-1.0.whl"
+    );
+    assert_eq!(file.freshness, Freshness::Immutable);
+    let Verify::Listed(page) = file.verify else {
+        panic!("verified against the page")
+    };
+    assert_eq!(page.key, "simple/demo/json");
+    // The same file linked absolutely is the same object.
+    let absolute = fetched(route("/index/demo/simple/demo/demo-1.0.whl"));
+    assert_eq!(absolute.key, file.key);
+    for bad in [
+        "/simple/demo/..",
+        "/simple/demo/a/../../x",
+        "/simple/demo/%2e%2e/x",
+    ] {
+        assert_eq!(status(route(bad)), StatusCode::BAD_REQUEST, "{bad}");
+    }
 }
 
 #[test]
