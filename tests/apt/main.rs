@@ -183,10 +183,9 @@ fn a_new_release_is_seen_after_the_ttl_without_hash_mismatch() {
     assert!(first.knows("fixture-new"));
 }
 
-/// The fixture is a configured (third-party) remote, so its pool files are revalidated after
-/// `metadata_ttl` (`immutable_pool` defaults to false for such remotes). Within the TTL after
-/// a rebuild larder still serves the old file: closing that window needs the engine check the
-/// README proposes (serve a pool file only while the current Packages agrees).
+/// Pool files are immutable, but the engine serves none that the current Packages index
+/// contradicts (`declared_digests`): once apt has fetched the new Packages through larder, the
+/// stored first build is fetched again.
 #[test]
 fn a_rebuilt_pool_file_is_not_served_stale() {
     let (repo, upstream) = served_repo();
@@ -390,7 +389,6 @@ fn indexes_that_disagree_with_in_release_or_their_hash_are_never_served() {
 /// that moment. Here Packages.gz was stored later than InRelease, so when InRelease expires
 /// and is refreshed the stored Packages.gz is still within its own TTL.
 #[test]
-#[ignore = "engine: a by-name index is checked against InRelease only when stored (apt report)"]
 fn a_by_name_index_always_matches_the_in_release_served_now() {
     let (repo, upstream) = served_repo();
     let larder = Larder::start(&config(&upstream, "2s"));
@@ -436,7 +434,10 @@ fn raw(larder: &Larder, request: &str) -> (u16, String, Duration) {
         match stream.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => response.extend_from_slice(&buf[..n]),
-            Err(_) => break,
+            Err(err) => {
+                response.extend_from_slice(format!("\n[read error: {err}]").as_bytes());
+                break;
+            }
         }
         let text = String::from_utf8_lossy(&response);
         if let Some((head, body)) = text.split_once("\r\n\r\n") {
@@ -504,10 +505,8 @@ fn the_proxy_refuses_unconfigured_hosts_and_connect_at_once() {
     assert!(other.requests().is_empty());
 }
 
-/// The issue asks the refusal to name the config key (`[apt.remotes]`); the engine's message
-/// names no key ("Add the host to the ecosystem's configuration (see `larder config`)").
+/// The refusal names the config key (the adapter's `proxy_refusal_hint`).
 #[test]
-#[ignore = "engine: the proxy refusal does not name [apt.remotes] (apt report)"]
 fn the_proxy_refusal_names_the_apt_remotes_key() {
     let (_repo, upstream) = served_repo();
     let larder = Larder::start(&config(&upstream, "5m"));

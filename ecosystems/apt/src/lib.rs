@@ -19,6 +19,7 @@
 //! Architecture invariant: no I/O here (see `larder_adapter`).
 
 mod classify;
+mod compression;
 pub mod packages;
 pub mod path;
 pub mod release;
@@ -27,8 +28,8 @@ pub mod remotes;
 use classify::Kind;
 use http::StatusCode;
 use larder_adapter::{
-    AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Reply, Route, Section,
-    SettingsError, Verify,
+    AdapterFactory, ClientRequest, Digest, Ecosystem, Freshness, Listing, Object, Reply, Route,
+    Section, SettingsError, Verify,
 };
 use path::CleanPath;
 use remotes::{Remote, Remotes};
@@ -88,7 +89,9 @@ impl Apt {
                 format!("cannot build an upstream URL for {key}: {err}"),
             )
         })?;
-        let object = match classify(path.segments()) {
+        let kind = classify(path.segments());
+        let declares = declares_digests(path.segments(), &kind);
+        let object = match kind {
             Kind::ReleaseFile | Kind::OtherDists | Kind::Other => {
                 Object::new(key, upstream, self.metadata)
             }
@@ -111,14 +114,13 @@ impl Apt {
                 ),
                 ))
             }
-            Kind::Pool if !remote.immutable_pool => {
-                // Until the engine can check a stored pool file against the current Packages
-                // (README), revalidating it bounds how long a rebuilt file is served stale.
-                Object::new(key, upstream, self.metadata)
-            }
             Kind::Patch | Kind::Pool => Object::new(key, upstream, Freshness::Immutable),
         };
-        Ok(object)
+        Ok(if declares {
+            object.declares_digests()
+        } else {
+            object
+        })
     }
 }
 
@@ -190,18 +192,49 @@ impl Ecosystem for Apt {
         }
     }
 
+    fn proxy_refusal_hint(&self) -> Option<&'static str> {
+        Some("add it under [apt.remotes] as \"host:port\" = \"http://host:port/\" (a non-80 port is part of the name)")
+    }
+
+    /// InRelease declares its indexes' SHA256 (keys below its directory); a Packages index,
+    /// by name or by hash, gz or xz, declares its pool files' (keys below the archive root).
+    /// The engine then serves no cached index or pool file that the current ones contradict:
+    /// a by-name index always matches the InRelease served now, and a rebuilt pool file is
+    /// fetched again.
+    fn declared_digests(&self, index: &Object, index_body: &[u8]) -> Vec<(String, Digest)> {
+        if let Some(dir) = index.key.strip_suffix("/InRelease") {
+            let dir = &index.key[..=dir.len()];
+            return release::entries(index_body)
+                .into_iter()
+                .filter_map(|(path, digest)| Some((child_key(dir, &path)?, digest)))
+                .collect();
+        }
+        let Some(root) = packages_root(&index.key) else {
+            return Vec::new();
+        };
+        let Some(body) = compression::decompress(index_body, compression::MAX_DECOMPRESSED) else {
+            return Vec::new();
+        };
+        packages::entries(&body)
+            .into_iter()
+            .filter_map(|(filename, digest)| Some((child_key(root, &filename)?, digest)))
+            .collect()
+    }
+
     fn find_digest(&self, index: &Object, index_body: &[u8], artifact: &Object) -> Listing {
         // `<remote>/<dir>/InRelease` (what `Apt::object` names) lists the indexes below
         // `<remote>/<dir>/` by their path relative to it. An uncompressed
         // `<remote>/<root>/dists/…/Packages` lists pool files by their path relative to
         // `<root>/`: no route names it as an index yet, it is here for the engine support the
         // README proposes (a pool file served only while the current Packages agrees).
-        let entry = if let Some(dir) = index.key.strip_suffix("InRelease") {
-            match relative_path(dir, &artifact.key) {
+        let entry = if let Some(dir) = index.key.strip_suffix("/InRelease") {
+            match relative_path(&index.key[..=dir.len()], &artifact.key) {
                 Some(relative) => release::lookup(index_body, &relative),
                 None => return Listing::Unverifiable,
             }
-        } else if let Some(root) = packages_root(&index.key) {
+        } else if let Some(root) =
+            packages_root(&index.key).filter(|_| index.key.ends_with("/Packages"))
+        {
             match relative_path(root, &artifact.key) {
                 Some(relative) => packages::lookup(index_body, &relative),
                 None => return Listing::Unverifiable,
@@ -223,14 +256,43 @@ fn relative_path(dir: &str, key: &str) -> Option<String> {
     Some(CleanPath::parse(relative).ok()?.segments().join("/"))
 }
 
-/// For `<remote>/<root>/dists/<…>/Packages`, the `<remote>/<root>/` that its `Filename:`
-/// fields are relative to.
+/// The archive root (`<remote>/<root>/`, with its slash) that a Packages index's `Filename:`
+/// fields are relative to: the part before `dists/`, or for a flat repository the directory
+/// holding the index (by name or by hash).
 fn packages_root(key: &str) -> Option<&str> {
-    if !key.ends_with("/Packages") {
-        return None;
+    if let Some(at) = key.find("/dists/") {
+        return Some(&key[..=at]);
     }
-    let at = key.find("/dists/")?;
-    Some(&key[..=at])
+    let dir = &key[..=key.rfind('/')?];
+    let by_hash = dir.rfind("/by-hash/").map(|at| &key[..=at]);
+    Some(by_hash.unwrap_or(dir))
+}
+
+/// The key of `relative` (as an index writes it) below `dir` (a key prefix ending with '/').
+fn child_key(dir: &str, relative: &str) -> Option<String> {
+    let path = CleanPath::parse(relative).ok()?;
+    (!path.segments().is_empty()).then(|| format!("{dir}{}", path.encoded()))
+}
+
+/// Which objects the engine should read declarations from: InRelease, and Packages indexes
+/// (by name, or by hash inside a `binary-<arch>/` directory or a flat repository).
+fn declares_digests(segments: &[String], kind: &Kind) -> bool {
+    let name = segments.last().map(String::as_str).unwrap_or_default();
+    match kind {
+        Kind::ReleaseFile => name == "InRelease",
+        Kind::Index { listed_as, .. } => {
+            name.starts_with("Packages") && !listed_as.contains(".diff/")
+        }
+        Kind::ByHash(_) => {
+            let flat = !segments.iter().any(|segment| segment == "dists");
+            let dir = segments
+                .len()
+                .checked_sub(4)
+                .and_then(|at| segments.get(at));
+            flat || dir.is_some_and(|dir| dir.starts_with("binary-"))
+        }
+        _ => false,
+    }
 }
 
 /// The remote a proxy request names: its host, with the port only when it is not the default.

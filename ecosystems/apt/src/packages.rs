@@ -8,48 +8,83 @@
 use crate::release::Entry;
 use larder_adapter::{Algorithm, Digest};
 
-/// The SHA256 (else SHA512) that the paragraph with `Filename: <filename>` declares.
-pub fn lookup(body: &[u8], filename: &str) -> Entry {
-    let text = match std::str::from_utf8(body) {
-        Ok(text) => text,
-        Err(err) => std::str::from_utf8(&body[..err.valid_up_to()]).unwrap_or_default(),
-    };
-    let mut found = Entry::Absent;
-    let mut sha256 = None;
-    let mut sha512 = None;
-    let mut matches = false;
-    // A trailing empty line closes the last paragraph.
-    for line in text.lines().chain(std::iter::once("")) {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.trim().is_empty() {
-            if matches {
-                found = match (sha256.take(), sha512.take()) {
-                    (Some(hex), _) => digest_or_weak(Algorithm::Sha256, hex),
-                    (None, Some(hex)) => digest_or_weak(Algorithm::Sha512, hex),
-                    (None, None) => Entry::WeakOnly,
-                };
-                // The first paragraph naming the file answers.
-                return found;
-            }
-            sha256 = None;
-            sha512 = None;
-            continue;
-        }
-        if line.starts_with(' ') || line.starts_with('\t') {
-            continue;
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        match name.trim() {
-            "Filename" => matches = value == filename,
-            "SHA256" => sha256 = Some(value),
-            "SHA512" => sha512 = Some(value),
-            _ => {}
+/// One package paragraph's `Filename` and digests, borrowed from the body.
+struct Paragraph<'a> {
+    filename: Option<&'a str>,
+    sha256: Option<&'a str>,
+    sha512: Option<&'a str>,
+}
+
+impl Paragraph<'_> {
+    fn entry(&self) -> Entry {
+        match (self.sha256, self.sha512) {
+            (Some(hex), _) => digest_or_weak(Algorithm::Sha256, hex),
+            (None, Some(hex)) => digest_or_weak(Algorithm::Sha512, hex),
+            (None, None) => Entry::WeakOnly,
         }
     }
-    found
+}
+
+/// Every paragraph of a Packages body, in order. Linear, no allocation per line.
+fn paragraphs(body: &[u8]) -> impl Iterator<Item = Paragraph<'_>> {
+    let text = match std::str::from_utf8(body) {
+        Ok(text) => text,
+        // Packages files are UTF-8; keep what decodes rather than nothing.
+        Err(err) => std::str::from_utf8(&body[..err.valid_up_to()]).unwrap_or_default(),
+    };
+    let mut lines = text.lines().chain(std::iter::once(""));
+    std::iter::from_fn(move || {
+        let mut paragraph = Paragraph {
+            filename: None,
+            sha256: None,
+            sha512: None,
+        };
+        let mut any = false;
+        for line in lines.by_ref() {
+            let line = line.strip_suffix('\r').unwrap_or(line);
+            if line.trim().is_empty() {
+                if any {
+                    return Some(paragraph);
+                }
+                continue;
+            }
+            any = true;
+            if line.starts_with(' ') || line.starts_with('\t') {
+                continue;
+            }
+            let Some((name, value)) = line.split_once(':') else {
+                continue;
+            };
+            let value = value.trim();
+            match name.trim() {
+                "Filename" => paragraph.filename = Some(value),
+                "SHA256" => paragraph.sha256 = Some(value),
+                "SHA512" => paragraph.sha512 = Some(value),
+                _ => {}
+            }
+        }
+        None
+    })
+}
+
+/// The SHA256 (else SHA512) that the first paragraph with `Filename: <filename>` declares.
+pub fn lookup(body: &[u8], filename: &str) -> Entry {
+    paragraphs(body)
+        .find(|paragraph| paragraph.filename == Some(filename))
+        .map_or(Entry::Absent, |paragraph| paragraph.entry())
+}
+
+/// Every (Filename, digest) the body declares with a SHA256 or SHA512 (first paragraph wins).
+pub fn entries(body: &[u8]) -> Vec<(String, Digest)> {
+    let mut seen = std::collections::HashSet::new();
+    paragraphs(body)
+        .filter_map(|paragraph| match (paragraph.filename, paragraph.entry()) {
+            (Some(filename), Entry::Digest(digest)) if seen.insert(filename) => {
+                Some((filename.to_string(), digest))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn digest_or_weak(algorithm: Algorithm, hex: &str) -> Entry {
@@ -105,6 +140,19 @@ MD5sum: c45568e6d682622bcb9539db2ad47cd6
         );
         assert_eq!(lookup(body, "pool/not/this.deb"), Entry::Absent);
         assert_eq!(lookup(body, "pool/main/f/fixture-hello"), Entry::Absent);
+    }
+
+    #[test]
+    fn entries_lists_every_pool_file_with_a_strong_digest() {
+        let entries = entries(PACKAGES.as_bytes());
+        let names: Vec<&str> = entries.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "pool/main/f/fixture-hello/fixture-hello_1.0_all.deb",
+                "pool/main/f/fixture-world/fixture-world_2.0_all.deb"
+            ]
+        );
     }
 
     #[test]

@@ -125,6 +125,32 @@ pub fn lookup(body: &[u8], path: &str) -> Entry {
     }
 }
 
+/// Every (path, digest) the SHA256 field lists (the SHA512 field if there is no SHA256), paths
+/// relative to the Release file's directory.
+pub fn entries(body: &[u8]) -> Vec<(String, Digest)> {
+    let lines = signed_lines(body);
+    let fields = fields(&lines);
+    for (name, algorithm) in [("SHA256", Algorithm::Sha256), ("SHA512", Algorithm::Sha512)] {
+        let Some((_, values)) = fields
+            .iter()
+            .find(|(field, _)| field.eq_ignore_ascii_case(name))
+        else {
+            continue;
+        };
+        return values
+            .iter()
+            .filter_map(|line| {
+                let mut parts = line.split_whitespace();
+                let digest = Digest::from_hex(algorithm, parts.next()?)?;
+                let _size = parts.next()?;
+                let path = parts.next()?;
+                parts.next().is_none().then(|| (path.to_string(), digest))
+            })
+            .collect();
+    }
+    Vec::new()
+}
+
 /// The `Valid-Until` field as written (`Sat, 07 Dec 2026 08:10:41 UTC`), if any.
 pub fn valid_until(body: &[u8]) -> Option<String> {
     let lines = signed_lines(body);
@@ -243,6 +269,18 @@ mod tests {
             lookup(IN_RELEASE, "contrib/binary-amd64/Packages.xz"),
             Entry::Absent
         );
+    }
+
+    #[test]
+    fn entries_lists_the_sha256_field() {
+        let entries = entries(IN_RELEASE);
+        assert_eq!(entries.len(), 8);
+        assert_eq!(entries[2].0, "main/binary-amd64/Packages.xz");
+        assert_eq!(
+            entries[2].1.to_hex(),
+            "8cb0e1aab8f3e5a4d05b3f4c3c4a3b2d5b1e6cfd1d1a64a0c1a5e2a2e1f6f1a2"
+        );
+        assert!(super::entries(b"MD5Sum:\n 00 1 x\n").is_empty());
     }
 
     #[test]

@@ -28,11 +28,6 @@ pub const UPSTREAM_REMOTE: &str = "deb.debian.org";
 pub struct Remote {
     /// Base URL, ending with '/'.
     pub url: Url,
-    /// Whether a file under `pool/` never changes once published. True for Debian's and
-    /// Ubuntu's archives (their default names); false by default for any other remote, whose
-    /// pool files are then revalidated like metadata, because third-party repositories do
-    /// rebuild a package under the same file name.
-    pub immutable_pool: bool,
 }
 
 /// Configured remotes, by lower-cased name.
@@ -56,32 +51,24 @@ impl Remotes {
         if defaults {
             for (name, url) in DEFAULT_REMOTES {
                 let url = base_url(name, url)?;
-                by_name.insert(
-                    name.to_string(),
-                    Remote {
-                        url,
-                        immutable_pool: true,
-                    },
-                );
+                by_name.insert(name.to_string(), Remote { url });
             }
             // `upstream` stands for the Debian archive (the factory's default upstream), so
             // `[apt] upstream = "http://mirror.lan/"` points `deb.debian.org` at a local mirror.
             let url = base_url("upstream", section.upstream.as_str())?;
-            by_name.insert(
-                UPSTREAM_REMOTE.to_string(),
-                Remote {
-                    url,
-                    immutable_pool: true,
-                },
-            );
+            by_name.insert(UPSTREAM_REMOTE.to_string(), Remote { url });
         }
         match section.extra.get("remotes") {
             None => {}
             Some(serde_json::Value::Object(table)) => {
                 for (name, value) in table {
-                    let key = check_name(name)?;
-                    let is_default = DEFAULT_REMOTES.iter().any(|(default, _)| *default == key);
-                    by_name.insert(key, remote(name, value, is_default)?);
+                    let serde_json::Value::String(url) = value else {
+                        return Err(SettingsError(format!(
+                            "[apt.remotes] {name:?} must be a base URL string like \"http://deb.debian.org/\", got {value}"
+                        )));
+                    };
+                    let url = base_url(&format!("[apt.remotes] {name:?}"), url)?;
+                    by_name.insert(check_name(name)?, Remote { url });
                 }
             }
             Some(other) => {
@@ -121,50 +108,6 @@ impl Remotes {
             .filter(|name| is_host(name))
             .map(str::to_string)
             .collect()
-    }
-}
-
-/// `name = "URL"` or `name = { url = "URL", immutable_pool = BOOL }`.
-fn remote(
-    name: &str,
-    value: &serde_json::Value,
-    is_default: bool,
-) -> Result<Remote, SettingsError> {
-    let what = format!("[apt.remotes] {name:?}");
-    let shape = || {
-        SettingsError(format!(
-            "{what} must be a base URL (\"http://deb.debian.org/\") or a table \
-             {{ url = \"…\", immutable_pool = true|false }}, got {value}"
-        ))
-    };
-    match value {
-        serde_json::Value::String(url) => Ok(Remote {
-            url: base_url(&what, url)?,
-            immutable_pool: is_default,
-        }),
-        serde_json::Value::Object(table) => {
-            let Some(serde_json::Value::String(url)) = table.get("url") else {
-                return Err(shape());
-            };
-            let immutable_pool = match table.get("immutable_pool") {
-                None => is_default,
-                Some(serde_json::Value::Bool(flag)) => *flag,
-                Some(_) => return Err(shape()),
-            };
-            if let Some(unknown) = table
-                .keys()
-                .find(|k| !matches!(k.as_str(), "url" | "immutable_pool"))
-            {
-                return Err(SettingsError(format!(
-                    "{what} has an unknown key {unknown:?} (known: url, immutable_pool)"
-                )));
-            }
-            Ok(Remote {
-                url: base_url(&what, url)?,
-                immutable_pool,
-            })
-        }
-        _ => Err(shape()),
     }
 }
 
@@ -248,7 +191,6 @@ mod tests {
         let remotes = Remotes::from_section(&section(serde_json::json!({}))).unwrap();
         for (name, url) in DEFAULT_REMOTES {
             assert_eq!(remotes.get(name).unwrap().url.as_str(), url);
-            assert!(remotes.get(name).unwrap().immutable_pool);
         }
         assert_eq!(remotes.proxy_hosts().len(), 5);
     }
@@ -265,17 +207,9 @@ mod tests {
             remotes.get("DEB.debian.org").unwrap().url.as_str(),
             "https://mirror.example/debian-root/"
         );
-        assert!(
-            remotes.get("deb.debian.org").unwrap().immutable_pool,
-            "still Debian's archive"
-        );
         assert_eq!(
             remotes.get("docker").unwrap().url.as_str(),
             "https://download.docker.com/linux/"
-        );
-        assert!(
-            !remotes.get("docker").unwrap().immutable_pool,
-            "third parties rebuild"
         );
         assert!(remotes.get("archive.ubuntu.com").is_some(), "defaults kept");
         let hosts = remotes.proxy_hosts();
@@ -298,21 +232,6 @@ mod tests {
     }
 
     #[test]
-    fn a_remote_table_sets_pool_immutability() {
-        let remotes = Remotes::from_section(&section(serde_json::json!({"remotes": {
-            "docker": {"url": "https://download.docker.com/linux"},
-            "mirror": {"url": "http://mirror.lan/", "immutable_pool": true},
-            "ports.ubuntu.com": {"url": "http://ports.lan/", "immutable_pool": false}
-        }})))
-        .unwrap();
-        let docker = remotes.get("docker").unwrap();
-        assert_eq!(docker.url.as_str(), "https://download.docker.com/linux/");
-        assert!(!docker.immutable_pool);
-        assert!(remotes.get("mirror").unwrap().immutable_pool);
-        assert!(!remotes.get("ports.ubuntu.com").unwrap().immutable_pool);
-    }
-
-    #[test]
     fn defaults_can_be_dropped() {
         let remotes = Remotes::from_section(&section(serde_json::json!({
             "default_remotes": false, "remotes": {"r": "http://127.0.0.1:1/"}
@@ -330,14 +249,6 @@ mod tests {
             (
                 serde_json::json!({"remotes": {"x": 1}}),
                 "must be a base URL",
-            ),
-            (
-                serde_json::json!({"remotes": {"x": {"url": "http://a/", "immutable_pool": "yes"}}}),
-                "immutable_pool = true|false",
-            ),
-            (
-                serde_json::json!({"remotes": {"x": {"url": "http://a/", "pool": true}}}),
-                "unknown key \"pool\"",
             ),
             (
                 serde_json::json!({"remotes": {"x": "ftp://a/"}}),

@@ -195,27 +195,123 @@ fn freshness_and_verification_per_kind() {
 }
 
 #[test]
-fn pool_files_of_third_party_remotes_are_revalidated() {
-    let adapter = apt(serde_json::json!({"remotes": {
-        "127.0.0.1:9": "http://127.0.0.1:9/",
-        "pinned": {"url": "http://127.0.0.1:10/", "immutable_pool": true}
-    }}));
-    let deb = "/debian/pool/main/h/hello/hello_1_all.deb";
-    assert!(fetched(mirror(&adapter, &format!("/127.0.0.1:9{deb}"))).is_metadata());
-    assert_eq!(
-        fetched(mirror(&adapter, &format!("/pinned{deb}"))).freshness,
-        Freshness::Immutable
+fn in_release_and_packages_indexes_declare_digests() {
+    let adapter = apt(serde_json::json!({}));
+    let base = "/deb.debian.org/debian/dists/bookworm";
+    let declares = |path: &str| fetched(mirror(&adapter, path)).declares_digests;
+    assert!(declares(&format!("{base}/InRelease")));
+    assert!(
+        !declares(&format!("{base}/Release")),
+        "only InRelease: two roots could disagree"
     );
-    assert_eq!(
-        fetched(mirror(&adapter, &format!("/deb.debian.org{deb}"))).freshness,
-        Freshness::Immutable
+    assert!(!declares(&format!("{base}/Release.gpg")));
+    for name in ["Packages", "Packages.gz", "Packages.xz"] {
+        assert!(
+            declares(&format!("{base}/main/binary-amd64/{name}")),
+            "{name}"
+        );
+    }
+    assert!(declares(&format!(
+        "{base}/main/binary-arm64/by-hash/SHA256/{PACKAGES_XZ_SHA256}"
+    )));
+    assert!(!declares(&format!(
+        "{base}/main/i18n/by-hash/SHA256/{PACKAGES_XZ_SHA256}"
+    )));
+    assert!(!declares(&format!("{base}/main/source/Sources.xz")));
+    assert!(!declares(&format!(
+        "{base}/main/binary-amd64/Packages.diff/Index"
+    )));
+    assert!(!declares(
+        "/deb.debian.org/debian/pool/main/h/hello/hello_2.10-3_amd64.deb"
+    ));
+}
+
+#[test]
+fn in_release_declares_its_indexes_under_their_keys() {
+    let adapter = apt(serde_json::json!({}));
+    let in_release = fetched(mirror(
+        &adapter,
+        "/deb.debian.org/debian/dists/bookworm/InRelease",
+    ));
+    let declared = adapter.declared_digests(&in_release, IN_RELEASE);
+    assert_eq!(declared.len(), 8);
+    let packages = fetched(mirror(
+        &adapter,
+        "/deb.debian.org/debian/dists/bookworm/main/binary-amd64/Packages.xz",
+    ));
+    let (_, digest) = declared
+        .iter()
+        .find(|(key, _)| *key == packages.key)
+        .expect("Packages.xz declared");
+    assert_eq!(digest.to_hex(), PACKAGES_XZ_SHA256);
+}
+
+#[test]
+fn packages_indexes_declare_pool_files_in_any_compression() {
+    use std::io::Write as _;
+    let adapter = apt(serde_json::json!({"remotes": {"127.0.0.1:9": "http://127.0.0.1:9/"}}));
+    let text = format!(
+        "Package: hello\nFilename: pool/main/h/hello/libstdc++6_1_all.deb\nSHA256: {PACKAGES_XZ_SHA256}\n\n\
+         Package: weak\nFilename: pool/main/w/weak_1_all.deb\nMD5sum: 00\n"
     );
-    // by-hash stays immutable everywhere: its name is its content.
-    let by_hash = format!("/127.0.0.1:9/debian/dists/x/main/by-hash/SHA256/{PACKAGES_XZ_SHA256}");
-    assert_eq!(
-        fetched(mirror(&adapter, &by_hash)).freshness,
-        Freshness::Immutable
-    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(text.as_bytes()).unwrap();
+    let gz = gz.finish().unwrap();
+    let mut xz = Vec::new();
+    lzma_rs::xz_compress(&mut text.as_bytes(), &mut xz).unwrap();
+    let deb = fetched(proxy(
+        &adapter,
+        "127.0.0.1:9",
+        "/debian/pool/main/h/hello/libstdc%2B%2B6_1_all.deb",
+    ));
+    let want = vec![(
+        deb.key.clone(),
+        Digest::from_hex(Algorithm::Sha256, PACKAGES_XZ_SHA256).unwrap(),
+    )];
+    for (path, body) in [
+        (
+            "/debian/dists/x/main/binary-amd64/Packages",
+            text.as_bytes().to_vec(),
+        ),
+        ("/debian/dists/x/main/binary-amd64/Packages.gz", gz.clone()),
+        (
+            &format!("/debian/dists/x/main/binary-amd64/by-hash/SHA256/{PACKAGES_XZ_SHA256}")
+                as &str,
+            xz.clone(),
+        ),
+    ] {
+        let index = fetched(proxy(&adapter, "127.0.0.1:9", path));
+        assert!(index.declares_digests, "{path}");
+        assert_eq!(adapter.declared_digests(&index, &body), want, "{path}");
+    }
+    // A flat repository: Filename is relative to the directory holding the index.
+    let flat = fetched(proxy(
+        &adapter,
+        "127.0.0.1:9",
+        &format!("/repo/by-hash/SHA256/{PACKAGES_XZ_SHA256}"),
+    ));
+    let flat_text = format!("Filename: ./hello_1_all.deb\nSHA256: {PACKAGES_XZ_SHA256}\n");
+    let declared = adapter.declared_digests(&flat, flat_text.as_bytes());
+    assert_eq!(declared[0].0, "127.0.0.1:9/repo/hello_1_all.deb");
+    // Corrupt or unknown compression declares nothing rather than guessing.
+    let index = fetched(proxy(
+        &adapter,
+        "127.0.0.1:9",
+        "/debian/dists/x/main/binary-amd64/Packages.gz",
+    ));
+    assert!(adapter
+        .declared_digests(&index, &gz[..gz.len() / 2])
+        .is_empty());
+    assert!(adapter.declared_digests(&index, b"BZh91AY&SY").is_empty());
+}
+
+#[test]
+fn the_proxy_refusal_hint_names_the_config_key() {
+    let adapter = apt(serde_json::json!({}));
+    assert!(adapter
+        .proxy_refusal_hint()
+        .unwrap()
+        .contains("[apt.remotes]"));
 }
 
 #[test]

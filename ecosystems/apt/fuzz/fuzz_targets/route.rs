@@ -32,6 +32,9 @@ fuzz_target!(|data: &[u8]| {
                 .upstreams()
                 .iter()
                 .any(|base| object.upstream.as_str().starts_with(base.as_str())));
+            if object.declares_digests {
+                let _ = apt.declared_digests(&object, body.as_bytes());
+            }
             if let Verify::Listed(index) = &object.verify {
                 let _ = apt.find_digest(index, body.as_bytes(), &object);
             }
