@@ -739,46 +739,63 @@ fn pnpm_install_frozen_lockfile_through_larder() {
     ]);
 }
 
-/// Figures for the report: `npm ci` straight against the fixture, cold and warm through larder,
-/// and larder's peak RSS. `cargo test --release --test npm -- --ignored --nocapture measure`
+/// Figures for the report: `npm ci` straight against the fixture, cold and warm through larder
+/// (medians of five rounds, each cold round on a fresh larder), and larder's peak RSS.
+/// `cargo test --release --test npm -- --ignored --nocapture measure`
 #[test]
 #[ignore]
 fn measure() {
-    let (registry, upstream, mut larder) = setup("");
+    const ROUNDS: usize = 5;
+    let registry = Registry::generate();
+    let upstream = Upstream::start(Routes::new());
+    registry.publish(&upstream);
     let lock = registry.lockfile(PROJECT_DEPS, EXPECTED, Some("https://registry.npmjs.org"));
     let project = Project::new(&Registry::manifest(PROJECT_DEPS), Some(&lock));
-    let timed = |label: &str, registry: &str| {
+    let mut round = 0;
+    let mut timed = |registry: &str| {
+        round += 1;
         project.clean();
+        let label = format!("run{round}");
         let started = Instant::now();
         project
-            .npm(&["ci"], registry, &project.fresh_cache(label), RUN_LIMIT)
-            .assert_ok(label);
+            .npm(&["ci"], registry, &project.fresh_cache(&label), RUN_LIMIT)
+            .assert_ok(&label);
         project.assert_installed(EXPECTED);
         started.elapsed()
     };
-    let direct = timed("direct", &format!("{}/", upstream.url));
-    let cold = timed("cold", &registry_url(&larder));
-    let warm = timed("warm", &registry_url(&larder));
-    let warm2 = timed("warm2", &registry_url(&larder));
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", larder.pid())).unwrap_or_default();
-    let peak = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM"))
-        .unwrap_or("VmHWM: unknown")
-        .to_string();
-    println!("npm ci straight against the fixture: {direct:?}");
-    println!("npm ci through larder, cold:         {cold:?}");
-    println!("npm ci through larder, warm:         {warm:?} and {warm2:?}");
+    let (mut direct, mut cold, mut warm, mut peaks) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        direct.push(timed(&format!("{}/", upstream.url)));
+        let larder = Larder::start(&format!("[npm]\nupstream = \"{}/\"\n", upstream.url));
+        cold.push(timed(&registry_url(&larder)));
+        warm.push(timed(&registry_url(&larder)));
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", larder.pid())).unwrap_or_default();
+        let peak_kb = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        peaks.push(peak_kb);
+    }
+    let median = |values: &mut Vec<Duration>| {
+        values.sort();
+        values[values.len() / 2]
+    };
+    let (direct, cold, warm) = (median(&mut direct), median(&mut cold), median(&mut warm));
+    println!("npm ci, medians of {ROUNDS} rounds, fresh npm cache each run:");
+    println!("  straight against the fixture: {direct:?}");
+    println!("  through larder, cold:         {cold:?}");
+    println!("  through larder, warm:         {warm:?}");
     println!(
-        "warm through larder / straight:      {:.2}",
+        "  warm through larder / straight: {:.2}",
         warm.as_secs_f64() / direct.as_secs_f64()
     );
     println!(
-        "larder peak RSS:                     {}",
-        peak.trim_start_matches("VmHWM:").trim()
+        "  larder peak RSS: {} kB (max over rounds)",
+        peaks.iter().max().unwrap_or(&0)
     );
-    larder.kill();
 }
 
 /// Figures for the report on a 40 MB packument: cold and warm fetches of both variants, a cold
