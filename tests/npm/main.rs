@@ -450,6 +450,38 @@ fn npm_ci_with_a_lockfile_without_resolved_urls() {
     );
 }
 
+/// Everything a build fetched survives a crash of larder: restarted offline on the same data
+/// dir, with the upstream gone, `npm ci` installs from what is stored.
+#[test]
+fn a_restarted_offline_larder_serves_what_it_stored() {
+    let (registry, upstream, mut larder) = setup("");
+    let lock = registry.lockfile(PROJECT_DEPS, EXPECTED, None);
+    let project = Project::new(&Registry::manifest(PROJECT_DEPS), Some(&lock));
+    project
+        .npm(
+            &["ci"],
+            &registry_url(&larder),
+            &project.fresh_cache("cold"),
+            RUN_LIMIT,
+        )
+        .assert_ok("cold npm ci");
+
+    larder.kill();
+    upstream.set_mode(Mode::Down);
+    let config = format!("offline = true\n[npm]\nupstream = \"{}/\"\n", upstream.url);
+    let restarted = Larder::start_in(&larder.data_dir, &config);
+    project.clean();
+    project
+        .npm(
+            &["ci"],
+            &registry_url(&restarted),
+            &project.fresh_cache("offline"),
+            RUN_LIMIT,
+        )
+        .assert_ok("npm ci from a restarted offline larder");
+    project.assert_installed(EXPECTED);
+}
+
 /// `npm install` without a lockfile resolves ranges from full packuments.
 #[test]
 fn npm_install_resolves_through_larder_and_works_offline_afterwards() {

@@ -237,6 +237,21 @@ fn local_answers_and_refusals() {
 }
 
 #[test]
+fn head_is_served_like_get() {
+    let npm = adapter();
+    for path in ["/a", "/@s/a", "/a/-/a-1.0.0.tgz", "/-/package/a/dist-tags"] {
+        assert!(
+            matches!(route_with(&*npm, Method::HEAD, path, &[]), Route::Fetch(_)),
+            "{path}"
+        );
+    }
+    assert!(matches!(
+        route_with(&*npm, Method::HEAD, "/-/ping", &[]),
+        Route::Reply(_)
+    ));
+}
+
+#[test]
 fn audit_is_forwarded_with_a_quick_fallback() {
     for rest in ["advisories/bulk", "audits/quick"] {
         let path = format!("/-/npm/v1/security/{rest}");
