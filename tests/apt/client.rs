@@ -61,6 +61,17 @@ impl Run {
 impl Apt {
     /// A fresh, empty apt state for `repo` served at `fixture_url` (`http://127.0.0.1:PORT`).
     pub fn new(repo: &Repo, fixture_url: &str, via: &Via) -> Apt {
+        let signed_by = format!("signed-by={}", repo.keyring().display());
+        Apt::with_options(fixture_url, via, &signed_by, "")
+    }
+
+    /// Like [`Apt::new`], with the source line's `[options]` and extra apt.conf lines.
+    pub fn with_options(
+        fixture_url: &str,
+        via: &Via,
+        source_options: &str,
+        extra_conf: &str,
+    ) -> Apt {
         let temp = tempfile::tempdir().expect("apt temp dir");
         let dir = temp.path();
         for sub in [
@@ -76,17 +87,13 @@ impl Apt {
         }
         std::fs::write(dir.join("status"), "").expect("dpkg status");
         std::fs::write(dir.join("etc/empty"), "").expect("empty file");
-        let keyring = repo.keyring();
         let base = match via {
             Via::Direct | Via::Proxy { .. } => format!("{fixture_url}/{ROOT}"),
             Via::Mirror { larder, remote } => format!("{larder}/apt/{remote}/{ROOT}"),
         };
         std::fs::write(
             dir.join("etc/sources.list"),
-            format!(
-                "deb [signed-by={}] {base} {SUITE} main\n",
-                keyring.display()
-            ),
+            format!("deb [{source_options}] {base} {SUITE} main\n"),
         )
         .expect("sources.list");
         let proxy = match via {
@@ -115,7 +122,7 @@ impl Apt {
              Acquire::Languages \"none\";\n\
              Acquire::Retries \"0\";\n\
              Acquire::http::Timeout \"20\";\n\
-             {proxy}"
+             {proxy}{extra_conf}\n"
         );
         std::fs::write(dir.join("apt.conf"), config).expect("apt.conf");
         Apt { temp }

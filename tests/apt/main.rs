@@ -331,6 +331,45 @@ fn an_html_error_page_is_not_cached() {
     upstream_error_then_recovery(error, "200 text/html");
 }
 
+/// An unsigned repository (`[trusted=yes]`, no InRelease, only Release) read by name, as
+/// older or hand-made repositories are: the indexes must still be cached, so that a fresh
+/// client updates with upstream down. Today they are verified against InRelease, which is
+/// missing, so the engine passes them through uncached and the offline update fails (502).
+/// Listing them in Release instead needs the engine to revalidate the index on a digest
+/// mismatch, as it does when the artifact is absent (README).
+#[test]
+#[ignore = "engine: an index whose listing is missing is passed through uncached (apt report)"]
+fn an_unsigned_repository_read_by_name_works_with_upstream_down() {
+    let (repo, upstream) = served_repo();
+    let suite = repo.served().join(ROOT).join("dists").join(SUITE);
+    std::fs::remove_file(suite.join("InRelease")).expect("drop InRelease");
+    std::fs::remove_file(suite.join("Release.gpg")).expect("drop Release.gpg");
+    let larder = Larder::start(&config(&upstream, "5m"));
+    let client = || {
+        Apt::with_options(
+            &upstream.url,
+            &proxy(&larder),
+            "trusted=yes",
+            "Acquire::By-Hash \"no\";",
+        )
+    };
+    let cold = client();
+    cold.update().assert_ok("unsigned, by name, cold");
+    cold.download(&["fixture-hello"])
+        .assert_ok("unsigned download, cold");
+    let by_name = format!("/{ROOT}/dists/{SUITE}/main/binary-amd64/Packages.gz");
+    assert_eq!(upstream.count(&by_name), 1, "{:?}", upstream.requests());
+
+    upstream.set_mode(Mode::Down);
+    let offline = client();
+    offline
+        .update()
+        .assert_ok("unsigned, by name, upstream down");
+    offline
+        .download(&["fixture-hello"])
+        .assert_ok("unsigned download, upstream down");
+}
+
 /// What a plain HTTP client gets for `url`: the status, and the body only if it arrived whole.
 fn fetch(url: &str) -> (u16, Option<Vec<u8>>) {
     match support::http_client().get(url).send() {

@@ -96,11 +96,15 @@ impl Apt {
                 Object::new(key, upstream, self.metadata)
             }
             Kind::Index { release_dir, .. } => {
+                // Verified against the suite's InRelease, which the client fetched (and larder
+                // refreshed) just before. Release would suit unsigned repositories, which have
+                // no InRelease (their by-name indexes are then passed through uncached), but
+                // a Release cached at another moment than InRelease can be a generation
+                // behind, and a mismatch fails the fill instead of revalidating (README).
                 let mut release = path.segments()[..release_dir].to_vec();
                 release.push("InRelease".to_string());
-                let in_release = self.object(name, remote, &CleanPath::from_segments(release))?;
-                Object::new(key, upstream, self.metadata)
-                    .verify(Verify::Listed(Box::new(in_release)))
+                let release = self.object(name, remote, &CleanPath::from_segments(release))?;
+                Object::new(key, upstream, self.metadata).verify(Verify::Listed(Box::new(release)))
             }
             Kind::ByHash(digest) => {
                 Object::new(key, upstream, Freshness::Immutable).verify(Verify::Digest(digest))
@@ -222,25 +226,18 @@ impl Ecosystem for Apt {
     }
 
     fn find_digest(&self, index: &Object, index_body: &[u8], artifact: &Object) -> Listing {
-        // `<remote>/<dir>/InRelease` (what `Apt::object` names) lists the indexes below
-        // `<remote>/<dir>/` by their path relative to it. An uncompressed
-        // `<remote>/<root>/dists/…/Packages` lists pool files by their path relative to
-        // `<root>/`: no route names it as an index yet, it is here for the engine support the
-        // README proposes (a pool file served only while the current Packages agrees).
-        let entry = if let Some(dir) = index.key.strip_suffix("/InRelease") {
-            match relative_path(&index.key[..=dir.len()], &artifact.key) {
-                Some(relative) => release::lookup(index_body, &relative),
-                None => return Listing::Unverifiable,
-            }
-        } else if let Some(root) =
-            packages_root(&index.key).filter(|_| index.key.ends_with("/Packages"))
-        {
-            match relative_path(root, &artifact.key) {
-                Some(relative) => packages::lookup(index_body, &relative),
-                None => return Listing::Unverifiable,
-            }
-        } else {
+        // `<remote>/<dir>/InRelease` (what `Apt::object` names; a Release reads the same)
+        // lists the indexes below `<remote>/<dir>/` by their path relative to it.
+        let dir = index
+            .key
+            .strip_suffix("/Release")
+            .or_else(|| index.key.strip_suffix("/InRelease"));
+        let Some(dir) = dir else {
             return Listing::Unverifiable;
+        };
+        let entry = match relative_path(&index.key[..=dir.len()], &artifact.key) {
+            Some(relative) => release::lookup(index_body, &relative),
+            None => return Listing::Unverifiable,
         };
         match entry {
             release::Entry::Digest(digest) => Listing::Found(digest),

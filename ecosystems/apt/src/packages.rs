@@ -2,8 +2,8 @@
 //!
 //! A Packages file is a sequence of deb822 paragraphs, one per package, each with
 //! `Filename: pool/...` (relative to the archive root) and `SHA256: <hex>`. This is what a pool
-//! file must match for apt to accept it; the engine does not consult it yet (see the crate
-//! README, "What the engine would need"), but `find_digest` answers for it already.
+//! file must match for apt to accept it; the engine learns these declarations
+//! (`Ecosystem::declared_digests`) and serves no stored pool file they contradict.
 
 use crate::release::Entry;
 use larder_adapter::{Algorithm, Digest};

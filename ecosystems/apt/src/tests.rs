@@ -386,42 +386,6 @@ fn find_digest_reads_the_suites_in_release() {
 }
 
 #[test]
-fn find_digest_reads_a_packages_index_for_pool_files() {
-    let adapter = apt(serde_json::json!({}));
-    let packages = fetched(mirror(
-        &adapter,
-        "/deb.debian.org/debian/dists/bookworm/main/binary-amd64/Packages",
-    ));
-    let deb = fetched(mirror(
-        &adapter,
-        "/deb.debian.org/debian/pool/main/h/hello/hello_2.10-3_amd64.deb",
-    ));
-    let body = format!(
-        "Package: hello\nFilename: pool/main/h/hello/hello_2.10-3_amd64.deb\nSHA256: {PACKAGES_XZ_SHA256}\n"
-    );
-    assert_eq!(
-        adapter.find_digest(&packages, body.as_bytes(), &deb),
-        Listing::Found(Digest::from_hex(Algorithm::Sha256, PACKAGES_XZ_SHA256).unwrap())
-    );
-    let other = fetched(mirror(
-        &adapter,
-        "/deb.debian.org/debian/pool/main/h/hello/hello_2.10-4_amd64.deb",
-    ));
-    assert_eq!(
-        adapter.find_digest(&packages, body.as_bytes(), &other),
-        Listing::Absent
-    );
-    let elsewhere = fetched(mirror(
-        &adapter,
-        "/security.debian.org/debian/pool/main/h/hello/hello_2.10-3_amd64.deb",
-    ));
-    assert_eq!(
-        adapter.find_digest(&packages, body.as_bytes(), &elsewhere),
-        Listing::Unverifiable
-    );
-}
-
-#[test]
 fn flat_repository_indexes_are_listed_in_the_sibling_in_release() {
     let adapter = apt(serde_json::json!({"remotes": {"127.0.0.1:9": "http://127.0.0.1:9/"}}));
     let packages = fetched(proxy(&adapter, "127.0.0.1:9", "/repo/./Packages.gz"));
