@@ -924,3 +924,40 @@ fn a_wrong_client_integrity_does_not_fail_a_concurrent_client() {
         left.version("1.0.0").tarball.clone().unwrap()
     );
 }
+
+/// Opt-in (`LARDER_LIVE=1`): a real package from the public registry through larder, cold and
+/// then warm with a fresh npm cache. Never part of the default suite.
+#[test]
+fn live_public_registry() {
+    if std::env::var_os("LARDER_LIVE").is_none() {
+        eprintln!("skipped: set LARDER_LIVE=1 to run against the public npm registry");
+        return;
+    }
+    let larder = Larder::start("[npm]\n");
+    let deps = [("is-number", "7.0.0"), ("@types/node", "20.11.30")];
+    let project = Project::new(&Registry::manifest(&deps), None);
+    let npm_registry = registry_url(&larder);
+    project
+        .npm(
+            &["install"],
+            &npm_registry,
+            &project.fresh_cache("cold"),
+            RUN_LIMIT,
+        )
+        .assert_ok("live npm install");
+    project.assert_installed(&deps);
+    project.clean();
+    let warm = project.npm(
+        &["ci"],
+        &npm_registry,
+        &project.fresh_cache("warm"),
+        RUN_LIMIT,
+    );
+    warm.assert_ok("live npm ci, warm");
+    project.assert_installed(&deps);
+    let lock = std::fs::read_to_string(project.dir.join("package-lock.json")).unwrap();
+    assert!(
+        lock.contains(&npm_registry),
+        "resolved URLs point at larder"
+    );
+}
