@@ -643,6 +643,27 @@ fn live_pypi_install() {
     let _serial = serial();
     let larder = Larder::start("[pypi]\n");
     let index_url = larder.at("/pypi/simple/");
+    // PyPI's own pages, both forms: every file link points at larder, none at the files host.
+    for accept in [PIP_ACCEPT, "text/html"] {
+        let response = client()
+            .get(larder.at("/pypi/simple/requests/"))
+            .header("accept", accept)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200, "{accept}");
+        let content_type = header(&response, "content-type");
+        let body = response.text().unwrap();
+        assert!(
+            !body.contains("files.pythonhosted.org"),
+            "{accept}: the files host leaked"
+        );
+        assert!(
+            body.contains(&larder.at("/pypi/files/requests/packages/")),
+            "{accept}"
+        );
+        assert!(!body.contains("\"dist-info-metadata\""), "{accept}");
+        eprintln!("live PyPI: {accept} → {content_type}, {} bytes", body.len());
+    }
     let packages = ["requests==2.32.3", "packaging"];
     let cold = pip_install(&Venv::new(), &index_url, &packages);
     assert!(cold.ok(), "{}\n{}", cold.log(), larder.log());

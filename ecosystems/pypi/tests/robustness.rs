@@ -163,3 +163,65 @@ fn odd_paths_and_accept_headers_stay_under_the_upstreams() {
         }
     }
 }
+
+/// Figures, not a timed test: `cargo test -p larder-pypi --release --test robustness -- --ignored
+/// --nocapture`. A page the size of a big project's (10 000 files) is looked up once per
+/// artifact download.
+#[test]
+#[ignore]
+fn lookup_in_a_large_page() {
+    let adapter = adapter();
+    let hex = "ab".repeat(32);
+    let mut json = String::from(r#"{"meta":{"api-version":"1.1"},"name":"big","files":["#);
+    let mut html = String::from("<html><body>\n");
+    for i in 0..10_000 {
+        let name = format!("big-1.{i}-cp311-cp311-manylinux_2_17_x86_64.whl");
+        let url = format!("https://files.pythonhosted.org/packages/ab/cd/{hex}/{name}");
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(&format!(
+            r#"{{"filename":"{name}","url":"{url}","hashes":{{"sha256":"{hex}"}},"requires-python":">=3.8","core-metadata":{{"sha256":"{hex}"}},"size":1000,"upload-time":"2024-01-01T00:00:00Z","yanked":false}}"#
+        ));
+        html.push_str(&format!(
+            "<a href=\"{url}#sha256={hex}\" data-requires-python=\"&gt;=3.8\" data-core-metadata=\"sha256={hex}\">{name}</a><br />\n"
+        ));
+    }
+    json.push_str("]}");
+    html.push_str("</body></html>\n");
+    let path =
+        format!("/files/big/packages/ab/cd/{hex}/big-1.9999-cp311-cp311-manylinux_2_17_x86_64.whl");
+    let Route::Fetch(file) = route(adapter.as_ref(), &path, "") else {
+        panic!()
+    };
+    let Verify::Listed(index) = &file.verify else {
+        panic!()
+    };
+    for (kind, body) in [("json", json.as_bytes()), ("html", html.as_bytes())] {
+        let started = std::time::Instant::now();
+        let listing = adapter.find_digest(index, body, &file);
+        let lookup = started.elapsed();
+        assert!(
+            matches!(listing, larder_adapter::Listing::Found(_)),
+            "{kind}"
+        );
+        let page = match route(adapter.as_ref(), "/simple/big/", "") {
+            Route::Fetch(object) => object,
+            other => panic!("{other:?}"),
+        };
+        let started = std::time::Instant::now();
+        let mut rewriter = adapter
+            .rewriter(&page, "http://127.0.0.1:7878/pypi")
+            .unwrap();
+        let mut out = Vec::new();
+        for chunk in body.chunks(16 * 1024) {
+            rewriter.push(chunk, &mut out);
+        }
+        rewriter.finish(&mut out);
+        eprintln!(
+            "{kind}: {} bytes, lookup {lookup:?}, rewrite {:?}",
+            body.len(),
+            started.elapsed()
+        );
+    }
+}
