@@ -72,6 +72,20 @@ impl Apt {
         source_options: &str,
         extra_conf: &str,
     ) -> Apt {
+        let base = match via {
+            Via::Direct | Via::Proxy { .. } => format!("{fixture_url}/{ROOT}"),
+            Via::Mirror { larder, remote } => format!("{larder}/apt/{remote}/{ROOT}"),
+        };
+        let sources = format!("deb [{source_options}] {base} {SUITE} main\n");
+        let proxy = match via {
+            Via::Proxy { larder } => Some(larder.as_str()),
+            _ => None,
+        };
+        Apt::with_sources(&sources, proxy, extra_conf)
+    }
+
+    /// Any `sources.list`, through `proxy` (larder's URL) or direct.
+    pub fn with_sources(sources: &str, proxy: Option<&str>, extra_conf: &str) -> Apt {
         let temp = tempfile::tempdir().expect("apt temp dir");
         let dir = temp.path();
         for sub in [
@@ -87,18 +101,10 @@ impl Apt {
         }
         std::fs::write(dir.join("status"), "").expect("dpkg status");
         std::fs::write(dir.join("etc/empty"), "").expect("empty file");
-        let base = match via {
-            Via::Direct | Via::Proxy { .. } => format!("{fixture_url}/{ROOT}"),
-            Via::Mirror { larder, remote } => format!("{larder}/apt/{remote}/{ROOT}"),
-        };
-        std::fs::write(
-            dir.join("etc/sources.list"),
-            format!("deb [{source_options}] {base} {SUITE} main\n"),
-        )
-        .expect("sources.list");
-        let proxy = match via {
-            Via::Proxy { larder } => format!("Acquire::http::Proxy \"{larder}/\";\n"),
-            _ => "Acquire::http::Proxy \"DIRECT\";\n".to_string(),
+        std::fs::write(dir.join("etc/sources.list"), sources).expect("sources.list");
+        let proxy = match proxy {
+            Some(larder) => format!("Acquire::http::Proxy \"{larder}/\";\n"),
+            None => "Acquire::http::Proxy \"DIRECT\";\n".to_string(),
         };
         let d = dir.display();
         let config = format!(

@@ -1,5 +1,6 @@
 //! Opt-in (`LARDER_LIVE=1`): Debian's real archive through larder.
 
+use crate::client::Apt;
 use crate::support::Larder;
 use std::process::Command;
 use std::time::Instant;
@@ -55,4 +56,33 @@ fn live_debootstrap_minbase_bookworm_through_larder() {
             started.elapsed()
         );
     }
+}
+
+/// `apt-get update` + `install --download-only hello` (with its dependencies, from an empty
+/// dpkg status) against Debian's archive: direct, then through larder cold and warm.
+#[test]
+fn live_apt_get_bookworm_through_larder_against_direct() {
+    if !live() {
+        return;
+    }
+    let larder = Larder::start("[apt]\n");
+    let sources = "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] \
+                   http://deb.debian.org/debian bookworm main\n";
+    let run = |proxy: Option<&str>, what: &str| {
+        let apt = Apt::with_sources(sources, proxy, "");
+        let update = apt.update();
+        update.assert_ok(what);
+        let download = apt.download(&["hello"]);
+        download.assert_ok(what);
+        update.elapsed + download.elapsed
+    };
+    let direct = run(None, "direct");
+    let cold = run(Some(&larder.url), "larder cold");
+    let warm = run(Some(&larder.url), "larder warm");
+    eprintln!(
+        "bookworm main, update + download hello: direct {direct:.2?}, larder cold {cold:.2?} \
+         ({:.2}x), warm {warm:.2?} ({:.2}x)",
+        cold.as_secs_f64() / direct.as_secs_f64(),
+        warm.as_secs_f64() / direct.as_secs_f64()
+    );
 }

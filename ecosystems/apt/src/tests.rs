@@ -571,3 +571,30 @@ fn mutated_inputs_never_panic_or_escape() {
         }
     }
 }
+
+/// How long `declared_digests` takes on a real Packages index (the engine runs it before the
+/// index's last byte reaches the client). `LARDER_APT_PACKAGES=/path/Packages.xz cargo test
+/// -p larder-apt --release -- --ignored --nocapture declared_digests_timing`.
+#[test]
+#[ignore = "a measurement, needs LARDER_APT_PACKAGES"]
+fn declared_digests_timing() {
+    let path = std::env::var("LARDER_APT_PACKAGES").expect("LARDER_APT_PACKAGES");
+    let body = std::fs::read(&path).expect("read Packages");
+    let adapter = apt(serde_json::json!({}));
+    let index = fetched(mirror(
+        &adapter,
+        "/deb.debian.org/debian/dists/bookworm/main/binary-amd64/Packages.xz",
+    ));
+    let started = std::time::Instant::now();
+    let text = crate::compression::decompress(&body, crate::compression::MAX_DECOMPRESSED).unwrap();
+    eprintln!("decompressed to {} bytes in {:?}", text.len(), started.elapsed());
+    let started = std::time::Instant::now();
+    let declared = adapter.declared_digests(&index, &body);
+    eprintln!(
+        "{} declarations from {} bytes in {:?}",
+        declared.len(),
+        body.len(),
+        started.elapsed()
+    );
+    assert!(!declared.is_empty());
+}
