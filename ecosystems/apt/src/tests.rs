@@ -587,7 +587,11 @@ fn declared_digests_timing() {
     ));
     let started = std::time::Instant::now();
     let text = crate::compression::decompress(&body, crate::compression::MAX_DECOMPRESSED).unwrap();
-    eprintln!("decompressed to {} bytes in {:?}", text.len(), started.elapsed());
+    eprintln!(
+        "decompressed to {} bytes in {:?}",
+        text.len(),
+        started.elapsed()
+    );
     let started = std::time::Instant::now();
     let declared = adapter.declared_digests(&index, &body);
     eprintln!(
