@@ -145,16 +145,23 @@ impl Engine {
             return self.direct_or_stale(eco, object, cached).await;
         }
         let previous = cached.as_ref().map(|(pointer, _)| pointer.clone());
-        let mut rx = self.fills.join_or_start(&key, |tx| {
-            let mut object = object.clone();
-            if let (Verify::None, Some(declared)) = (&object.verify, self.declared(&key)) {
-                object.verify = Verify::Digest(declared);
-            }
+        let mut object_to_fill = object.clone();
+        if let (Verify::None, Some(declared)) = (&object.verify, self.declared(&key)) {
+            object_to_fill.verify = Verify::Digest(declared);
+        }
+        // Clients that expect different bytes (npm sends the lockfile's integrity) never share
+        // a fill: one client's wrong expectation must not fail another's download.
+        let fill_key = match &object_to_fill.verify {
+            Verify::Digest(digest) => format!("{key}#{digest}"),
+            _ => key.clone(),
+        };
+        let mut rx = self.fills.join_or_start(&fill_key, |tx| {
             let job = FillJob {
                 engine: self.clone(),
                 eco: eco.clone(),
-                object,
+                object: object_to_fill,
                 key: key.clone(),
+                fill_key: fill_key.clone(),
                 previous,
             };
             tokio::spawn(job.run(tx));

@@ -27,6 +27,8 @@ pub struct FillJob {
     pub eco: Arc<Mounted>,
     pub object: Object,
     pub key: String,
+    /// The in-flight identity: the key, plus the expected digest when there is one.
+    pub fill_key: String,
     /// The cached record being revalidated, for a conditional request.
     pub previous: Option<Pointer>,
 }
@@ -36,7 +38,7 @@ impl FillJob {
         let state = self.fetch(&tx).await;
         // Leave the in-flight map before the final state is seen, so that a request arriving
         // now finds the store rather than a finished fill.
-        self.engine.fills.finish(&self.key);
+        self.engine.fills.finish(&self.fill_key);
         match state {
             Ok(Some(final_state)) => {
                 tx.send_replace(final_state);
