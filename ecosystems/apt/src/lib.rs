@@ -15,6 +15,8 @@
 //! a security upload shows within half a minute; revalidation is a conditional GET). by-hash
 //! files, pdiff patches and `pool/**` are immutable. A by-name index is verified against the
 //! SHA256 its suite's InRelease declares; a by-hash file against the digest in its own name.
+//! InRelease and Packages indexes declare digests (`declared_digests`), so the engine serves no
+//! cached index or pool file that the current ones contradict: no Hash Sum mismatch.
 //!
 //! Architecture invariant: no I/O here (see `larder_adapter`).
 
