@@ -1,4 +1,6 @@
-//! Opt-in (`LARDER_LIVE=1`): Debian's real archive through larder.
+//! Opt-in: Debian's real archive through larder. Ignored by default, and even with
+//! `--ignored` they touch the network only when `LARDER_LIVE=1`:
+//! `LARDER_LIVE=1 cargo test --test apt -- --ignored --nocapture live_`.
 
 use crate::client::Apt;
 use crate::support::Larder;
@@ -31,6 +33,7 @@ fn debootstrap(larder: &Larder, target: &std::path::Path) -> (bool, String) {
 /// `debootstrap --variant=minbase bookworm DIR http://larder/apt/deb.debian.org/debian`, cold
 /// then warm (a second target, same larder).
 #[test]
+#[ignore = "live: needs LARDER_LIVE=1 and Debian's archive"]
 fn live_debootstrap_minbase_bookworm_through_larder() {
     if !live() {
         return;
@@ -61,6 +64,7 @@ fn live_debootstrap_minbase_bookworm_through_larder() {
 /// `apt-get update` + `install --download-only hello` (with its dependencies, from an empty
 /// dpkg status) against Debian's archive: direct, then through larder cold and warm.
 #[test]
+#[ignore = "live: needs LARDER_LIVE=1 and Debian's archive"]
 fn live_apt_get_bookworm_through_larder_against_direct() {
     if !live() {
         return;
