@@ -441,6 +441,30 @@ fn pip_installs_files_linked_relative_to_their_page() {
     assert!(again.ok(), "{}\nlarder:\n{}", again.log(), larder.log());
 }
 
+/// A private index's token goes to the index only, never to the files host its pages name.
+#[test]
+fn credentials_go_to_the_index_only() {
+    let fx = Index::start();
+    let config = format!("{}token = \"s3cret\"\n", fx.config("10m"));
+    let larder = Larder::start(&config);
+    let wheel = artifacts().file("dep_lib-1.1-py3-none-any.whl");
+    assert!(fetch(&file_url(&larder, "dep-lib", &wheel.path)).unwrap() == wheel.bytes());
+    let index_requests = fx.index.requests();
+    assert!(!index_requests.is_empty());
+    for request in &index_requests {
+        assert_eq!(
+            request.header("authorization"),
+            Some("Bearer s3cret"),
+            "{request:?}"
+        );
+    }
+    let files_requests = fx.files.requests();
+    assert!(!files_requests.is_empty());
+    for request in &files_requests {
+        assert_eq!(request.header("authorization"), None, "{request:?}");
+    }
+}
+
 #[test]
 fn a_file_that_does_not_match_its_sha256_is_never_stored() {
     let fx = Index::start();
