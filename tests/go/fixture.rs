@@ -239,8 +239,11 @@ pub fn proxy_tree(versions: &[ModuleVersion]) -> BTreeMap<String, Vec<u8>> {
         lists.entry(v.path).or_default().push(v);
     }
     for (path, versions) in lists {
+        // As on the public proxy, `list` names tagged versions only: a module with nothing but
+        // pseudo-versions has an empty list, and the go command asks `@latest` instead.
         let list: String = versions
             .iter()
+            .filter(|v| !is_pseudo(v.version))
             .map(|v| format!("{}\n", v.version))
             .collect();
         tree.insert(format!("{}/@v/list", escape(path)), list.into_bytes());
@@ -257,6 +260,13 @@ pub fn proxy_tree(versions: &[ModuleVersion]) -> BTreeMap<String, Vec<u8>> {
         );
     }
     tree
+}
+
+/// `v0.0.0-20240102030405-abcdefabcdef` and its `-0.2024…` / `.0.2024…` forms.
+fn is_pseudo(version: &str) -> bool {
+    version
+        .split(['-', '.'])
+        .any(|part| part.len() == 14 && part.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Writes a tree to disk (the checksum database fixture hashes the genuine zips from there).
