@@ -3,10 +3,11 @@
 //! `data-core-metadata`). Both are accepted whatever was asked for, because a private index may
 //! ignore the JSON `Accept`.
 
-use crate::path::file_name;
 use html5gum::{Token, Tokenizer};
 use larder_adapter::{Algorithm, Digest, Listing};
+use percent_encoding::percent_decode_str;
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Hash names larder can check, strongest first among those PyPI publishes (sha256 is the one
@@ -39,13 +40,17 @@ enum Metadata {
 /// when `wanted` is `<file>.metadata` and the page lists `<file>`.
 pub fn find(body: &[u8], wanted: &str) -> Listing {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let base = wanted.strip_suffix(METADATA_SUFFIX);
+    // Only entries that can answer are built (digests parsed): a big project's page has
+    // thousands of files and is read once per download.
+    let relevant = |name: &str| name == wanted || Some(name) == base;
     let entries = if looks_like_json(body) {
-        match json_entries(body) {
+        match json_entries(body, relevant) {
             Some(entries) => entries,
             None => return Listing::Unverifiable,
         }
     } else {
-        html_entries(body)
+        html_entries(body, relevant)
     };
     let named = |name: &str| entries.iter().find(|e| e.names.iter().any(|n| n == name));
     if let Some(entry) = named(wanted) {
@@ -70,17 +75,17 @@ fn looks_like_json(body: &[u8]) -> bool {
 }
 
 #[derive(Deserialize)]
-struct JsonPage {
-    #[serde(default)]
-    files: Vec<JsonFile>,
+struct JsonPage<'a> {
+    #[serde(default, borrow)]
+    files: Vec<JsonFile<'a>>,
 }
 
 #[derive(Deserialize)]
-struct JsonFile {
-    #[serde(default)]
-    filename: Option<String>,
-    #[serde(default)]
-    url: Option<String>,
+struct JsonFile<'a> {
+    #[serde(default, borrow)]
+    filename: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    url: Option<Cow<'a, str>>,
     #[serde(default)]
     hashes: BTreeMap<String, serde_json::Value>,
     #[serde(rename = "core-metadata", default)]
@@ -89,22 +94,26 @@ struct JsonFile {
     dist_info_metadata: Option<serde_json::Value>,
 }
 
-fn json_entries(body: &[u8]) -> Option<Vec<Entry>> {
+fn json_entries(body: &[u8], relevant: impl Fn(&str) -> bool) -> Option<Vec<Entry>> {
     let page: JsonPage = serde_json::from_slice(body).ok()?;
     Some(
         page.files
             .into_iter()
-            .map(|file| {
-                let mut names = Vec::new();
-                if let Some(name) = file.url.as_deref().and_then(url_file_name) {
-                    names.push(name);
+            .filter_map(|file| {
+                let from_url = file.url.as_deref().and_then(url_file_name);
+                let names: Vec<&str> = from_url
+                    .as_deref()
+                    .into_iter()
+                    .chain(file.filename.as_deref())
+                    .collect();
+                if !names.iter().any(|n| relevant(n)) {
+                    return None;
                 }
-                names.extend(file.filename);
-                Entry {
-                    names,
+                Some(Entry {
+                    names: names.into_iter().map(str::to_owned).collect(),
                     digest: digest_from_map(&file.hashes),
                     metadata: json_metadata(file.core_metadata.or(file.dist_info_metadata)),
-                }
+                })
             })
             .collect(),
     )
@@ -130,7 +139,7 @@ fn json_metadata(value: Option<serde_json::Value>) -> Metadata {
     }
 }
 
-fn html_entries(body: &[u8]) -> Vec<Entry> {
+fn html_entries(body: &[u8], relevant: impl Fn(&str) -> bool) -> Vec<Entry> {
     let mut entries = Vec::new();
     // The tokenizer recovers from every error, as browsers do; errors arrive as tokens and are
     // skipped like everything that is not an anchor.
@@ -143,6 +152,9 @@ fn html_entries(body: &[u8]) -> Vec<Entry> {
         }
         let attr = |name: &[u8]| tag.attributes.get(name).map(|v| String::from_utf8_lossy(v));
         let Some(href) = attr(b"href") else { continue };
+        let Some(name) = url_file_name(&href).filter(|name| relevant(name)) else {
+            continue;
+        };
         let digest = href
             .split_once('#')
             .and_then(|(_, fragment)| Digest::from_labelled_hex(fragment))
@@ -151,7 +163,7 @@ fn html_entries(body: &[u8]) -> Vec<Entry> {
             .or_else(|| attr(b"data-dist-info-metadata"))
             .map_or(Metadata::NotDeclared, |value| html_metadata(&value));
         entries.push(Entry {
-            names: url_file_name(&href).into_iter().collect(),
+            names: vec![name.into_owned()],
             digest,
             metadata,
         });
@@ -168,10 +180,12 @@ fn html_metadata(value: &str) -> Metadata {
         .map_or(Metadata::WithoutDigest, Metadata::WithDigest)
 }
 
-/// The file name a link points at: its path's last segment, without query or fragment.
-fn url_file_name(url: &str) -> Option<String> {
+/// The file name a link points at: its path's last segment, without query or fragment,
+/// percent-decoded (borrowed when there is nothing to decode).
+fn url_file_name(url: &str) -> Option<Cow<'_, str>> {
     let end = url.find(['#', '?']).unwrap_or(url.len());
-    file_name(&url[..end])
+    let last = url[..end].rsplit('/').next().filter(|s| !s.is_empty())?;
+    percent_decode_str(last).decode_utf8().ok()
 }
 
 #[cfg(test)]
