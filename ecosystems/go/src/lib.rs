@@ -31,8 +31,9 @@ const TEXT: &str = "text/plain; charset=utf-8";
 const ZIP: &str = "application/zip";
 
 /// Registers the adapter: `[go]` with `upstream`, `metadata_ttl`, `negative_ttl`, and
-/// `sumdb_upstream` (the checksum database larder proxies) and `sumdb_name` (the name clients
-/// use for it in `GOSUMDB`; defaults to `sumdb_upstream`'s host name).
+/// `sumdb_upstream` (the checksum database larder proxies, or `"off"` to proxy none, so that
+/// clients contact theirs directly) and `sumdb_name` (the name clients use for it in `GOSUMDB`;
+/// defaults to `sumdb_upstream`'s host name).
 pub fn factory() -> AdapterFactory {
     AdapterFactory {
         name: "go",
@@ -47,45 +48,26 @@ pub fn factory() -> AdapterFactory {
 /// The Go adapter, built from its `[go]` section.
 pub struct Go {
     upstream: Url,
-    sumdb_upstream: Url,
-    sumdb_name: String,
+    sumdb: Option<SumDb>,
     metadata: Freshness,
+}
+
+/// The checksum database proxied under `/sumdb/<name>/`.
+struct SumDb {
+    upstream: Url,
+    name: String,
 }
 
 impl Go {
     pub fn new(section: &Section) -> Result<Self, SettingsError> {
         let upstream = base_url("upstream", section.upstream.clone())?;
-        let sumdb_upstream = base_url(
-            "sumdb_upstream",
-            section.extra_url("sumdb_upstream", DEFAULT_SUMDB_UPSTREAM)?,
-        )?;
-        let sumdb_name = match section.extra.get("sumdb_name") {
-            None => sumdb_upstream.host_str().unwrap_or_default().to_owned(),
-            Some(value) => match value.as_str() {
-                Some(name) => name.to_owned(),
-                None => {
-                    return Err(SettingsError(format!(
-                        "[go] sumdb_name must be a string such as \"sum.golang.org\", got {value}"
-                    )))
-                }
-            },
+        let sumdb = match section.extra.get("sumdb_upstream").and_then(|v| v.as_str()) {
+            Some("off") => None,
+            _ => Some(SumDb::new(section)?),
         };
-        // The go command splits GOSUMDB on '+' and whitespace, and the name becomes a path
-        // element: anything else could never match a client's request.
-        let name_ok = !sumdb_name.is_empty()
-            && sumdb_name.len() <= 255
-            && sumdb_name
-                .bytes()
-                .all(|b| b.is_ascii_graphic() && b != b'+' && b != b'/' && b != b'%');
-        if !name_ok {
-            return Err(SettingsError(format!(
-                "[go] sumdb_name {sumdb_name:?} cannot be a checksum database name (non-empty, printable ASCII, no '+', '/' or '%'); set it to the name used in GOSUMDB"
-            )));
-        }
         Ok(Go {
             upstream,
-            sumdb_upstream,
-            sumdb_name,
+            sumdb,
             metadata: Freshness::Mutable {
                 ttl: section.metadata_ttl,
                 negative_ttl: section.negative_ttl,
@@ -124,12 +106,18 @@ impl Go {
     }
 
     fn route_sumdb(&self, name: &str, rest: &str) -> Route {
-        if name != self.sumdb_name {
+        let Some(sumdb) = &self.sumdb else {
+            return Route::reply(
+                StatusCode::NOT_FOUND,
+                "larder proxies no checksum database ([go] sumdb_upstream = \"off\"); the go command contacts it directly",
+            );
+        };
+        if name != sumdb.name {
             return Route::reply(
                 StatusCode::NOT_FOUND,
                 format!(
                     "larder proxies the checksum database {:?}, not {name:?}; set [go] sumdb_name and sumdb_upstream to proxy another one",
-                    self.sumdb_name
+                    sumdb.name
                 ),
             );
         }
@@ -145,11 +133,44 @@ impl Go {
         let key = format!("sumdb/{name}/{rest}");
         fetch(
             key,
-            &self.sumdb_upstream,
+            &sumdb.upstream,
             &escape::for_url(rest),
             freshness,
             content_type,
         )
+    }
+}
+
+impl SumDb {
+    fn new(section: &Section) -> Result<Self, SettingsError> {
+        let upstream = base_url(
+            "sumdb_upstream",
+            section.extra_url("sumdb_upstream", DEFAULT_SUMDB_UPSTREAM)?,
+        )?;
+        let name = match section.extra.get("sumdb_name") {
+            None => upstream.host_str().unwrap_or_default().to_owned(),
+            Some(value) => match value.as_str() {
+                Some(name) => name.to_owned(),
+                None => {
+                    return Err(SettingsError(format!(
+                        "[go] sumdb_name must be a string such as \"sum.golang.org\", got {value}"
+                    )))
+                }
+            },
+        };
+        // The go command splits GOSUMDB on '+' and whitespace, and the name becomes a path
+        // element: anything else could never match a client's request.
+        let name_ok = !name.is_empty()
+            && name.len() <= 255
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'+' && b != b'/' && b != b'%');
+        if !name_ok {
+            return Err(SettingsError(format!(
+                "[go] sumdb_name {name:?} cannot be a checksum database name (non-empty, printable ASCII, no '+', '/' or '%'); set it to the name used in GOSUMDB"
+            )));
+        }
+        Ok(SumDb { upstream, name })
     }
 }
 
@@ -159,7 +180,10 @@ impl Ecosystem for Go {
     }
 
     fn upstreams(&self) -> Vec<Url> {
-        vec![self.upstream.clone(), self.sumdb_upstream.clone()]
+        let sumdb = self.sumdb.as_ref().map(|sumdb| sumdb.upstream.clone());
+        std::iter::once(self.upstream.clone())
+            .chain(sumdb)
+            .collect()
     }
 
     fn route(&self, request: &ClientRequest<'_>) -> Route {

@@ -307,6 +307,26 @@ fn sumdb_name_and_upstream_are_configurable() {
 }
 
 #[test]
+fn sumdb_proxying_can_be_turned_off() {
+    let go = Go::new(&section(DEFAULT_UPSTREAM, &[("sumdb_upstream", "off")])).unwrap();
+    let supported = reply(&go, "/sumdb/sum.golang.org/supported");
+    assert_eq!(supported.status, StatusCode::NOT_FOUND);
+    assert!(std::str::from_utf8(&supported.body)
+        .unwrap()
+        .contains("directly"));
+    assert_eq!(
+        reply(&go, "/sumdb/sum.golang.org/latest").status,
+        StatusCode::NOT_FOUND
+    );
+    let upstreams: Vec<String> = go.upstreams().iter().map(Url::to_string).collect();
+    assert_eq!(upstreams, ["https://proxy.golang.org/"]);
+    assert!(matches!(
+        route_as(&go, Method::GET, "/example.com/m/@v/list"),
+        Route::Fetch(_)
+    ));
+}
+
+#[test]
 fn bad_settings_are_explained() {
     for (key, value) in [
         ("sumdb_upstream", "ftp://x/"),
