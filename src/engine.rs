@@ -22,13 +22,27 @@ pub struct Mounted {
     pub adapter: Box<dyn Ecosystem>,
     /// The configured upstream's origin and credentials; attached to requests for that origin.
     pub credentials: Option<(url::Url, Credentials)>,
+    /// How many stored indexes of this ecosystem are being read for declared digests.
+    learning: watch::Sender<usize>,
 }
 
 impl Mounted {
+    pub fn new(adapter: Box<dyn Ecosystem>, credentials: Option<(url::Url, Credentials)>) -> Self {
+        Mounted {
+            adapter,
+            credentials,
+            learning: watch::Sender::new(0),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         self.adapter.name()
     }
 }
+
+/// The longest a request waits for an index's declarations to be learnt before it is served
+/// without them.
+const DECLARATIONS_WAIT: Duration = Duration::from_secs(10);
 
 /// Where an object's bytes come from for one request.
 pub enum Found {
@@ -109,6 +123,11 @@ impl Engine {
         force: bool,
     ) -> Found {
         let key = Self::full_key(eco, object);
+        if !object.declares_digests && *eco.learning.borrow() > 0 {
+            // An index of this ecosystem was just stored and may declare this object's digest.
+            let mut learning = eco.learning.subscribe();
+            let _ = tokio::time::timeout(DECLARATIONS_WAIT, learning.wait_for(|n| *n == 0)).await;
+        }
         let mut cached = self.cached(&key).await;
         if let Some((pointer, Some(_))) = &cached {
             if object.declares_digests {
@@ -274,7 +293,28 @@ impl Engine {
         index: &Object,
         artifact: &Object,
     ) -> Option<Digest> {
-        for attempt in 0..2 {
+        self.listed_digest_from(eco, index, artifact, false).await
+    }
+
+    /// The same, from a revalidated index: for bytes that contradict the cached index, which
+    /// may predate them.
+    pub async fn listed_digest_revalidated(
+        self: Arc<Self>,
+        eco: &Arc<Mounted>,
+        index: &Object,
+        artifact: &Object,
+    ) -> Option<Digest> {
+        self.listed_digest_from(eco, index, artifact, true).await
+    }
+
+    async fn listed_digest_from(
+        self: Arc<Self>,
+        eco: &Arc<Mounted>,
+        index: &Object,
+        artifact: &Object,
+        revalidate: bool,
+    ) -> Option<Digest> {
+        for attempt in usize::from(revalidate)..2 {
             let body = self.whole_body(eco, index, attempt > 0).await?;
             match eco.adapter.find_digest(index, &body, artifact) {
                 Listing::Found(digest) => return Some(digest),
@@ -327,7 +367,7 @@ impl Engine {
 
     /// Reads a stored index's declarations (once per version of the index). Called by the fill
     /// before it reports the index stored, so that the next request already sees them.
-    pub async fn learn_declarations(&self, eco: &Mounted, index: &Object, pointer: &Pointer) {
+    async fn learn_declarations(&self, eco: &Mounted, index: &Object, pointer: &Pointer) {
         let Some(sha) = pointer.sha256.clone() else {
             return;
         };
@@ -374,9 +414,11 @@ impl Engine {
         tracing::debug!(index = %index_key, count, "learnt declared digests");
     }
 
-    /// After a restart, a fresh cached index has not been read yet: read it without delaying
-    /// the response.
-    fn learn_declarations_in_background(
+    /// Reads a stored index's declarations without delaying its response (a Debian Packages
+    /// index takes a second or two to decompress and read). Until they are learnt, requests for
+    /// this ecosystem's other objects wait (see `obtain`), so none is served against an old
+    /// declaration.
+    pub fn learn_declarations_in_background(
         self: &Arc<Self>,
         eco: &Arc<Mounted>,
         index: &Object,
@@ -393,9 +435,13 @@ impl Engine {
         if already {
             return;
         }
+        eco.learning.send_modify(|n| *n += 1);
         let (engine, eco, index, pointer) =
             (self.clone(), eco.clone(), index.clone(), pointer.clone());
-        tokio::spawn(async move { engine.learn_declarations(&eco, &index, &pointer).await });
+        tokio::spawn(async move {
+            engine.learn_declarations(&eco, &index, &pointer).await;
+            eco.learning.send_modify(|n| *n -= 1);
+        });
     }
 
     async fn cached(&self, key: &str) -> Option<(Pointer, Option<BlobFile>)> {

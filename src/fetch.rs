@@ -233,7 +233,21 @@ impl FillJob {
                 }
                 (algorithm, _) => rehash(&temp.path, algorithm).await.map_err(storage_error)?,
             };
-            if actual != expected.bytes {
+            let revalidated = match (&object.verify, actual != expected.bytes) {
+                (Verify::Listed(index), true) => {
+                    tracing::debug!(key = %self.key, "digest differs from the cached index; revalidating it");
+                    engine
+                        .clone()
+                        .listed_digest_revalidated(&self.eco, index, object)
+                        .await
+                }
+                _ => None,
+            };
+            let matches_revalidated = revalidated.as_ref().is_some_and(|fresh| {
+                fresh.algorithm == expected.algorithm && fresh.bytes == actual
+                    || fresh.algorithm == Algorithm::Sha256 && fresh.bytes == sha256
+            });
+            if actual != expected.bytes && !matches_revalidated {
                 discard(engine).await;
                 tracing::warn!(key = %self.key, %expected, "digest mismatch; nothing stored");
                 return Err(UpstreamError::DigestMismatch {
@@ -263,7 +277,7 @@ impl FillJob {
             Ok(()) => {
                 engine.put_pointer(&pointer).await;
                 if object.declares_digests {
-                    engine.learn_declarations(&self.eco, object, &pointer).await;
+                    engine.learn_declarations_in_background(&self.eco, object, &pointer);
                 }
                 tracing::info!(key = %self.key, bytes = written, ms = started.elapsed().as_millis() as u64, "stored");
                 Outcome::Stored(pointer)

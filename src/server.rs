@@ -30,10 +30,7 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
             .credentials
             .clone()
             .map(|c| (eco.section.upstream.clone(), c));
-        let mounted = Arc::new(Mounted {
-            adapter,
-            credentials,
-        });
+        let mounted = Arc::new(Mounted::new(adapter, credentials));
         for host in mounted.adapter.proxy_hosts() {
             if let Some(other) = by_proxy_host.insert(host.clone(), mounted.clone()) {
                 bail!(
