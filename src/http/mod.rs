@@ -33,7 +33,13 @@ pub fn router(app: Arc<App>) -> axum::Router {
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
+            // A body of a few hundred bytes gains nothing from gzip and loses its length.
+            let small = headers
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
+                .is_some_and(|len| len < 1024);
             status == StatusCode::OK
+                && !small
                 && !headers.contains_key(header::CONTENT_RANGE)
                 && (content_type.contains("json") || content_type.starts_with("text/"))
         };
