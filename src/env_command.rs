@@ -16,7 +16,7 @@ use url::Url;
 /// What `larder env` prints.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// `--build-arg NAME=VALUE` flags for `docker build` / `buildah bud`.
+    /// `--build-arg NAME=VALUE` flags on one line, for `docker build $(larder env) .`.
     BuildArgs,
     /// `export NAME=VALUE` lines for a CI job or a shell.
     Env,
@@ -105,7 +105,7 @@ pub fn render(settings: &[Setting], format: Format) -> String {
                 .iter()
                 .map(|s| format!("--build-arg {}={}", s.name, shell_quote(&s.value)))
                 .collect();
-            out.push_str(&flags.join(" \\\n"));
+            out.push_str(&flags.join(" "));
             out.push('\n');
         }
         Format::Env => {
@@ -205,15 +205,15 @@ mod tests {
     }
 
     #[test]
-    fn build_args_are_one_flag_per_line_for_docker_build_and_buildah_bud() {
+    fn build_args_are_one_line_for_command_substitution_in_docker_build() {
         let base = base_url(None, &config("127.0.0.1:7878", None)).unwrap();
         assert_eq!(
             render(&settings(&base), Format::BuildArgs),
-            "--build-arg NPM_CONFIG_REGISTRY=http://127.0.0.1:7878/npm/ \\\n\
-             --build-arg PIP_INDEX_URL=http://127.0.0.1:7878/pypi/simple/ \\\n\
-             --build-arg PIP_TRUSTED_HOST=127.0.0.1 \\\n\
-             --build-arg UV_DEFAULT_INDEX=http://127.0.0.1:7878/pypi/simple/ \\\n\
-             --build-arg GOPROXY=http://127.0.0.1:7878/go \\\n\
+            "--build-arg NPM_CONFIG_REGISTRY=http://127.0.0.1:7878/npm/ \
+             --build-arg PIP_INDEX_URL=http://127.0.0.1:7878/pypi/simple/ \
+             --build-arg PIP_TRUSTED_HOST=127.0.0.1 \
+             --build-arg UV_DEFAULT_INDEX=http://127.0.0.1:7878/pypi/simple/ \
+             --build-arg GOPROXY=http://127.0.0.1:7878/go \
              --build-arg APT_PROXY=http://127.0.0.1:7878\n"
         );
     }
