@@ -38,6 +38,12 @@ env -u http_proxy -u HTTP_PROXY /usr/sbin/debootstrap --variant=minbase bookworm
 # The image names the archive itself, as Debian's own images do; larder stays out of it.
 printf 'deb http://%s/debian bookworm main\n' "$archive" >"$rootfs/etc/apt/sources.list"
 install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
+# Local CAs also where update-ca-certificates finds them, so that installing Debian's
+# ca-certificates (a dependency of the tools below) keeps them in the bundle it rewrites.
+if [ -d /usr/local/share/ca-certificates ]; then
+    mkdir -p "$rootfs/usr/local/share/ca-certificates"
+    cp -a /usr/local/share/ca-certificates/. "$rootfs/usr/local/share/ca-certificates/"
+fi
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 
 ctr=$("${buildah[@]}" from scratch)

@@ -16,8 +16,8 @@ use crate::support::Larder;
 /// The base images' names (see `base-image.sh`): Debian's minbase, like debian:bookworm-slim,
 /// and the same with nodejs, npm, python3-venv and golang-go. Bump the tag whenever
 /// `base-image.sh` changes what it builds.
-pub const MINBASE_IMAGE: &str = "localhost/larder-test/bookworm-minbase:3";
-pub const TOOLS_IMAGE: &str = "localhost/larder-test/bookworm-tools:3";
+pub const MINBASE_IMAGE: &str = "localhost/larder-test/bookworm-minbase:4";
+pub const TOOLS_IMAGE: &str = "localhost/larder-test/bookworm-tools:4";
 
 pub struct Buildah {
     root: PathBuf,
@@ -170,6 +170,15 @@ impl Buildah {
                 .all(|image| self.run(&["inspect", "--type", "image", image]).ok);
             if cached {
                 return;
+            }
+            // Base images of earlier recipes are never used again.
+            let names = self.run(&["images", "--format", "{{.Name}}:{{.Tag}}"]);
+            for old in names.stdout.lines() {
+                if old.starts_with("localhost/larder-test/bookworm-")
+                    && ![MINBASE_IMAGE, TOOLS_IMAGE].contains(&old)
+                {
+                    self.remove_image(old);
+                }
             }
             let archive = archive_host();
             let remote = if archive == "deb.debian.org" {
