@@ -10,6 +10,7 @@ pub mod body;
 pub mod config;
 pub mod direct;
 pub mod engine;
+pub mod env_command;
 pub mod fetch;
 pub mod fill;
 pub mod http;

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 use larder::config::{Config, LogFormat, Overrides};
+use larder::env_command;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -44,6 +45,16 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// Print the settings that point builds at larder (build-args, exports, ARG lines, bake args).
+    Env {
+        #[command(flatten)]
+        common: Common,
+        /// larder's URL as build containers see it (default: public_url, else the listen address).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        #[arg(long, value_enum, default_value = "build-args")]
+        format: env_command::Format,
+    },
 }
 
 fn main() {
@@ -67,6 +78,22 @@ fn run() -> Result<()> {
         }
         Command::Config { common } => {
             print!("{}", load(&common, None, false)?.to_toml());
+            Ok(())
+        }
+        Command::Env {
+            common,
+            url,
+            format,
+        } => {
+            let config = load(&common, None, false)?;
+            let base = env_command::base_url(url.as_deref(), &config)?;
+            print!(
+                "{}",
+                env_command::render(&env_command::settings(&base), format)
+            );
+            if let Some(note) = env_command::reach_note(&base, config.listen) {
+                eprintln!("larder: {note}");
+            }
             Ok(())
         }
     }

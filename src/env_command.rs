@@ -1,0 +1,331 @@
+//! `larder env`: the settings a user pastes to point builds at larder.
+//!
+//! One list of client settings ([`settings`]: the build-arg names the example Dockerfiles in
+//! `deploy/examples/` declare), printed in four shapes ([`Format`]). The URL is the one given,
+//! else the configured `public_url`, else the listen address; when that URL names this
+//! machine's loopback, [`reach_note`] says how a build container can reach it.
+//!
+//! This is the one place besides `adapters.rs` that knows the ecosystems by name: it speaks
+//! the clients' language (their environment variables), not larder's routes.
+
+use crate::config::Config;
+use anyhow::{bail, Context, Result};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use url::Url;
+
+/// What `larder env` prints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `--build-arg NAME=VALUE` flags on one line, for `docker build $(larder env) .`.
+    BuildArgs,
+    /// `export NAME=VALUE` lines for a CI job or a shell.
+    Env,
+    /// `ARG NAME` lines for a Dockerfile (no defaults: builds without larder still work).
+    Dockerfile,
+    /// The `args` block of a `docker buildx bake` target.
+    Bake,
+}
+
+/// One client setting: its name (an environment variable the client reads, declared as a
+/// build-arg) and its value for larder at `base`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Setting {
+    pub name: &'static str,
+    pub value: String,
+}
+
+/// The base URL `larder env` describes: `--url`, else `public_url`, else the listen address
+/// (an unspecified address such as 0.0.0.0 becomes loopback: it is reachable there).
+pub fn base_url(url: Option<&str>, config: &Config) -> Result<Url> {
+    let url = match url {
+        Some(raw) => Url::parse(raw.trim_end_matches('/'))
+            .with_context(|| format!("--url {raw:?} is not a URL like http://mirror:7878"))?,
+        None => match &config.public_url {
+            Some(url) => url.clone(),
+            None => listen_url(config.listen)?,
+        },
+    };
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        bail!("{url} is not an http(s) URL with a host, like http://mirror:7878");
+    }
+    Ok(url)
+}
+
+fn listen_url(listen: SocketAddr) -> Result<Url> {
+    let ip = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let url = format!("http://{}", SocketAddr::new(ip, listen.port()));
+    Url::parse(&url).with_context(|| format!("listen address {listen} makes no URL"))
+}
+
+/// The settings for larder at `base`, in the order the README lists the ecosystems.
+pub fn settings(base: &Url) -> Vec<Setting> {
+    let root = base.as_str().trim_end_matches('/');
+    let mut out = vec![Setting {
+        name: "NPM_CONFIG_REGISTRY",
+        value: format!("{root}/npm/"),
+    }];
+    out.push(Setting {
+        name: "PIP_INDEX_URL",
+        value: format!("{root}/pypi/simple/"),
+    });
+    // pip ignores an http index unless its host is trusted.
+    if base.scheme() == "http" {
+        if let Some(host) = base.host_str() {
+            out.push(Setting {
+                name: "PIP_TRUSTED_HOST",
+                value: host.to_string(),
+            });
+        }
+    }
+    out.push(Setting {
+        name: "UV_DEFAULT_INDEX",
+        value: format!("{root}/pypi/simple/"),
+    });
+    out.push(Setting {
+        name: "GOPROXY",
+        value: format!("{root}/go"),
+    });
+    out.push(Setting {
+        name: "APT_PROXY",
+        value: root.to_string(),
+    });
+    out
+}
+
+/// The settings in `format`, ready to paste.
+pub fn render(settings: &[Setting], format: Format) -> String {
+    let mut out = String::new();
+    match format {
+        Format::BuildArgs => {
+            let flags: Vec<String> = settings
+                .iter()
+                .map(|s| format!("--build-arg {}={}", s.name, shell_quote(&s.value)))
+                .collect();
+            out.push_str(&flags.join(" "));
+            out.push('\n');
+        }
+        Format::Env => {
+            for s in settings {
+                out.push_str(&format!("export {}={}\n", s.name, shell_quote(&s.value)));
+            }
+        }
+        Format::Dockerfile => {
+            out.push_str("# Registry locations from larder (`larder env`); unset, the build uses the public registries.\n");
+            for s in settings {
+                out.push_str(&format!("ARG {}\n", s.name));
+            }
+        }
+        Format::Bake => {
+            out.push_str("args = {\n");
+            let width = settings.iter().map(|s| s.name.len()).max().unwrap_or(0);
+            for s in settings {
+                out.push_str(&format!(
+                    "  {:width$} = \"{}\"\n",
+                    s.name,
+                    s.value.replace('\\', "\\\\").replace('"', "\\\"")
+                ));
+            }
+            out.push_str("}\n");
+        }
+    }
+    out
+}
+
+/// When `base` names this machine's loopback, how a build container can reach larder: a RUN
+/// step's 127.0.0.1 is the container's own unless the build shares the host's network.
+pub fn reach_note(base: &Url, listen: SocketAddr) -> Option<String> {
+    if !is_loopback(base) {
+        return None;
+    }
+    let port = base.port_or_known_default().unwrap_or(listen.port());
+    let mut note = format!(
+        "{base} is this machine's loopback: a build reaches it only on the host's network \
+         (`docker build --network host`, `buildah bud --network host`)."
+    );
+    if listen.ip().is_loopback() {
+        note.push_str(&format!(
+            " To build on the default bridge network instead, listen on a non-loopback address \
+             (`larder serve --listen 0.0.0.0:{port}`), build with \
+             `--add-host=host.docker.internal:host-gateway`, and print the settings with \
+             `larder env --url http://host.docker.internal:{port}`."
+        ));
+    } else {
+        note.push_str(&format!(
+            " On the default bridge network, build with `--add-host=host.docker.internal:host-gateway` \
+             and print the settings with `larder env --url http://host.docker.internal:{port}`."
+        ));
+    }
+    Some(note)
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
+/// Single-quotes `value` for a POSIX shell when it holds anything beyond URL-safe characters.
+fn shell_quote(value: &str) -> String {
+    let plain = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-._~/:@%+=,".contains(c));
+    if plain && !value.is_empty() {
+        value.to_string()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(listen: &str, public_url: Option<&str>) -> Config {
+        let mut table = toml::Table::new();
+        table.insert("listen".into(), toml::Value::String(listen.into()));
+        table.insert("data_dir".into(), toml::Value::String("/tmp/larder".into()));
+        if let Some(url) = public_url {
+            table.insert("public_url".into(), toml::Value::String(url.into()));
+        }
+        Config::from_table(table, crate::adapters::all()).expect("config")
+    }
+
+    fn url(raw: &str) -> Url {
+        Url::parse(raw).unwrap()
+    }
+
+    #[test]
+    fn build_args_are_one_line_for_command_substitution_in_docker_build() {
+        let base = base_url(None, &config("127.0.0.1:7878", None)).unwrap();
+        assert_eq!(
+            render(&settings(&base), Format::BuildArgs),
+            "--build-arg NPM_CONFIG_REGISTRY=http://127.0.0.1:7878/npm/ \
+             --build-arg PIP_INDEX_URL=http://127.0.0.1:7878/pypi/simple/ \
+             --build-arg PIP_TRUSTED_HOST=127.0.0.1 \
+             --build-arg UV_DEFAULT_INDEX=http://127.0.0.1:7878/pypi/simple/ \
+             --build-arg GOPROXY=http://127.0.0.1:7878/go \
+             --build-arg APT_PROXY=http://127.0.0.1:7878\n"
+        );
+    }
+
+    #[test]
+    fn env_format_is_shell_exports_and_dockerfile_format_is_args_without_defaults() {
+        let base = url("http://mirror.internal:7878");
+        assert_eq!(
+            render(&settings(&base), Format::Env),
+            "export NPM_CONFIG_REGISTRY=http://mirror.internal:7878/npm/\n\
+             export PIP_INDEX_URL=http://mirror.internal:7878/pypi/simple/\n\
+             export PIP_TRUSTED_HOST=mirror.internal\n\
+             export UV_DEFAULT_INDEX=http://mirror.internal:7878/pypi/simple/\n\
+             export GOPROXY=http://mirror.internal:7878/go\n\
+             export APT_PROXY=http://mirror.internal:7878\n"
+        );
+        let dockerfile = render(&settings(&base), Format::Dockerfile);
+        let args: Vec<&str> = dockerfile.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(
+            args,
+            [
+                "ARG NPM_CONFIG_REGISTRY",
+                "ARG PIP_INDEX_URL",
+                "ARG PIP_TRUSTED_HOST",
+                "ARG UV_DEFAULT_INDEX",
+                "ARG GOPROXY",
+                "ARG APT_PROXY"
+            ]
+        );
+        assert!(!dockerfile.contains("mirror.internal"), "{dockerfile}");
+    }
+
+    #[test]
+    fn bake_format_is_an_hcl_args_block() {
+        let base = url("https://larder.example.com");
+        assert_eq!(
+            render(&settings(&base), Format::Bake),
+            "args = {\n  \
+             NPM_CONFIG_REGISTRY = \"https://larder.example.com/npm/\"\n  \
+             PIP_INDEX_URL       = \"https://larder.example.com/pypi/simple/\"\n  \
+             UV_DEFAULT_INDEX    = \"https://larder.example.com/pypi/simple/\"\n  \
+             GOPROXY             = \"https://larder.example.com/go\"\n  \
+             APT_PROXY           = \"https://larder.example.com\"\n\
+             }\n"
+        );
+    }
+
+    #[test]
+    fn https_needs_no_trusted_host() {
+        let names: Vec<&str> = settings(&url("https://larder.example.com"))
+            .iter()
+            .map(|s| s.name)
+            .collect();
+        assert!(!names.contains(&"PIP_TRUSTED_HOST"), "{names:?}");
+    }
+
+    #[test]
+    fn url_comes_from_the_flag_then_public_url_then_the_listen_address() {
+        let with_public = config("0.0.0.0:7878", Some("http://mirror.internal:7878/"));
+        assert_eq!(
+            base_url(Some("http://other:9000/"), &with_public)
+                .unwrap()
+                .as_str(),
+            "http://other:9000/"
+        );
+        assert_eq!(
+            base_url(None, &with_public).unwrap().as_str(),
+            "http://mirror.internal:7878/"
+        );
+        assert_eq!(
+            base_url(None, &config("0.0.0.0:9999", None))
+                .unwrap()
+                .as_str(),
+            "http://127.0.0.1:9999/"
+        );
+        assert_eq!(
+            base_url(None, &config("[::]:7878", None)).unwrap().as_str(),
+            "http://[::1]:7878/"
+        );
+        let err = base_url(Some("mirror:7878"), &with_public).unwrap_err();
+        assert!(format!("{err:#}").contains("http(s) URL"), "{err:#}");
+    }
+
+    #[test]
+    fn a_loopback_url_says_how_a_build_container_reaches_it() {
+        let loopback_listen: SocketAddr = "127.0.0.1:7878".parse().unwrap();
+        let note = reach_note(&url("http://127.0.0.1:7878"), loopback_listen).unwrap();
+        assert!(note.contains("--network host"), "{note}");
+        assert!(note.contains("--listen 0.0.0.0:7878"), "{note}");
+        assert!(note.contains("host-gateway"), "{note}");
+
+        let open_listen: SocketAddr = "0.0.0.0:7878".parse().unwrap();
+        let note = reach_note(&url("http://localhost:7878"), open_listen).unwrap();
+        assert!(note.contains("--network host"), "{note}");
+        assert!(
+            note.contains("larder env --url http://host.docker.internal:7878"),
+            "{note}"
+        );
+        assert!(!note.contains("--listen"), "{note}");
+
+        assert!(reach_note(&url("http://[::1]:7878"), open_listen).is_some());
+        assert_eq!(
+            reach_note(&url("http://mirror.internal:7878"), loopback_listen),
+            None
+        );
+        assert_eq!(reach_note(&url("http://10.1.2.3:7878"), open_listen), None);
+    }
+
+    #[test]
+    fn odd_values_are_quoted_for_the_shell() {
+        assert_eq!(shell_quote("http://a:1/npm/"), "http://a:1/npm/");
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
+        assert_eq!(shell_quote(""), "''");
+    }
+}
