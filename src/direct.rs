@@ -45,6 +45,9 @@ pub async fn fetch(client: &UpstreamClient, eco: &Mounted, object: &Object) -> F
         .get(http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    if crate::upstream::is_unexpected_html(object, content_type.as_deref()) {
+        return Found::Failed(Arc::new(UpstreamError::HtmlPage { host }));
+    }
     let encoded = response
         .headers()
         .contains_key(http::header::CONTENT_ENCODING);

@@ -125,6 +125,12 @@ impl FillJob {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
+        if crate::upstream::is_unexpected_html(
+            object,
+            header(http::header::CONTENT_TYPE).as_deref(),
+        ) {
+            return Err(UpstreamError::HtmlPage { host });
+        }
         let etag = header(http::header::ETAG);
         let last_modified = header(http::header::LAST_MODIFIED);
         let content_type = header(http::header::CONTENT_TYPE);

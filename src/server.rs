@@ -85,9 +85,10 @@ pub async fn start(
     let task = tokio::spawn(async move {
         // Small metadata answers must not wait for Nagle's algorithm to meet a delayed ACK
         // (40 ms per request, measured with the go command).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-            let _ = tcp.set_nodelay(true);
-        });
+        let listener =
+            axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+                let _ = tcp.set_nodelay(true);
+            });
         let serve = axum::serve(listener, service).with_graceful_shutdown(graceful);
         let deadline = async {
             let _ = signalled_rx.await;

@@ -24,6 +24,8 @@ pub enum UpstreamError {
     Timeout { host: String, after: Duration },
     #[error("upstream {host} answered {status}")]
     Status { host: String, status: StatusCode },
+    #[error("upstream {host} answered with an HTML page where a file was expected (an error or captive-portal page?); not cached")]
+    HtmlPage { host: String },
     #[error("upstream {host} broke off the download: {detail}")]
     Body { host: String, detail: String },
     #[error("upstream {host} sent {got} bytes where it announced {announced}")]
@@ -68,6 +70,14 @@ impl UpstreamError {
             _ => true,
         }
     }
+}
+
+/// An HTML body is an error page unless the object may be HTML: the registries' error pages,
+/// proxies' and captive portals' answers arrive as `200 text/html`.
+pub fn is_unexpected_html(object: &larder_adapter::Object, content_type: Option<&str>) -> bool {
+    !object.may_be_html
+        && content_type
+            .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("text/html"))
 }
 
 /// One request to make.

@@ -321,10 +321,9 @@ fn a_5xx_from_upstream_is_not_cached() {
     upstream_error_then_recovery(error, "503");
 }
 
-/// Needs engine support: a 200 `text/html` body for an InRelease is stored like any other and
-/// served for the whole TTL (the issue: "never cache HTML error pages").
+/// A 200 `text/html` body for an InRelease is an error page: never stored, the cached copy is
+/// served instead (the issue: "never cache HTML error pages").
 #[test]
-#[ignore = "engine: a 200 text/html error page is cached as metadata (apt report)"]
 fn an_html_error_page_is_not_cached() {
     let error =
         support::Resource::new("text/html", "<html><body>Service unavailable</body></html>");

@@ -208,20 +208,40 @@ fn bytes_newer_than_the_cached_index_are_checked_against_a_revalidated_index() {
     let mut routes = Routes::new();
     let index = format!("b {}\nother {}\n", sha256_hex(&old), sha256_hex(b"x"));
     routes.insert("/index".into(), vec![Resource::new("text/plain", index)]);
-    routes.insert("/blob/other".into(), vec![Resource::new("application/octet-stream", b"x".to_vec())]);
+    routes.insert(
+        "/blob/other".into(),
+        vec![Resource::new("application/octet-stream", b"x".to_vec())],
+    );
     let upstream = Upstream::start(routes);
     let larder = TestLarder::start(&upstream.url, "[t]\nmetadata_ttl = \"1h\"");
     let client = crate::support::http_client();
     // Caches the index while it still lists the old build of `b`.
-    let _ = client.get(larder.at("blob/other?listed")).send().unwrap().bytes();
+    let _ = client
+        .get(larder.at("blob/other?listed"))
+        .send()
+        .unwrap()
+        .bytes();
     assert_eq!(upstream.count("/index"), 1);
 
-    upstream.insert("/index", Resource::new("text/plain", format!("b {}\n", sha256_hex(&new))));
-    upstream.insert("/blob/b", Resource::new("application/octet-stream", new.clone()));
+    upstream.insert(
+        "/index",
+        Resource::new("text/plain", format!("b {}\n", sha256_hex(&new))),
+    );
+    upstream.insert(
+        "/blob/b",
+        Resource::new("application/octet-stream", new.clone()),
+    );
     let response = client.get(larder.at("blob/b?listed")).send().unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.bytes().unwrap() == new, "verified against the revalidated index");
-    assert_eq!(upstream.count("/index"), 2, "the index was revalidated once");
+    assert!(
+        response.bytes().unwrap() == new,
+        "verified against the revalidated index"
+    );
+    assert_eq!(
+        upstream.count("/index"),
+        2,
+        "the index was revalidated once"
+    );
     let hit = client.get(larder.at("blob/b?listed")).send().unwrap();
     assert_eq!(hit.headers()["x-larder-cache"], "hit", "and stored");
 }

@@ -81,6 +81,9 @@ pub struct Object {
     /// [`crate::Ecosystem::declared_digests`] and serves a cached object those digests
     /// contradict no more.
     pub declares_digests: bool,
+    /// Upstream may legitimately answer with an HTML page (PEP 503 simple pages). For every
+    /// other object an HTML body is an error or captive-portal page: never stored or served.
+    pub may_be_html: bool,
 }
 
 impl Object {
@@ -94,7 +97,13 @@ impl Object {
             content_type: None,
             response_headers: Vec::new(),
             declares_digests: false,
+            may_be_html: false,
         }
+    }
+
+    pub fn may_be_html(mut self) -> Self {
+        self.may_be_html = true;
+        self
     }
 
     pub fn declares_digests(mut self) -> Self {

@@ -94,7 +94,9 @@ impl PyPi {
     fn page_object(&self, key: String, upstream: Url, variant: Variant) -> Object {
         let mut object = Object::new(key, upstream, self.page_freshness)
             .upstream_header(ACCEPT, HeaderValue::from_static(variant.upstream_accept()))
-            .response_header(VARY, HeaderValue::from_static("Accept"));
+            .response_header(VARY, HeaderValue::from_static("Accept"))
+            // PEP 503 pages are HTML, and an index that ignores the JSON `Accept` sends HTML too.
+            .may_be_html();
         object.content_type = variant.content_type();
         object
     }
