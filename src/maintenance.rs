@@ -107,7 +107,7 @@ pub fn verify(root: &Path, repair: bool, out: &mut dyn Write) -> Result<()> {
         eprintln!("verify: {count} blobs, {}", human(bytes));
         check::verify(root, repair, threads, &|n| {
             let done = done.fetch_add(n, Ordering::Relaxed) + n;
-            let now = if bytes == 0 { 10 } else { done * 10 / bytes };
+            let now = (done * 10).checked_div(bytes).unwrap_or(10);
             if tenths.fetch_max(now, Ordering::Relaxed) < now {
                 eprintln!(
                     "verify: {}% ({} of {})",

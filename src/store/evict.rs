@@ -60,7 +60,7 @@ pub struct Plan {
     /// The blobs' total size when the plan was made.
     pub total_before: u64,
     pub blob_count: usize,
-    /// Blobs over the target that could not be removed because they are open.
+    /// Blobs whose turn had come but which are open: left for a later pass (not in `victims`).
     pub kept_in_use: usize,
 }
 
@@ -132,7 +132,10 @@ pub fn plan(root: &Path, policy: &Policy) -> io::Result<Plan> {
             break;
         };
         if policy.in_use.contains(&blob.sha256) {
+            // Its turn has come but it is being read: it goes on a later pass, and counts as
+            // gone already, so that newer blobs are not evicted in its place.
             kept_in_use += 1;
+            total -= blob.size;
             continue;
         }
         total -= blob.size;
@@ -339,7 +342,19 @@ mod tests {
         )
         .unwrap();
         let chosen: Vec<_> = plan.victims.iter().map(|v| v.blob.sha256.clone()).collect();
-        assert_eq!(chosen, [other]);
+        assert_eq!(chosen, std::slice::from_ref(&other));
+        assert_eq!(plan.kept_in_use, 1);
+        // The open blob alone is over the target and the oldest: it is deferred, and the newer
+        // one is not evicted in its place.
+        let plan = super::plan(
+            dir.path(),
+            &Policy {
+                in_use: open_blobs(),
+                ..policy(Some(200))
+            },
+        )
+        .unwrap();
+        assert!(plan.victims.is_empty(), "{:?}", plan.victims);
         assert_eq!(plan.kept_in_use, 1);
 
         // Without the protection (another process evicting), the reader still gets every byte.

@@ -1,8 +1,9 @@
 //! The local store with a record of use, and LRU eviction while serving when `max_size` is set.
 //!
-//! Recording use costs a hit one short mutex-guarded insert into an in-memory set of blob
-//! digests, never a write: a background thread (`larder-lifecycle`) flushes the set every
-//! [`FLUSH_INTERVAL`] by setting each used blob's modification time to now. The modification
+//! Recording use costs a hit a clock read and one short mutex-guarded insert into an in-memory
+//! map (blob digest → time of last use), never a write: a background thread
+//! (`larder-lifecycle`) flushes the map every [`FLUSH_INTERVAL`] by setting each used blob's
+//! modification time to its time of last use (never backwards). The modification
 //! time is the store's record of last use because it survives restarts, `larder gc` can read it
 //! offline, and nothing else changes it (blobs are written once). Access times are not used:
 //! `noatime`/`relatime` mounts keep them coarse, and `larder verify` reads every blob.
@@ -18,7 +19,7 @@
 
 use super::evict::{self, Policy};
 use super::{scan, BlobFile, LocalStore, Pointer, Store, TempBlob};
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -28,6 +29,8 @@ use std::time::{Duration, SystemTime};
 
 /// How often the use record is written to the blobs' modification times.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(30);
+/// How soon a pass runs again when the last one left the store over `max_size` (blobs in use).
+const RETRY_INTERVAL: Duration = Duration::from_secs(2);
 /// A blob no pointer refers to is not evicted ahead of its turn until it is this old.
 const UNREFERENCED_GRACE: Duration = Duration::from_secs(60);
 
@@ -44,8 +47,8 @@ struct Shared {
     used: AtomicU64,
     /// Set once the start-up walk has counted `used`.
     counted: AtomicBool,
-    /// Blobs opened since the last flush.
-    touched: Mutex<HashSet<[u8; 32]>>,
+    /// Blobs opened since the last flush, with when.
+    touched: Mutex<HashMap<[u8; 32], SystemTime>>,
 }
 
 impl LruStore {
@@ -74,11 +77,12 @@ impl LruStore {
     fn touch(&self, sha256: &str) {
         let mut digest = [0u8; 32];
         if hex::decode_to_slice(sha256, &mut digest).is_ok() {
+            let now = SystemTime::now();
             self.shared
                 .touched
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(digest);
+                .insert(digest, now);
         }
     }
 
@@ -151,7 +155,12 @@ impl Shared {
                 self.flush();
                 self.evict();
             }
-            match woken.recv_timeout(FLUSH_INTERVAL) {
+            let wait = if over(self) {
+                RETRY_INTERVAL
+            } else {
+                FLUSH_INTERVAL
+            };
+            match woken.recv_timeout(wait) {
                 Ok(()) => {}
                 Err(RecvTimeoutError::Timeout) => self.flush(),
                 Err(RecvTimeoutError::Disconnected) => {
@@ -162,16 +171,21 @@ impl Shared {
         }
     }
 
-    /// Writes the use record: each blob opened since the last flush gets now as its mtime.
+    /// Writes the use record: each blob opened since the last flush gets its time of last use
+    /// as its mtime, unless it is newer already (written again since).
     fn flush(&self) {
         let touched = std::mem::take(&mut *self.touched.lock().unwrap_or_else(|p| p.into_inner()));
-        let now = SystemTime::now();
-        for digest in touched {
+        for (digest, used) in touched {
             let sha = hex::encode(digest);
             let Some(path) = scan::blob_path(&self.root, &sha) else {
                 continue;
             };
-            let set = std::fs::File::open(&path).and_then(|file| file.set_modified(now));
+            let set = std::fs::File::open(&path).and_then(|file| {
+                if file.metadata()?.modified()? < used {
+                    file.set_modified(used)?;
+                }
+                Ok(())
+            });
             if let Err(err) = set {
                 if err.kind() != io::ErrorKind::NotFound {
                     tracing::debug!(%sha, error = %err, "could not record a blob's use");
@@ -217,7 +231,11 @@ impl Shared {
                     "evicted least recently used blobs"
                 );
                 if plan.kept_in_use > 0 && plan.total_after() > max {
-                    tracing::warn!("the store stays over max_size while blobs are being served; evicting again after they are");
+                    tracing::info!(
+                        kept_in_use = plan.kept_in_use,
+                        "the store stays over max_size while those blobs are being served; evicting again in {}s",
+                        RETRY_INTERVAL.as_secs()
+                    );
                 }
             }
             Err(err) => {
