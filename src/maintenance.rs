@@ -6,7 +6,6 @@
 use crate::store::evict::{self, Policy, Reason};
 use crate::store::{now_ms, scan, verify as check};
 use anyhow::{bail, Context, Result};
-use bytesize::ByteSize;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -157,6 +156,17 @@ pub fn check_store(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `70.0 KiB`, `1.5 GiB`, `512 B`.
 fn human(bytes: u64) -> String {
-    ByteSize(bytes).to_string_as(true)
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }

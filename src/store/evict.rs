@@ -13,7 +13,9 @@
 //! the object's kind or size. A metadata blob that is revalidated (304) is opened, so it counts as
 //! used, like an artifact that is served.
 //!
-//! A blob some reader of this process has open is never chosen ([`open_blobs`]). Removal is an
+//! A blob some reader of this process has open is never chosen ([`open_blobs`]), and its size
+//! does not count toward the target while it is open (like a fill in flight): a long download
+//! of a big blob does not push out everything used after it. Removal is an
 //! unlink: a reader in another process (a larder serving while `larder gc` runs) keeps reading its
 //! open file to the end, because on Linux an unlinked file lives until its last descriptor closes.
 //! The pointers that refer to a removed blob are removed with it, each re-read first, so a pointer
@@ -60,7 +62,7 @@ pub struct Plan {
     /// The blobs' total size when the plan was made.
     pub total_before: u64,
     pub blob_count: usize,
-    /// Blobs whose turn had come but which are open: left for a later pass (not in `victims`).
+    /// Blobs left alone because they are open (a later pass sees them again).
     pub kept_in_use: usize,
 }
 
@@ -120,9 +122,14 @@ pub fn plan(root: &Path, policy: &Policy) -> io::Result<Plan> {
     ranked
         .sort_by(|(ua, a), (ub, b)| (!ua, a.used_ms, &a.sha256).cmp(&(!ub, b.used_ms, &b.sha256)));
 
-    let mut total = total_before;
+    // An open blob cannot be removed now; like a fill in flight, it comes on top of the target
+    // until it is closed, rather than pushing out the blobs used after it.
+    let (open, ranked): (Vec<_>, Vec<_>) = ranked
+        .into_iter()
+        .partition(|(_, blob)| policy.in_use.contains(&blob.sha256));
+    let kept_in_use = open.len();
+    let mut total = total_before - open.iter().map(|(_, b)| b.size).sum::<u64>();
     let mut victims = Vec::new();
-    let mut kept_in_use = 0;
     for (unreferenced, blob) in ranked {
         let reason = if unreferenced {
             Reason::Unreferenced
@@ -131,13 +138,6 @@ pub fn plan(root: &Path, policy: &Policy) -> io::Result<Plan> {
         } else {
             break;
         };
-        if policy.in_use.contains(&blob.sha256) {
-            // Its turn has come but it is being read: it goes on a later pass, and counts as
-            // gone already, so that newer blobs are not evicted in its place.
-            kept_in_use += 1;
-            total -= blob.size;
-            continue;
-        }
         total -= blob.size;
         let pointers = referrers.remove(&blob.sha256).unwrap_or_default();
         victims.push(Victim {
@@ -344,8 +344,8 @@ mod tests {
         let chosen: Vec<_> = plan.victims.iter().map(|v| v.blob.sha256.clone()).collect();
         assert_eq!(chosen, std::slice::from_ref(&other));
         assert_eq!(plan.kept_in_use, 1);
-        // The open blob alone is over the target and the oldest: it is deferred, and the newer
-        // one is not evicted in its place.
+        // The open blob alone is over the target and the oldest: it waits, and the newer one is
+        // not evicted in its place.
         let plan = super::plan(
             dir.path(),
             &Policy {

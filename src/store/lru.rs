@@ -13,7 +13,8 @@
 //! pass flushes the use record, plans ([`super::evict`]) down to 90 % of `max_size` (so that
 //! passes are not back to back) and removes. Requests are served meanwhile: the pass runs on its
 //! own thread and takes no lock a request needs. A blob this process has open (a response
-//! streaming it, or clients of the fill that wrote it) is never chosen; a fill in progress lives
+//! streaming it, or clients of the fill that wrote it) is never chosen, and counts on top of
+//! `max_size` until it is closed (then a pass every [`RETRY_INTERVAL`] takes it in its turn); a fill in progress lives
 //! in `tmp/`, which eviction never touches. Fills count once published: the disk may hold
 //! `max_size` plus the fills in flight.
 
@@ -220,20 +221,26 @@ impl Shared {
                                 .saturating_sub(removed.bytes),
                         )
                     });
-                tracing::info!(
-                    evicted = removed.blobs,
-                    bytes = removed.bytes,
-                    pointers = removed.pointers,
-                    kept_in_use = plan.kept_in_use,
-                    now = self.used.load(Ordering::Relaxed),
-                    max_size = max,
-                    ms = started.elapsed().as_millis() as u64,
-                    "evicted least recently used blobs"
-                );
-                if plan.kept_in_use > 0 && plan.total_after() > max {
+                let now = self.used.load(Ordering::Relaxed);
+                let ms = started.elapsed().as_millis() as u64;
+                if removed.blobs > 0 || removed.pointers > 0 {
                     tracing::info!(
+                        evicted = removed.blobs,
+                        bytes = removed.bytes,
+                        pointers = removed.pointers,
                         kept_in_use = plan.kept_in_use,
-                        "the store stays over max_size while those blobs are being served; evicting again in {}s",
+                        now,
+                        max_size = max,
+                        ms,
+                        "evicted least recently used blobs"
+                    );
+                }
+                if now > max {
+                    tracing::debug!(
+                        kept_in_use = plan.kept_in_use,
+                        now,
+                        ms,
+                        "over max_size while blobs are being served; looking again in {}s",
                         RETRY_INTERVAL.as_secs()
                     );
                 }
