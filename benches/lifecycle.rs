@@ -4,36 +4,44 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use larder::store::evict::{self, Policy};
-use larder::store::{now_ms, verify, LocalStore, Pointer, Store};
+use larder::store::{now_ms, scan, verify, LocalStore, Pointer};
 use sha2::{Digest as _, Sha256};
-use std::io::Write;
 use std::path::Path;
 
 const BLOBS: usize = 10_000;
 const SIZE: usize = 16 * 1024;
 
+/// Writes the layout directly (as a long-running larder would have left it), without the
+/// fsyncs of a real fill, so that a fresh store per gc iteration takes a second, not a minute.
 fn make_store(root: &Path) {
-    let store = LocalStore::open(root).expect("store");
+    LocalStore::open(root).expect("store");
     for i in 0..BLOBS {
         let mut bytes = vec![0u8; SIZE];
         bytes[..8].copy_from_slice(&(i as u64).to_le_bytes());
-        let mut temp = store.create_temp().expect("temp");
-        temp.file.write_all(&bytes).expect("write");
         let sha = hex::encode(Sha256::digest(&bytes));
-        store.publish(&temp.path, &sha).expect("publish");
-        store
-            .put_pointer(&Pointer {
-                key: format!("bench/blob/{i}"),
-                status: 200,
-                sha256: Some(sha),
-                size: SIZE as u64,
-                content_type: None,
-                etag: None,
-                last_modified: None,
-                fetched_at_ms: now_ms(),
-                verified: None,
-            })
-            .expect("pointer");
+        let path = scan::blob_path(root, &sha).expect("a sha256");
+        std::fs::create_dir_all(path.parent().expect("a shard")).expect("shard");
+        std::fs::write(&path, &bytes).expect("blob");
+        let key = format!("bench/blob/{i}");
+        let name = hex::encode(Sha256::digest(key.as_bytes()));
+        let pointer = Pointer {
+            key,
+            status: 200,
+            sha256: Some(sha),
+            size: SIZE as u64,
+            content_type: None,
+            etag: None,
+            last_modified: None,
+            fetched_at_ms: now_ms(),
+            verified: None,
+        };
+        let dir = root.join("pointers").join(&name[..2]);
+        std::fs::create_dir_all(&dir).expect("shard");
+        std::fs::write(
+            dir.join(format!("{name}.json")),
+            serde_json::to_vec(&pointer).expect("json"),
+        )
+        .expect("pointer");
     }
 }
 

@@ -62,10 +62,10 @@ pub fn gc(root: &Path, max_size: Option<u64>, dry_run: bool, out: &mut dyn Write
     if dry_run {
         writeln!(
             out,
-            "gc --dry-run: would free {} in {} blobs and {pointers} pointers; the {} blobs would take {} ({limit}); nothing was changed",
+            "gc --dry-run: would free {} in {} blobs and {pointers} pointers; {} blobs ({}) would remain ({limit}); nothing was changed",
             human(plan.freed()),
             plan.victims.len(),
-            plan.blob_count,
+            plan.blob_count - plan.victims.len(),
             human(plan.total_after()),
         )?;
         return Ok(());

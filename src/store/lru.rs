@@ -74,8 +74,8 @@ impl LruStore {
         })
     }
 
-    /// Records that a blob was used (the hit path: memory only).
-    fn touch(&self, sha256: &str) {
+    /// Records that a blob was used (the hit path: memory only). `open_blob` calls it.
+    pub fn record_use(&self, sha256: &str) {
         let mut digest = [0u8; 32];
         if hex::decode_to_slice(sha256, &mut digest).is_ok() {
             let now = SystemTime::now();
@@ -102,7 +102,7 @@ impl Store for LruStore {
     fn open_blob(&self, sha256: &str) -> io::Result<Option<BlobFile>> {
         let blob = self.inner.open_blob(sha256)?;
         if blob.is_some() {
-            self.touch(sha256);
+            self.record_use(sha256);
         }
         Ok(blob)
     }
