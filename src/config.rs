@@ -1,8 +1,8 @@
 //! Configuration: one schema read from a TOML file, overridden by `LARDER_*` environment
 //! variables, overridden by command-line flags.
 //!
-//! Top-level keys: `listen`, `data_dir`, `offline`, `public_url`, `trust_forwarded`,
-//! `log_format`. Fixed sections: `[storage]`, `[limits]`, and one per registered ecosystem
+//! Top-level keys: `listen`, `data_dir`, `max_size`, `offline`, `public_url`,
+//! `trust_forwarded`, `log_format`. Fixed sections: `[storage]`, `[limits]`, and one per registered ecosystem
 //! (`[npm]`, `[pypi]`, `[go]`, `[apt]`), each with the common keys `upstream`, `metadata_ttl`,
 //! `negative_ttl`, `token` / `token_env`, `username` / `password_env`, plus the keys its adapter
 //! declares. Unknown keys are an error that names the key.
@@ -19,6 +19,7 @@ use url::Url;
 const TOP_LEVEL_KEYS: &[&str] = &[
     "listen",
     "data_dir",
+    "max_size",
     "offline",
     "public_url",
     "trust_forwarded",
@@ -50,6 +51,8 @@ const INTEGER_KEYS: &[&str] = &["retries", "max_connections_per_host"];
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// The most the blobs may take (`"20GiB"`); least recently used ones are evicted past it.
+    pub max_size: Option<u64>,
     pub offline: bool,
     /// The base URL clients use (`http://mirror.internal:7878`), for rewritten links.
     pub public_url: Option<Url>,
@@ -181,6 +184,9 @@ impl Config {
             Some(dir) => PathBuf::from(dir),
             None => default_data_dir()?,
         };
+        let max_size = take_string(&mut table, "max_size")?
+            .map(|raw| parse_size("max_size", &raw))
+            .transpose()?;
         let public_url = take_string(&mut table, "public_url")?
             .map(|raw| {
                 Url::parse(raw.trim_end_matches('/')).with_context(|| {
@@ -217,6 +223,7 @@ impl Config {
         Ok(Config {
             listen,
             data_dir,
+            max_size,
             offline,
             public_url,
             trust_forwarded,
@@ -241,6 +248,9 @@ impl Config {
         );
         if let Some(url) = &self.public_url {
             out.push_str(&format!("public_url = {:?}\n", url.as_str()));
+        }
+        if let Some(max_size) = self.max_size {
+            out.push_str(&format!("max_size = {:?}\n", format_size(max_size)));
         }
         let l = &self.limits;
         out.push_str(&format!(
@@ -382,6 +392,26 @@ pub fn parse_duration(key: &str, raw: &str) -> Result<Duration> {
     humantime::parse_duration(raw).with_context(|| {
         format!("`{key}` = {raw:?} is not a duration like \"30s\", \"5m\" or \"1h\"")
     })
+}
+
+/// Parses a size like `"20GiB"`, `"500MB"` or a plain number of bytes.
+pub fn parse_size(key: &str, raw: &str) -> Result<u64> {
+    raw.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|size| size.as_u64())
+        .map_err(|_| {
+            anyhow!("`{key}` = {raw:?} is not a size like \"20GiB\", \"500MB\" or \"1048576\"")
+        })
+}
+
+/// A size as the config takes it back, exactly: `"20GiB"`, `"1536KiB"`, `"1000"`.
+pub fn format_size(bytes: u64) -> String {
+    for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
+        if bytes != 0 && bytes % (1 << shift) == 0 {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    bytes.to_string()
 }
 
 fn take_duration(table: &mut Table, key: &str, default: Duration) -> Result<Duration> {
@@ -593,6 +623,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("`nope`"), "{err}");
+    }
+
+    #[test]
+    fn max_size_is_a_size_and_prints_back() {
+        let config = table_from("", &[], FACTORIES).unwrap();
+        assert_eq!(config.max_size, None);
+        let config = table_from("max_size = \"20GiB\"", &[], FACTORIES).unwrap();
+        assert_eq!(config.max_size, Some(20 << 30));
+        assert!(
+            config.to_toml().contains("max_size = \"20GiB\""),
+            "{}",
+            config.to_toml()
+        );
+        let config = table_from("", &[("LARDER_MAX_SIZE", "512MiB")], FACTORIES).unwrap();
+        assert_eq!(config.max_size, Some(512 << 20));
+        let err = table_from("max_size = \"lots\"", &[], FACTORIES)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`max_size`") && err.contains("20GiB"), "{err}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod env_command;
 pub mod fetch;
 pub mod fill;
 pub mod http;
+pub mod maintenance;
 pub mod respond;
 pub mod server;
 pub mod store;

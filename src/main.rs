@@ -55,6 +55,27 @@ enum Command {
         #[arg(long, value_enum, default_value = "build-args")]
         format: env_command::Format,
     },
+    /// Remove least recently used blobs until the store fits max_size, and whatever nothing can
+    /// serve (safe while larder serves from the same store).
+    Gc {
+        #[command(flatten)]
+        common: Common,
+        /// Size to bring the blobs under, like 20GiB (default: max_size from the config).
+        #[arg(long, value_name = "SIZE")]
+        max_size: Option<String>,
+        /// Print what would be removed; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Re-hash every blob and check every pointer; exits non-zero on damage left unrepaired
+    /// (safe while larder serves from the same store).
+    Verify {
+        #[command(flatten)]
+        common: Common,
+        /// Remove corrupt blobs and pointers that point nowhere, so the next request refetches.
+        #[arg(long)]
+        repair: bool,
+    },
 }
 
 fn main() {
@@ -95,6 +116,24 @@ fn run() -> Result<()> {
                 eprintln!("larder: {note}");
             }
             Ok(())
+        }
+        Command::Gc {
+            common,
+            max_size,
+            dry_run,
+        } => {
+            let config = load(&common, None, false)?;
+            let max_size = match max_size {
+                Some(raw) => Some(larder::config::parse_size("--max-size", &raw)?),
+                None => config.max_size,
+            };
+            larder::maintenance::check_store(&config.data_dir)?;
+            larder::maintenance::gc(&config.data_dir, max_size, dry_run, &mut std::io::stdout())
+        }
+        Command::Verify { common, repair } => {
+            let config = load(&common, None, false)?;
+            larder::maintenance::check_store(&config.data_dir)?;
+            larder::maintenance::verify(&config.data_dir, repair, &mut std::io::stdout())
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::engine::{Engine, Mounted};
 use crate::http::{router, App};
-use crate::store::LocalStore;
+use crate::store::{LocalStore, LruStore};
 use crate::upstream::UpstreamClient;
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
@@ -18,7 +18,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 
 /// Builds the application state from a configuration.
 pub fn build_app(config: &Config) -> Result<Arc<App>> {
-    let store = LocalStore::open(&config.data_dir)?;
+    let store = LruStore::new(LocalStore::open(&config.data_dir)?, config.max_size)?;
     let mut upstreams = Vec::new();
     let mut by_name = HashMap::new();
     let mut by_proxy_host = HashMap::new();

@@ -4,10 +4,16 @@
 //! - pointers: one small mutable record per object key (which blob, upstream validators, when
 //!   upstream last confirmed it).
 //!
-//! The local disk backend lives in [`local`]. A shared object-storage backend implements the
-//! same trait; adapters never see the store.
+//! The local disk backend lives in [`local`]; [`lru`] wraps it with a record of use and
+//! eviction under `max_size` ([`evict`]); [`scan`] walks it for `larder gc` and `larder verify`
+//! ([`verify`]). A shared object-storage backend implements the same trait; adapters never see
+//! the store.
 
+pub mod evict;
 pub mod local;
+pub mod lru;
+pub mod scan;
+pub mod verify;
 
 use serde::{Deserialize, Serialize};
 use std::io;
@@ -15,6 +21,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use local::LocalStore;
+pub use lru::LruStore;
 
 /// What the store knows about one object key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
