@@ -5,5 +5,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod compose;
 mod health;
+mod image;
+mod office_mirror;
 mod shutdown;
+mod tools;
