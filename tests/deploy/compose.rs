@@ -119,7 +119,7 @@ fn compose_wires_both_ways_of_reaching_larder_from_a_build() {
     }
 
     // The example build takes exactly those arguments.
-    let dockerfile = std::fs::read_to_string(repo().join("deploy/example/Dockerfile"))
+    let dockerfile = std::fs::read_to_string(repo().join("deploy/compose-build/Dockerfile"))
         .expect("example Dockerfile");
     for name in loopback["args"].as_object().expect("args").keys() {
         assert!(dockerfile.contains(&format!("ARG {name}")), "no ARG {name}");
