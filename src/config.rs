@@ -2,10 +2,11 @@
 //! variables, overridden by command-line flags.
 //!
 //! Top-level keys: `listen`, `data_dir`, `max_size`, `offline`, `public_url`,
-//! `trust_forwarded`, `log_format`, `shutdown_grace`. Fixed sections: `[storage]`, `[limits]`, and one per registered ecosystem
-//! (`[npm]`, `[pypi]`, `[go]`, `[apt]`), each with the common keys `upstream`, `metadata_ttl`,
-//! `negative_ttl`, `token` / `token_env`, `username` / `password_env`, plus the keys its adapter
-//! declares. Unknown keys are an error that names the key.
+//! `trust_forwarded`, `log_format`, `shutdown_grace`. Fixed sections: `[storage]`, `[limits]`,
+//! and one per registered ecosystem (`[npm]`, `[pypi]`, `[go]`, `[apt]`), each with the common
+//! keys `upstream`, `metadata_ttl`, `negative_ttl`, `token` / `token_env`, `username` /
+//! `password_env`, plus the keys its adapter declares. Unknown keys are an error that names the
+//! key.
 
 use anyhow::{anyhow, bail, Context, Result};
 use larder_adapter::{AdapterFactory, Section};
@@ -614,6 +615,16 @@ mod tests {
             Duration::from_secs(60)
         );
         assert_eq!(config.limits.retries, 0);
+    }
+
+    #[test]
+    fn shutdown_grace_defaults_under_docker_stop_and_comes_from_env() {
+        let config = table_from("", &[], FACTORIES).unwrap();
+        assert!(config.shutdown_grace < Duration::from_secs(10));
+        let config = table_from("", &[("LARDER_SHUTDOWN_GRACE", "45s")], FACTORIES).unwrap();
+        assert_eq!(config.shutdown_grace, Duration::from_secs(45));
+        let err = table_from("shutdown_grace = \"soon\"", &[], FACTORIES).unwrap_err();
+        assert!(format!("{err:#}").contains("shutdown_grace"), "{err:#}");
     }
 
     #[test]

@@ -159,15 +159,12 @@ where
         .build()
         .context("cannot start the async runtime")?;
     let served = runtime.block_on(async {
-        let running = match start(config, signal()).await {
-            Ok(running) => running,
-            Err(err) => return Err(err),
-        };
+        let running = start(config, signal()).await?;
         tracing::info!(data_dir = %config.data_dir.display(), offline = config.offline, "listening on http://{}", running.addr);
-        Ok(running.task.await)
+        Ok::<_, anyhow::Error>(running.task.await)
     });
-    // Whatever still runs (downloads past the grace period) is cancelled here; blocking writes
-    // in progress complete first, so the sweep below races with nothing.
+    // Whatever still runs (downloads past the grace period) is cancelled here; a blocking
+    // write in progress gets RUNTIME_STOP to complete before the sweep below.
     runtime.shutdown_timeout(RUNTIME_STOP);
     let stopped = served?;
     match LocalStore::sweep_own_temps(&config.data_dir) {
