@@ -69,6 +69,7 @@ fn sample_config_is_accepted_and_keeps_the_token_out_of_the_output() {
     assert!(text.contains("listen = \"0.0.0.0:7878\""), "{text}");
     assert!(text.contains("data_dir = \"/var/lib/larder\""), "{text}");
     assert!(text.contains("shutdown_grace = \"1m\""), "{text}");
+    assert!(text.contains("max_size = "), "{text}");
     assert!(!text.contains("npm_sEcReT"), "{text}");
 
     // The unit's stop timeout leaves larder time to finish by itself.
