@@ -2,10 +2,11 @@
 //! variables, overridden by command-line flags.
 //!
 //! Top-level keys: `listen`, `data_dir`, `max_size`, `offline`, `public_url`,
-//! `trust_forwarded`, `log_format`. Fixed sections: `[storage]`, `[limits]`, and one per registered ecosystem
-//! (`[npm]`, `[pypi]`, `[go]`, `[apt]`), each with the common keys `upstream`, `metadata_ttl`,
-//! `negative_ttl`, `token` / `token_env`, `username` / `password_env`, plus the keys its adapter
-//! declares. Unknown keys are an error that names the key.
+//! `trust_forwarded`, `log_format`, `shutdown_grace`. Fixed sections: `[storage]`, `[limits]`,
+//! and one per registered ecosystem (`[npm]`, `[pypi]`, `[go]`, `[apt]`), each with the common
+//! keys `upstream`, `metadata_ttl`, `negative_ttl`, `token` / `token_env`, `username` /
+//! `password_env`, plus the keys its adapter declares. Unknown keys are an error that names the
+//! key.
 
 use anyhow::{anyhow, bail, Context, Result};
 use larder_adapter::{AdapterFactory, Section};
@@ -24,6 +25,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "public_url",
     "trust_forwarded",
     "log_format",
+    "shutdown_grace",
 ];
 const COMMON_KEYS: &[&str] = &[
     "upstream",
@@ -59,6 +61,8 @@ pub struct Config {
     /// Honour `X-Forwarded-Proto` / `X-Forwarded-Host` (behind a TLS-terminating proxy).
     pub trust_forwarded: bool,
     pub log_format: LogFormat,
+    /// After SIGTERM, how long in-flight downloads may run before larder exits anyway.
+    pub shutdown_grace: Duration,
     pub limits: Limits,
     pub ecosystems: Vec<EcosystemConfig>,
 }
@@ -201,6 +205,8 @@ impl Config {
         };
         let offline = take_bool(&mut table, "offline")?.unwrap_or(false);
         let trust_forwarded = take_bool(&mut table, "trust_forwarded")?.unwrap_or(false);
+        // Under `docker stop`'s 10 s before SIGKILL, so a container exits on its own.
+        let shutdown_grace = take_duration(&mut table, "shutdown_grace", Duration::from_secs(8))?;
 
         let storage = take_section(&mut table, "storage", STORAGE_KEYS)?;
         if let Some(backend) = storage.get("backend") {
@@ -228,6 +234,7 @@ impl Config {
             public_url,
             trust_forwarded,
             log_format,
+            shutdown_grace,
             limits,
             ecosystems,
         })
@@ -236,7 +243,7 @@ impl Config {
     /// The configuration as TOML, with secrets masked (`larder config`).
     pub fn to_toml(&self) -> String {
         let mut out = format!(
-            "listen = {:?}\ndata_dir = {:?}\noffline = {}\ntrust_forwarded = {}\nlog_format = {:?}\n",
+            "listen = {:?}\ndata_dir = {:?}\noffline = {}\ntrust_forwarded = {}\nlog_format = {:?}\nshutdown_grace = {:?}\n",
             self.listen.to_string(),
             self.data_dir.display().to_string(),
             self.offline,
@@ -245,6 +252,7 @@ impl Config {
                 LogFormat::Text => "text",
                 LogFormat::Json => "json",
             },
+            humantime::format_duration(self.shutdown_grace).to_string(),
         );
         if let Some(url) = &self.public_url {
             out.push_str(&format!("public_url = {:?}\n", url.as_str()));
@@ -607,6 +615,16 @@ mod tests {
             Duration::from_secs(60)
         );
         assert_eq!(config.limits.retries, 0);
+    }
+
+    #[test]
+    fn shutdown_grace_defaults_under_docker_stop_and_comes_from_env() {
+        let config = table_from("", &[], FACTORIES).unwrap();
+        assert!(config.shutdown_grace < Duration::from_secs(10));
+        let config = table_from("", &[("LARDER_SHUTDOWN_GRACE", "45s")], FACTORIES).unwrap();
+        assert_eq!(config.shutdown_grace, Duration::from_secs(45));
+        let err = table_from("shutdown_grace = \"soon\"", &[], FACTORIES).unwrap_err();
+        assert!(format!("{err:#}").contains("shutdown_grace"), "{err:#}");
     }
 
     #[test]

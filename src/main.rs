@@ -40,6 +40,14 @@ enum Command {
         #[arg(long)]
         offline: bool,
     },
+    /// Exit 0 if the larder configured here answers on /-/health, else 1 (for HEALTHCHECK).
+    Health {
+        #[command(flatten)]
+        common: Common,
+        /// Address larder listens on (default: the configured `listen`).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
     /// Print the effective configuration (file, then LARDER_* environment, then flags), secrets masked.
     Config {
         #[command(flatten)]
@@ -96,6 +104,10 @@ fn run() -> Result<()> {
             let config = load(&common, listen, offline)?;
             init_logging(config.log_format);
             serve(config)
+        }
+        Command::Health { common, listen } => {
+            let config = load(&common, listen, false)?;
+            health(config.listen)
         }
         Command::Config { common } => {
             print!("{}", load(&common, None, false)?.to_toml());
@@ -162,13 +174,45 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-#[tokio::main]
-async fn serve(config: Config) -> Result<()> {
-    let running = larder::server::start(&config, shutdown_signal()).await?;
-    tracing::info!(data_dir = %config.data_dir.display(), offline = config.offline, "listening on http://{}", running.addr);
-    running.task.await??;
-    tracing::info!("stopped");
-    Ok(())
+/// GETs `/-/health` with a plain HTTP/1.0 request: the image has no curl, and a client crate
+/// would be more code than this.
+fn health(listen: std::net::SocketAddr) -> Result<()> {
+    use std::io::{Read, Write};
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream};
+    let ip = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let addr = SocketAddr::new(ip, listen.port());
+    let timeout = std::time::Duration::from_secs(5);
+    let probe = || -> std::io::Result<String> {
+        let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))?;
+        stream.write_all(format!("GET /-/health HTTP/1.0\r\nHost: {addr}\r\n\r\n").as_bytes())?;
+        let mut head = Vec::new();
+        stream.take(512).read_to_end(&mut head)?;
+        Ok(String::from_utf8_lossy(&head)
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string())
+    };
+    match probe() {
+        Ok(status) if status.split_whitespace().nth(1) == Some("200") => {
+            println!("larder at http://{addr} is healthy");
+            Ok(())
+        }
+        Ok(status) => anyhow::bail!("http://{addr}/-/health answered {status:?}; see larder's log"),
+        Err(err) => anyhow::bail!(
+            "no larder answers at http://{addr}: {err} (is it running? is `listen` the same here?)"
+        ),
+    }
+}
+
+fn serve(config: Config) -> Result<()> {
+    larder::server::run(&config, shutdown_signal)
 }
 
 async fn shutdown_signal() {

@@ -1,5 +1,12 @@
 //! Starting and stopping a larder: builds the store, the upstream client, the mounted adapters
 //! and the HTTP server from a [`Config`].
+//!
+//! Graceful shutdown (SIGTERM from `docker stop` or systemd): the listener closes at once, so new
+//! connections are refused; idle keep-alive connections are closed; responses in progress, and
+//! fills whose clients have gone, may finish within `shutdown_grace`. Past that, larder exits
+//! anyway: the runtime is stopped, and the temp files of downloads cut short are removed. A cut
+//! download was never published, so nothing partial is ever visible, and the next start sweeps
+//! whatever a SIGKILL left.
 
 use crate::config::Config;
 use crate::engine::{Engine, Mounted};
@@ -8,13 +15,13 @@ use crate::store::{LocalStore, LruStore};
 use crate::upstream::UpstreamClient;
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// How long in-flight responses may run after a shutdown signal before larder exits anyway.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
+/// How long tasks still running after the grace period get to notice they are cancelled.
+const RUNTIME_STOP: Duration = Duration::from_secs(1);
 
 /// Builds the application state from a configuration.
 pub fn build_app(config: &Config) -> Result<Arc<App>> {
@@ -76,12 +83,14 @@ pub async fn start(
             )
         })?;
     let addr = listener.local_addr()?;
-    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let (signalled_tx, mut signalled_rx) = tokio::sync::oneshot::channel::<()>();
     let graceful = async move {
         shutdown.await;
         let _ = signalled_tx.send(());
     };
     let service = router(app.clone());
+    let grace = config.shutdown_grace;
+    let engine = app.engine.clone();
     let task = tokio::spawn(async move {
         // Small metadata answers must not wait for Nagle's algorithm to meet a delayed ACK
         // (40 ms per request, measured with the go command).
@@ -89,18 +98,83 @@ pub async fn start(
             axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
                 let _ = tcp.set_nodelay(true);
             });
-        let serve = axum::serve(listener, service).with_graceful_shutdown(graceful);
-        let deadline = async {
-            let _ = signalled_rx.await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        let serve = axum::serve(listener, service)
+            .with_graceful_shutdown(graceful)
+            .into_future();
+        tokio::pin!(serve);
+        // Until the signal, serving is all there is; `serve` ends on its own only on error. The
+        // signal is checked first: once it is sent, `serve` may be ready in the same poll, and
+        // returning then would skip the wait for fills below.
+        let signalled_at = tokio::select! {
+            biased;
+            _ = &mut signalled_rx => Instant::now(),
+            result = &mut serve => return result,
+        };
+        let deadline = tokio::time::sleep(grace);
+        tokio::pin!(deadline);
+        let drained = async {
+            serve.await?;
+            // Fills run apart from their clients: one whose clients all left is still worth
+            // storing, and one cut now would be fetched again after the restart.
+            let mut announced = false;
+            while engine.fills.in_flight() > 0 {
+                if !announced {
+                    tracing::info!(
+                        downloads = engine.fills.in_flight(),
+                        "waiting for downloads without clients to finish"
+                    );
+                    announced = true;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok::<(), std::io::Error>(())
         };
         tokio::select! {
-            result = serve => result,
-            () = deadline => {
-                tracing::warn!("in-flight responses still running after the grace period; exiting");
+            result = drained => {
+                tracing::debug!(ms = signalled_at.elapsed().as_millis() as u64, "drained");
+                result
+            }
+            () = &mut deadline => {
+                tracing::warn!(
+                    downloads = engine.fills.in_flight(),
+                    "downloads still running after shutdown_grace ({}); exiting without storing them",
+                    humantime::format_duration(grace)
+                );
                 Ok(())
             }
         }
     });
     Ok(Running { addr, app, task })
+}
+
+/// Runs larder until `signal` resolves, then shuts down gracefully (see the module docs).
+/// Returns when the process may exit.
+pub fn run<F, Fut>(config: &Config, signal: F) -> Result<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let served = runtime.block_on(async {
+        let running = start(config, signal()).await?;
+        tracing::info!(data_dir = %config.data_dir.display(), offline = config.offline, "listening on http://{}", running.addr);
+        Ok::<_, anyhow::Error>(running.task.await)
+    });
+    // Whatever still runs (downloads past the grace period) is cancelled here; a blocking
+    // write in progress gets RUNTIME_STOP to complete before the sweep below.
+    runtime.shutdown_timeout(RUNTIME_STOP);
+    let stopped = served?;
+    match LocalStore::sweep_own_temps(&config.data_dir) {
+        Ok(0) => {}
+        Ok(swept) => tracing::info!(swept, "removed the temp files of downloads cut short"),
+        Err(err) => tracing::warn!(%err, "could not sweep temp files; the next start will"),
+    }
+    stopped
+        .context("the server task panicked")?
+        .context("the server failed")?;
+    tracing::info!("stopped");
+    Ok(())
 }

@@ -51,6 +51,21 @@ impl LocalStore {
         })
     }
 
+    /// Removes the temp files this process created (fills cut short at exit); run only once
+    /// nothing of this process writes any more. Returns how many were removed.
+    pub fn sweep_own_temps(root: &Path) -> io::Result<usize> {
+        let prefix = format!("{}-", std::process::id());
+        let mut swept = 0;
+        for entry in fs::read_dir(root.join("tmp"))? {
+            let entry = entry?;
+            let ours = entry.file_name().to_string_lossy().starts_with(&prefix);
+            if ours && fs::remove_file(entry.path()).is_ok() {
+                swept += 1;
+            }
+        }
+        Ok(swept)
+    }
+
     pub fn root(&self) -> &Path {
         &self.root
     }

@@ -101,6 +101,11 @@ impl Larder {
         self.child.wait().expect("wait for larder")
     }
 
+    /// The exit status, if larder has exited (without waiting).
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().expect("query larder's status")
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Tools the deploy tests (tests/deploy/) need: buildah to build and run larder's image without
+# a Docker engine, systemd-analyze to verify the office-mirror unit, binutils' strip for
+# deploy/stage.sh, and check-jsonschema (from PyPI; it bundles the compose-spec schema and
+# ruamel.yaml) to parse and check deploy/compose.yaml.
+# Idempotent: a quick no-op when everything is already installed.
+set -euo pipefail
+
+need=()
+command -v buildah >/dev/null 2>&1 || need+=(buildah)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v strip >/dev/null 2>&1 || need+=(binutils)
+[ -r /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+
+if [ "${#need[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    echo "deploy.sh: installing ${need[*]}"
+    # Other install scripts may run apt at the same time: wait for its locks instead of failing.
+    lock_wait=(-o DPkg::Lock::Timeout=600)
+    for attempt in 1 2 3 4 5 6 7 8 9 10; do
+        if $SUDO apt-get "${lock_wait[@]}" update -qq; then
+            break
+        fi
+        [ "$attempt" -eq 10 ] && { echo "deploy.sh: apt-get update kept failing" >&2; exit 1; }
+        sleep 6
+    done
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get "${lock_wait[@]}" install -y -qq \
+        --no-install-recommends "${need[@]}"
+fi
+
+have_check_jsonschema() {
+    python3 - <<'PY' >/dev/null 2>&1
+import check_jsonschema, ruamel.yaml
+from importlib.resources import files
+assert files("check_jsonschema.builtin_schemas.vendor").joinpath("compose-spec.json").is_file()
+PY
+}
+if ! have_check_jsonschema; then
+    echo "deploy.sh: installing check-jsonschema from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check --no-input "check-jsonschema>=0.29"
+    have_check_jsonschema || { echo "deploy.sh: check-jsonschema installed but unusable" >&2; exit 1; }
+fi
