@@ -15,7 +15,7 @@ use crate::store::{LocalStore, LruStore};
 use crate::upstream::UpstreamClient;
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -92,15 +92,7 @@ pub async fn start(
     let grace = config.shutdown_grace;
     let engine = app.engine.clone();
     let task = tokio::spawn(async move {
-        // Small metadata answers must not wait for Nagle's algorithm to meet a delayed ACK
-        // (40 ms per request, measured with the go command).
-        let listener =
-            axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-                let _ = tcp.set_nodelay(true);
-            });
-        let serve = axum::serve(listener, service)
-            .with_graceful_shutdown(graceful)
-            .into_future();
+        let serve = crate::http::serve(listener, service, graceful);
         tokio::pin!(serve);
         // Until the signal, serving is all there is; `serve` ends on its own only on error. The
         // signal is checked first: once it is sent, `serve` may be ready in the same poll, and

@@ -13,6 +13,7 @@ use axum::response::Response;
 use http::{header, HeaderValue, Method, StatusCode, Version};
 use larder_adapter::{ClientRequest, Route};
 use std::collections::HashMap;
+use std::future::IntoFuture;
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
 
@@ -51,6 +52,23 @@ pub fn router(app: Arc<App>) -> axum::Router {
             .no_zstd()
             .compress_when(compress_metadata),
     )
+}
+
+/// Serves `service` on `listener` until `graceful` resolves, then stops accepting and lets
+/// responses in progress finish (the caller bounds how long).
+pub fn serve(
+    listener: tokio::net::TcpListener,
+    service: axum::Router,
+    graceful: impl std::future::Future<Output = ()> + Send + 'static,
+) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
+    // Small metadata answers must not wait for Nagle's algorithm to meet a delayed ACK
+    // (40 ms per request, measured with the go command).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, service)
+        .with_graceful_shutdown(graceful)
+        .into_future()
 }
 
 async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {

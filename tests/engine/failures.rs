@@ -28,11 +28,19 @@ fn an_upstream_dying_mid_stream_breaks_the_client_and_stores_nothing() {
     upstream.set_mode(Mode::DieMidStream);
     let larder = TestLarder::start(&upstream.url, LIMITS);
     let started = Instant::now();
-    let result = http_client()
-        .get(larder.at("blob/x"))
-        .send()
-        .and_then(|r| r.bytes());
-    assert!(result.is_err(), "never a short 200");
+    let result = http_client().get(larder.at("blob/x")).send().and_then(|r| {
+        let status = r.status();
+        r.bytes().map(|body| (status, body))
+    });
+    // Either the client was already streaming and its connection is cut, or the failure came
+    // before any body was announced and it gets a gateway error. Never a complete-looking 200.
+    if let Ok((status, body)) = &result {
+        assert!(
+            status.is_server_error(),
+            "never a short 200: got {status} with {} bytes",
+            body.len()
+        );
+    }
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(larder.blob_count(), 0);
     assert_eq!(larder.temp_count(), 0);
