@@ -28,6 +28,8 @@ pub struct App {
     pub trust_forwarded: bool,
     pub metrics: Arc<Metrics>,
     pub history: Arc<History>,
+    /// The store's size limit, shown on the status page against its use.
+    pub max_size: Option<u64>,
 }
 
 pub fn router(app: Arc<App>) -> axum::Router {
@@ -273,7 +275,7 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
             .collect(),
         history: &app.history,
         usage,
-        max_size: None,
+        max_size: app.max_size,
         offline: app.engine.offline(),
         in_flight: app.engine.fills.in_flight(),
     };
