@@ -2,6 +2,9 @@
 //!
 //! Like the README, this names the clients of each mounted adapter (by the adapter's name); the
 //! engine never reads it. An adapter this file does not know gets no snippet, only its row.
+//! The build-args come from `larder env`'s list ([`crate::env_command`]).
+
+use crate::env_command::{self, Format};
 
 /// One block of text to copy.
 pub struct Snippet {
@@ -78,38 +81,28 @@ pub fn for_ecosystem(name: &str, base: &str, proxy_hosts: &[String]) -> Vec<Snip
     }
 }
 
-/// The `--build-arg`s for the README's Dockerfile snippets, for the mounted ecosystems.
-pub fn build_args(names: &[&str], base: &str) -> Option<Snippet> {
-    let host = host_of(base);
-    let mut args = Vec::new();
-    for name in names {
-        match *name {
-            "npm" => args.push(format!("--build-arg NPM_CONFIG_REGISTRY={base}/npm/")),
-            "pypi" => {
-                args.push(format!("--build-arg PIP_INDEX_URL={base}/pypi/simple/"));
-                if base.starts_with("http://") {
-                    args.push(format!("--build-arg PIP_TRUSTED_HOST={host}"));
-                }
-            }
-            "go" => args.push(format!("--build-arg GOPROXY={base}/go")),
-            "apt" => args.push(format!("--build-arg APT_PROXY={base}")),
-            _ => {}
-        }
-    }
-    if args.is_empty() {
-        return None;
-    }
-    let mut text = String::from("docker build --network host \\\n");
-    for arg in args {
-        text.push_str("  ");
-        text.push_str(&arg);
-        text.push_str(" \\\n");
-    }
-    text.push_str("  .");
-    Some(Snippet {
-        title: "Dockerfile build-args (see the README for the ARG lines)",
-        text,
-    })
+/// The Dockerfile's `ARG` lines and the `--build-arg`s for them: the same list `larder env`
+/// prints (the names `deploy/examples/` declare).
+pub fn build_args(base: &str) -> Vec<Snippet> {
+    let Ok(url) = url::Url::parse(base) else {
+        return Vec::new();
+    };
+    let settings = env_command::settings(&url);
+    let args = env_command::render(&settings, Format::BuildArgs)
+        .trim_end()
+        .replace(" --build-arg", " \\\n  --build-arg");
+    vec![
+        Snippet {
+            title: "Dockerfile",
+            text: env_command::render(&settings, Format::Dockerfile)
+                .trim_end()
+                .to_string(),
+        },
+        Snippet {
+            title: "docker build (or larder env)",
+            text: format!("docker build --network host \\\n  {args} \\\n  ."),
+        },
+    ]
 }
 
 /// `mirror:7878` from `http://mirror:7878` (the host pip and uv must trust over plain http).
@@ -137,9 +130,10 @@ mod tests {
             .text
             .contains("deb http://m:1/apt/deb.debian.org/debian bookworm main"));
         assert!(for_ecosystem("fifth", "http://m:1", &[]).is_empty());
-        let args = build_args(&["go", "npm"], "http://m:1").expect("some");
-        assert!(args.text.contains("--build-arg GOPROXY=http://m:1/go"));
-        assert!(args
+        let args = build_args("http://m:1");
+        assert!(args[0].text.contains("ARG GOPROXY"));
+        assert!(args[1].text.contains("--build-arg GOPROXY=http://m:1/go"));
+        assert!(args[1]
             .text
             .contains("--build-arg NPM_CONFIG_REGISTRY=http://m:1/npm/"));
     }

@@ -273,13 +273,12 @@ fn chart(points: &[Point]) -> String {
 
 fn clients(html: &mut String, page: &Page) {
     html.push_str("<h2>Point your tools at this larder</h2><div class=\"clients\">");
-    let names: Vec<&str> = page.ecosystems.iter().map(|e| e.counters.name).collect();
     let mut snippets: Vec<clients::Snippet> = page
         .ecosystems
         .iter()
         .flat_map(|eco| clients::for_ecosystem(eco.counters.name, page.base, &eco.proxy_hosts))
         .collect();
-    snippets.extend(clients::build_args(&names, page.base));
+    snippets.extend(clients::build_args(page.base));
     for snippet in snippets {
         let _ = write!(
             html,
