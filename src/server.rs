@@ -67,8 +67,7 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         trust_forwarded: config.trust_forwarded,
         metrics,
         history: Arc::new(History::new(HISTORY_INTERVAL)),
-        // No size limit exists yet; `max_size` (from the eviction work) goes here.
-        max_size: None,
+        max_size: config.max_size,
     }))
 }
 

@@ -134,7 +134,7 @@ fn tagged_values(dom: &str) -> Vec<(String, u64, String)> {
 #[test]
 fn the_status_page_in_chromium_shows_the_numbers_of_metrics() {
     let upstream = fixture();
-    let larder = Larder::start(&config(&upstream, ""));
+    let larder = Larder::start(&config(&upstream, "max_size = \"20MiB\""));
     // go: 3 lookups of the list (1 miss, 2 hits), 2 of the .mod, 2 of the zip; npm: 2 of a
     // packument. 4 misses, 5 hits in all.
     for _ in 0..3 {
@@ -189,6 +189,12 @@ fn the_status_page_in_chromium_shows_the_numbers_of_metrics() {
     assert!(!dom.contains("<script"));
     assert!(!dom.contains("<link"));
     assert!(dom.contains("<svg"), "charts are inline SVG");
+    let blob_bytes = series("larder_store_bytes");
+    let share = format!("{:.0}%", 100.0 * blob_bytes / (20.0 * 1024.0 * 1024.0));
+    assert!(
+        dom.contains(&format!("</span> of 20.0 MiB ({share})")),
+        "store use against max_size ({share}):\n{dom}"
+    );
     // The page saw no request of its own: the counters are where they were.
     assert_eq!(scrape(&larder.url), text);
 
