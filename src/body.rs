@@ -4,6 +4,7 @@ use crate::fill::{FillState, Outcome};
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use larder_adapter::Rewriter;
+use prometheus_client::metrics::counter::Counter;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
@@ -13,23 +14,26 @@ const CHUNK: u64 = 256 * 1024;
 
 pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
 
-/// Bytes `start..end` of a complete file.
-pub fn file_range(file: Arc<std::fs::File>, start: u64, end: u64) -> ByteStream {
+/// Bytes `start..end` of a complete file, added to `served` as they are read.
+pub fn file_range(file: Arc<std::fs::File>, start: u64, end: u64, served: Counter) -> ByteStream {
     stream::try_unfold(start, move |pos| {
         let file = file.clone();
+        let served = served.clone();
         async move {
             if pos >= end {
                 return Ok(None);
             }
             let chunk = read_at(file, pos, (end - pos).min(CHUNK)).await?;
             let next = pos + chunk.len() as u64;
+            served.inc_by(chunk.len() as u64);
             Ok(Some((chunk, next)))
         }
     })
     .boxed()
 }
 
-/// Bytes `start..end` (`end = None`: to the end) of a fill's temp file, following it as it grows.
+/// Bytes `start..end` (`end = None`: to the end) of a fill's temp file, following it as it grows,
+/// added to `served` as they are read.
 ///
 /// The final byte of the whole object is released only once the fill is verified: a failed,
 /// short or mismatching fill ends the stream with an error, which aborts the client connection.
@@ -38,9 +42,11 @@ pub fn following(
     rx: watch::Receiver<FillState>,
     start: u64,
     end: Option<u64>,
+    served: Counter,
 ) -> ByteStream {
     stream::try_unfold((start, rx), move |(pos, mut rx)| {
         let file = file.clone();
+        let served = served.clone();
         async move {
             loop {
                 let (written, finished) = match &*rx.borrow_and_update() {
@@ -58,6 +64,7 @@ pub fn following(
                 if pos < limit {
                     let chunk = read_at(file, pos, (limit - pos).min(CHUNK)).await?;
                     let next = pos + chunk.len() as u64;
+                    served.inc_by(chunk.len() as u64);
                     return Ok(Some((chunk, (next, rx))));
                 }
                 if finished || end.is_some_and(|end| pos >= end) {

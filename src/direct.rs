@@ -3,6 +3,7 @@
 
 use crate::body::ByteStream;
 use crate::engine::{Found, Mounted};
+use crate::metrics::Source;
 use crate::upstream::{error_chain, UpstreamClient, UpstreamError, UpstreamRequest};
 use futures_util::{stream, StreamExt};
 use larder_adapter::Object;
@@ -25,21 +26,33 @@ pub async fn fetch(client: &UpstreamClient, eco: &Mounted, object: &Object) -> F
         decode: object.is_metadata(),
         credentials: eco.credentials.as_ref(),
     };
+    let metrics = &eco.metrics;
+    let started = std::time::Instant::now();
     let upstream = match client.send(&request).await {
         Ok(upstream) => upstream,
-        Err(err) => return Found::Failed(Arc::new(err)),
+        Err(err) => {
+            metrics.upstream_error(&err);
+            return Found::Failed(Arc::new(err));
+        }
     };
+    metrics.upstream_answered(started.elapsed().as_secs_f64());
     let response = upstream.response;
     let status = response.status();
     let host = object.upstream.host_str().unwrap_or_default().to_string();
     if status == http::StatusCode::NOT_FOUND || status == http::StatusCode::GONE {
+        metrics.upstream_ok();
         return Found::Missing {
             status: status.as_u16(),
         };
     }
     if status != http::StatusCode::OK {
-        return Found::Failed(Arc::new(UpstreamError::Status { host, status }));
+        let err = UpstreamError::Status { host, status };
+        metrics.upstream_error(&err);
+        return Found::Failed(Arc::new(err));
     }
+    metrics.upstream_ok();
+    // Every byte is both fetched upstream and served from upstream.
+    let (fetched, served) = (metrics.clone(), metrics.served(Source::Upstream));
     let content_type = response
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -64,6 +77,7 @@ pub async fn fetch(client: &UpstreamClient, eco: &Mounted, object: &Object) -> F
         (response.bytes_stream(), permit),
         move |(mut chunks, permit)| {
             let host = host.clone();
+            let (fetched, served) = (fetched.clone(), served.clone());
             async move {
                 match tokio::time::timeout(idle, chunks.next()).await {
                     Err(_) => {
@@ -74,7 +88,11 @@ pub async fn fetch(client: &UpstreamClient, eco: &Mounted, object: &Object) -> F
                         ))
                     }
                     Ok(None) => None,
-                    Ok(Some(Ok(bytes))) => Some((Ok(bytes), (chunks, permit))),
+                    Ok(Some(Ok(bytes))) => {
+                        fetched.fetched(bytes.len() as u64);
+                        served.inc_by(bytes.len() as u64);
+                        Some((Ok(bytes), (chunks, permit)))
+                    }
                     Ok(Some(Err(err))) => {
                         let err = UpstreamError::Body {
                             host,

@@ -4,6 +4,7 @@
 use crate::config::Credentials;
 use crate::fetch::FillJob;
 use crate::fill::{await_end, await_head, FillState, Fills, Outcome};
+use crate::metrics::{EcoMetrics, Lookup};
 use crate::store::{BlobFile, Pointer, Store};
 use crate::upstream::{UpstreamClient, UpstreamError};
 use larder_adapter::{Digest, Ecosystem, Freshness, Listing, Object, Verify};
@@ -24,14 +25,21 @@ pub struct Mounted {
     pub credentials: Option<(url::Url, Credentials)>,
     /// How many stored indexes of this ecosystem are being read for declared digests.
     learning: watch::Sender<usize>,
+    /// This ecosystem's counters (atomics: cheap on the hit path).
+    pub metrics: Arc<EcoMetrics>,
 }
 
 impl Mounted {
-    pub fn new(adapter: Box<dyn Ecosystem>, credentials: Option<(url::Url, Credentials)>) -> Self {
+    pub fn new(
+        adapter: Box<dyn Ecosystem>,
+        credentials: Option<(url::Url, Credentials)>,
+        metrics: Arc<EcoMetrics>,
+    ) -> Self {
         Mounted {
             adapter,
             credentials,
             learning: watch::Sender::new(0),
+            metrics,
         }
     }
 
@@ -109,18 +117,41 @@ impl Engine {
         }
     }
 
+    /// Whether larder runs with `--offline` (never contacting upstream).
+    pub fn offline(&self) -> bool {
+        self.offline
+    }
+
     pub fn full_key(eco: &Mounted, object: &Object) -> String {
         format!("{}/{}", eco.name(), object.key)
     }
 
     /// Finds the object's bytes: from the store when fresh (or immutable), else from a fill,
     /// falling back to a stale copy when upstream fails. `force` asks upstream even within the
-    /// TTL (rate-limited per object).
+    /// TTL (rate-limited per object). Counted in the ecosystem's metrics as a client lookup.
     pub async fn obtain(
         self: &Arc<Self>,
         eco: &Arc<Mounted>,
         object: &Object,
         force: bool,
+    ) -> Found {
+        let mut lookup = Lookup::Miss;
+        let found = self.find(eco, object, force, &mut lookup).await;
+        eco.metrics.lookup(lookup);
+        if let Found::Stored { stale: Some(_), .. } = &found {
+            eco.metrics.stale_served();
+        }
+        found
+    }
+
+    /// [`Engine::obtain`] without counting (for the engine's own lookups of indexes); says in
+    /// `lookup` whether the store answered, or which fill did.
+    async fn find(
+        self: &Arc<Self>,
+        eco: &Arc<Mounted>,
+        object: &Object,
+        force: bool,
+        lookup: &mut Lookup,
     ) -> Found {
         let key = Self::full_key(eco, object);
         if !object.declares_digests && *eco.learning.borrow() > 0 {
@@ -154,6 +185,7 @@ impl Engine {
                 }
             };
             if fresh || self.offline {
+                *lookup = Lookup::Hit;
                 return stored_or_missing(pointer.clone(), blob.as_ref(), None);
             }
         } else if self.offline {
@@ -174,7 +206,9 @@ impl Engine {
             Verify::Digest(digest) => format!("{key}#{digest}"),
             _ => key.clone(),
         };
+        *lookup = Lookup::Coalesced;
         let mut rx = self.fills.join_or_start(&fill_key, |tx| {
+            *lookup = Lookup::Miss;
             let job = FillJob {
                 engine: self.clone(),
                 eco: eco.clone(),
@@ -335,7 +369,7 @@ impl Engine {
         force: bool,
     ) -> futures_util::future::BoxFuture<'a, Option<Vec<u8>>> {
         Box::pin(async move {
-            match self.obtain(eco, object, force).await {
+            match self.find(eco, object, force, &mut Lookup::Miss).await {
                 Found::Stored { blob, .. } => read_whole(blob.file).await.ok(),
                 Found::Filling { head, mut rx } => match await_end(&mut rx).await {
                     FillState::Body(progress)

@@ -49,6 +49,7 @@ impl FillJob {
                     self.engine.note_storage_failure(detail);
                 }
                 tracing::warn!(key = %self.key, error = %err, "fill failed");
+                self.eco.metrics.upstream_error(&err);
                 let err = Arc::new(err);
                 tx.send_modify(|state| match state {
                     FillState::Body(progress) => {
@@ -79,6 +80,8 @@ impl FillJob {
         };
         let started = std::time::Instant::now();
         let upstream = engine.client.send(&request).await?;
+        let metrics = &self.eco.metrics;
+        metrics.upstream_answered(started.elapsed().as_secs_f64());
         let response = upstream.response;
         let status = response.status();
         let host = object.upstream.host_str().unwrap_or_default().to_string();
@@ -86,6 +89,8 @@ impl FillJob {
 
         if status == http::StatusCode::NOT_MODIFIED {
             if let Some(previous) = previous {
+                metrics.upstream_ok();
+                metrics.revalidated(true);
                 let refreshed = Pointer {
                     fetched_at_ms: now_ms(),
                     ..previous.clone()
@@ -96,6 +101,7 @@ impl FillJob {
             return Err(UpstreamError::Status { host, status });
         }
         if status == http::StatusCode::NOT_FOUND || status == http::StatusCode::GONE {
+            metrics.upstream_ok();
             if let Freshness::Mutable { .. } = object.freshness {
                 let negative = Pointer {
                     key: self.key.clone(),
@@ -116,6 +122,10 @@ impl FillJob {
         }
         if status != http::StatusCode::OK {
             return Err(UpstreamError::Status { host, status });
+        }
+        metrics.upstream_ok();
+        if previous.is_some() {
+            metrics.revalidated(false);
         }
 
         let header = |name: http::HeaderName| {
@@ -185,6 +195,7 @@ impl FillJob {
             file: temp.file,
             hashers: Hashers::new(streaming_algorithm),
             written: 0,
+            metrics: self.eco.metrics.clone(),
         };
         let streamed = sink
             .drain(response, tx, announce, content_length, idle_timeout, &host)
@@ -318,6 +329,7 @@ struct BodySink {
     file: std::fs::File,
     hashers: Hashers,
     written: u64,
+    metrics: Arc<crate::metrics::EcoMetrics>,
 }
 
 impl BodySink {
@@ -372,6 +384,7 @@ impl BodySink {
             self.file = file;
             self.hashers = hashers;
             self.written += n;
+            self.metrics.fetched(n);
             let written = self.written;
             if let Some(announced) = content_length.filter(|&announced| written > announced) {
                 return Err(UpstreamError::Short {

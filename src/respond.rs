@@ -3,6 +3,7 @@
 
 use crate::body::{self, ByteStream};
 use crate::engine::{Found, Mounted};
+use crate::metrics::Source;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::StatusCode;
@@ -48,6 +49,7 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
             blob,
             stale,
         } => {
+            let from_cache = eco.metrics.served(Source::Cache);
             let sha = pointer.sha256.as_deref().unwrap_or_default();
             let rewriter = eco.adapter.rewriter(object, &want.public_base);
             let etag = match &rewriter {
@@ -88,7 +90,7 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                     Body::Empty
                 } else {
                     Body::Stream(body::rewritten(
-                        body::file_range(file, 0, blob.len),
+                        body::file_range(file, 0, blob.len, from_cache),
                         rewriter,
                     ))
                 };
@@ -118,7 +120,7 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                     let body = if want.head {
                         Body::Empty
                     } else {
-                        Body::Stream(body::file_range(file, start, end))
+                        Body::Stream(body::file_range(file, start, end, from_cache))
                     };
                     build(StatusCode::PARTIAL_CONTENT, headers, body)
                 }
@@ -127,7 +129,7 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                     let body = if want.head {
                         Body::Empty
                     } else {
-                        Body::Stream(body::file_range(file, 0, blob.len))
+                        Body::Stream(body::file_range(file, 0, blob.len, from_cache))
                     };
                     build(StatusCode::OK, headers, body)
                 }
@@ -148,6 +150,7 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
             build(StatusCode::OK, headers, body)
         }
         Found::Filling { head, rx } => {
+            let from_upstream = eco.metrics.served(Source::Upstream);
             let mut headers = base_headers(object, head.content_type.as_deref());
             headers.insert(X_CACHE, HeaderValue::from_static("miss"));
             if let Some(rewriter) = eco.adapter.rewriter(object, &want.public_base) {
@@ -155,7 +158,7 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                     Body::Empty
                 } else {
                     Body::Stream(body::rewritten(
-                        body::following(head.file.clone(), rx, 0, None),
+                        body::following(head.file.clone(), rx, 0, None, from_upstream),
                         rewriter,
                     ))
                 };
@@ -165,7 +168,13 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                 let body = if want.head {
                     Body::Empty
                 } else {
-                    Body::Stream(body::following(head.file.clone(), rx, 0, None))
+                    Body::Stream(body::following(
+                        head.file.clone(),
+                        rx,
+                        0,
+                        None,
+                        from_upstream,
+                    ))
                 };
                 return build(StatusCode::OK, headers, body);
             };
@@ -193,7 +202,13 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                     let body = if want.head {
                         Body::Empty
                     } else {
-                        Body::Stream(body::following(head.file.clone(), rx, start, Some(end)))
+                        Body::Stream(body::following(
+                            head.file.clone(),
+                            rx,
+                            start,
+                            Some(end),
+                            from_upstream,
+                        ))
                     };
                     build(StatusCode::PARTIAL_CONTENT, headers, body)
                 }
@@ -202,7 +217,13 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                     let body = if want.head {
                         Body::Empty
                     } else {
-                        Body::Stream(body::following(head.file.clone(), rx, 0, None))
+                        Body::Stream(body::following(
+                            head.file.clone(),
+                            rx,
+                            0,
+                            None,
+                            from_upstream,
+                        ))
                     };
                     build(StatusCode::OK, headers, body)
                 }

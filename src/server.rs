@@ -11,6 +11,8 @@
 use crate::config::Config;
 use crate::engine::{Engine, Mounted};
 use crate::http::{router, App};
+use crate::metrics::history::History;
+use crate::metrics::Metrics;
 use crate::store::{LocalStore, LruStore};
 use crate::upstream::UpstreamClient;
 use anyhow::{bail, Context, Result};
@@ -23,9 +25,14 @@ use std::time::{Duration, Instant};
 /// How long tasks still running after the grace period get to notice they are cancelled.
 const RUNTIME_STOP: Duration = Duration::from_secs(1);
 
+/// The status page's charts: one bar per minute for the last hour.
+const HISTORY_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Builds the application state from a configuration.
 pub fn build_app(config: &Config) -> Result<Arc<App>> {
     let store = LruStore::new(LocalStore::open(&config.data_dir)?, config.max_size)?;
+    let names: Vec<&'static str> = config.ecosystems.iter().map(|e| e.factory.name).collect();
+    let metrics = Arc::new(Metrics::new(&names));
     let mut upstreams = Vec::new();
     let mut by_name = HashMap::new();
     let mut by_proxy_host = HashMap::new();
@@ -37,7 +44,8 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
             .credentials
             .clone()
             .map(|c| (eco.section.upstream.clone(), c));
-        let mounted = Arc::new(Mounted::new(adapter, credentials));
+        let counters = metrics.ecosystem(adapter.name());
+        let mounted = Arc::new(Mounted::new(adapter, credentials, counters));
         for host in mounted.adapter.proxy_hosts() {
             if let Some(other) = by_proxy_host.insert(host.clone(), mounted.clone()) {
                 bail!(
@@ -57,6 +65,9 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         by_proxy_host,
         public_url: config.public_url.clone(),
         trust_forwarded: config.trust_forwarded,
+        metrics,
+        history: Arc::new(History::new(HISTORY_INTERVAL)),
+        max_size: config.max_size,
     }))
 }
 
@@ -88,6 +99,7 @@ pub async fn start(
         shutdown.await;
         let _ = signalled_tx.send(());
     };
+    tokio::spawn(app.history.clone().run(app.metrics.clone()));
     let service = router(app.clone());
     let grace = config.shutdown_grace;
     let engine = app.engine.clone();

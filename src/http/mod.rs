@@ -6,6 +6,8 @@ mod forward;
 mod public_base;
 
 use crate::engine::{Engine, Mounted};
+use crate::metrics::history::History;
+use crate::metrics::Metrics;
 use crate::respond::{self, Body, Want};
 use axum::body::Body as AxumBody;
 use axum::extract::{Request, State};
@@ -24,6 +26,10 @@ pub struct App {
     pub by_proxy_host: HashMap<String, Arc<Mounted>>,
     pub public_url: Option<url::Url>,
     pub trust_forwarded: bool,
+    pub metrics: Arc<Metrics>,
+    pub history: Arc<History>,
+    /// The store's size limit, shown on the status page against its use.
+    pub max_size: Option<u64>,
 }
 
 pub fn router(app: Arc<App>) -> axum::Router {
@@ -100,12 +106,15 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
             if path == "/-/health" {
                 return into_axum(respond::text(StatusCode::OK, "ok\n".into()));
             }
+            if path == "/-/metrics" {
+                return into_axum(metrics(&app).await);
+            }
             let rest = path.trim_start_matches('/');
             let (name, tail) = rest.split_once('/').map_or((rest, ""), |(n, t)| (n, t));
             match app.by_name.get(name) {
                 Some(eco) => (eco.clone(), format!("/{tail}")),
                 None if path == "/" => {
-                    return into_axum(respond::text(StatusCode::OK, index_text(&app)))
+                    return into_axum(status_page(&app, request.headers()).await)
                 }
                 None => {
                     return into_axum(respond::text(
@@ -119,6 +128,7 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
             }
         }
     };
+    eco.metrics.request();
     if path.len() > 4096 {
         return into_axum(respond::text(
             StatusCode::URI_TOO_LONG,
@@ -234,12 +244,62 @@ fn mounts(app: &App) -> String {
     names.join(", ")
 }
 
-fn index_text(app: &App) -> String {
-    format!(
-        "larder {}: a caching mirror. Serving {}.\nHealth: /-/health\n",
-        env!("CARGO_PKG_VERSION"),
-        mounts(app)
+/// `GET /-/metrics`: every counter, and the store's usage measured now.
+async fn metrics(app: &App) -> respond::Response {
+    let usage = store_usage(app).await;
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+    );
+    let body = app.metrics.encode(usage);
+    respond::build(StatusCode::OK, headers, Body::Full(body.into()))
+}
+
+/// `GET /`: the status page, with client settings for the URL the page was reached at.
+async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response {
+    let usage = store_usage(app).await;
+    let base = public_base::for_request(app, headers, "");
+    let mut mounted: Vec<&Arc<Mounted>> = app.by_name.values().collect();
+    mounted.sort_by_key(|eco| eco.name());
+    let page = crate::status::Page {
+        version: env!("CARGO_PKG_VERSION"),
+        base: base.trim_end_matches('/'),
+        ecosystems: mounted
+            .iter()
+            .map(|eco| crate::status::Ecosystem {
+                counters: eco.metrics.snapshot(),
+                upstream: eco.adapter.upstreams().first().map(|u| u.to_string()),
+                proxy_hosts: eco.adapter.proxy_hosts(),
+            })
+            .collect(),
+        history: &app.history,
+        usage,
+        max_size: app.max_size,
+        offline: app.engine.offline(),
+        in_flight: app.engine.fills.in_flight(),
+    };
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    respond::build(
+        StatusCode::OK,
+        headers,
+        Body::Full(crate::status::render(&page).into()),
     )
+}
+
+async fn store_usage(app: &App) -> Option<crate::store::Usage> {
+    match app.engine.store_call(|store| store.usage()).await {
+        Ok(usage) => Some(usage),
+        Err(err) => {
+            tracing::warn!(error = %err, "could not measure the store");
+            None
+        }
+    }
 }
 
 fn into_axum(response: respond::Response) -> Response {

@@ -11,7 +11,7 @@
 //! bloats for pointers rewritten on every revalidation. The layout here is the same idea
 //! (content-addressed files, atomic rename) with those two needs met.
 
-use super::{BlobFile, Pointer, Store, TempBlob};
+use super::{BlobFile, Pointer, Store, TempBlob, Usage};
 use sha2::{Digest as _, Sha256};
 use std::fs;
 use std::io::{self, Write};
@@ -109,6 +109,27 @@ impl LocalStore {
 }
 
 impl Store for LocalStore {
+    /// Walks `blobs/sha256/*/`: a stat per blob, run once per scrape or status page.
+    fn usage(&self) -> io::Result<Usage> {
+        let mut usage = Usage::default();
+        for shard in fs::read_dir(self.root.join("blobs/sha256"))? {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for blob in fs::read_dir(shard.path())? {
+                let Ok(meta) = blob.and_then(|blob| blob.metadata()) else {
+                    continue; // removed while walking
+                };
+                if meta.is_file() {
+                    usage.blobs += 1;
+                    usage.bytes += meta.len();
+                }
+            }
+        }
+        Ok(usage)
+    }
+
     fn open_blob(&self, sha256: &str) -> io::Result<Option<BlobFile>> {
         let Some(path) = self.blob_path(sha256) else {
             return Ok(None);

@@ -19,7 +19,7 @@
 //! `max_size` plus the fills in flight.
 
 use super::evict::{self, Policy};
-use super::{scan, BlobFile, LocalStore, Pointer, Store, TempBlob};
+use super::{scan, BlobFile, LocalStore, Pointer, Store, TempBlob, Usage};
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -133,6 +133,12 @@ impl Store for LruStore {
 
     fn put_pointer(&self, pointer: &Pointer) -> io::Result<()> {
         self.inner.put_pointer(pointer)
+    }
+
+    /// Measured by the walk (exact blob count and size), not from `used`, which counts a
+    /// re-published blob twice until the next pass.
+    fn usage(&self) -> io::Result<Usage> {
+        self.inner.usage()
     }
 }
 

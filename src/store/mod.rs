@@ -90,4 +90,13 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a pointer unless the stored one is newer (`fetched_at_ms`): two writers refreshing
     /// the same object never leave the older record on top.
     fn put_pointer(&self, pointer: &Pointer) -> io::Result<()>;
+    /// What the blobs take up now (for `/-/metrics` and the status page; may walk the store).
+    fn usage(&self) -> io::Result<Usage>;
+}
+
+/// The blobs a store holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub bytes: u64,
+    pub blobs: u64,
 }

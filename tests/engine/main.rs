@@ -11,4 +11,5 @@ mod failures;
 mod full_disk;
 mod harness;
 mod http_semantics;
+mod metrics;
 mod verification;

@@ -122,7 +122,10 @@ fn capture(stream: impl Read + Send + 'static, log: Arc<Mutex<String>>, url: mps
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };
             if let Some(at) = line.find("listening on http://") {
-                let addr = line[at + "listening on ".len()..].split_whitespace().next();
+                // Text logs end the URL at a space, JSON logs at the closing quote.
+                let addr = line[at + "listening on ".len()..]
+                    .split(|c: char| c.is_whitespace() || c == '"')
+                    .next();
                 if let Some(addr) = addr {
                     let _ = url.send(addr.trim_end_matches('/').to_string());
                 }

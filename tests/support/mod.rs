@@ -29,3 +29,29 @@ pub fn http_client() -> reqwest::blocking::Client {
         .build()
         .expect("client builds")
 }
+
+/// The value of one series in a `/-/metrics` text (`name{label="v",...}` exactly as printed),
+/// or `None` when larder does not print it.
+pub fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| {
+        let value = line.strip_prefix(series)?.strip_prefix(' ')?;
+        value.split(' ').next()?.parse().ok()
+    })
+}
+
+/// `GET /-/metrics` on a larder whose root is `base` (`http://127.0.0.1:PORT`).
+pub fn scrape(base: &str) -> String {
+    let response = get(&format!("{base}/-/metrics"));
+    assert_eq!(response.status(), 200);
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    response.text().expect("metrics text")
+}
