@@ -143,6 +143,30 @@ fn a_replica_killed_mid_download_leaves_no_object_in_the_bucket() {
 }
 
 #[test]
+fn a_replica_killed_mid_upload_leaves_no_partial_object() {
+    let moto = Moto::start();
+    // Over the 8 MiB buffer: shared as a multipart upload.
+    let zip = payload(24 * 1024 * 1024, 6);
+    let upstream = go_upstream(&[(ZIP, zip.clone())]);
+    let config = replica_config(&upstream, &moto, "5s");
+    let mut a = Larder::start(&config);
+    assert!(get(&a.at(&format!("go{ZIP}"))).bytes().unwrap() == zip);
+    let uploading = health(&a).contains("pending_uploads: 1");
+    a.kill();
+    eprintln!("killed with the upload in progress: {uploading}");
+    std::thread::sleep(Duration::from_millis(300));
+    for (key, size) in moto.objects() {
+        if key.contains("/blobs/") {
+            assert_eq!(
+                size,
+                zip.len() as u64,
+                "only a whole blob is visible: {key}"
+            );
+        }
+    }
+}
+
+#[test]
 fn bucket_hung_replicas_degrade_within_the_timeout_and_recover() {
     let moto = Moto::start();
     let first = payload(100_000, 3);
