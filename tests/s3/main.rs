@@ -6,6 +6,7 @@
 mod support;
 
 mod access;
+mod deploy;
 mod moto;
 mod pointers;
 mod replicas;
