@@ -2,11 +2,11 @@
 //! variables, overridden by command-line flags.
 //!
 //! Top-level keys: `listen`, `data_dir`, `max_size`, `offline`, `public_url`,
-//! `trust_forwarded`, `log_format`, `shutdown_grace`. Fixed sections: `[storage]`, `[limits]`,
-//! and one per registered ecosystem (`[npm]`, `[pypi]`, `[go]`, `[apt]`), each with the common
-//! keys `upstream`, `metadata_ttl`, `negative_ttl`, `token` / `token_env`, `username` /
-//! `password_env`, plus the keys its adapter declares. Unknown keys are an error that names the
-//! key.
+//! `trust_forwarded`, `log_format`, `shutdown_grace`. Fixed sections: `[storage]`, `[access]`,
+//! `[limits]`, and one per registered ecosystem (`[npm]`, `[pypi]`, `[go]`, `[apt]`), each with
+//! the common keys `upstream`, `metadata_ttl`, `negative_ttl`, `token` / `token_env`,
+//! `username` / `password_env`, plus the keys its adapter declares. Unknown keys are an error
+//! that names the key.
 
 use anyhow::{anyhow, bail, Context, Result};
 use larder_adapter::{AdapterFactory, Section};
@@ -36,7 +36,17 @@ const COMMON_KEYS: &[&str] = &[
     "username",
     "password_env",
 ];
-const STORAGE_KEYS: &[&str] = &["backend"];
+const STORAGE_KEYS: &[&str] = &[
+    "backend",
+    "bucket",
+    "prefix",
+    "endpoint",
+    "region",
+    "path_style",
+    "timeout",
+    "credentials_file",
+];
+const ACCESS_KEYS: &[&str] = &["tokens", "tokens_file", "allow_networks"];
 const LIMITS_KEYS: &[&str] = &[
     "connect_timeout",
     "first_byte_timeout",
@@ -64,7 +74,19 @@ pub struct Config {
     /// After SIGTERM, how long in-flight downloads may run before larder exits anyway.
     pub shutdown_grace: Duration,
     pub limits: Limits,
+    pub storage: Storage,
+    /// Who may use this larder (`[access]`); open by default.
+    pub access: crate::access::Access,
     pub ecosystems: Vec<EcosystemConfig>,
+}
+
+/// `[storage]`: where blobs and pointers live.
+#[derive(Clone, Debug)]
+pub enum Storage {
+    /// The local disk alone (`backend = "local"`, the default).
+    Local,
+    /// The local disk in front of a shared S3-compatible bucket (`backend = "s3"`).
+    S3(crate::store::bucket::BucketSettings),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,12 +230,9 @@ impl Config {
         // Under `docker stop`'s 10 s before SIGKILL, so a container exits on its own.
         let shutdown_grace = take_duration(&mut table, "shutdown_grace", Duration::from_secs(8))?;
 
-        let storage = take_section(&mut table, "storage", STORAGE_KEYS)?;
-        if let Some(backend) = storage.get("backend") {
-            if backend.as_str() != Some("local") {
-                bail!("[storage] backend = {backend}: only \"local\" is available in this build");
-            }
-        }
+        let storage = parse_storage(take_section(&mut table, "storage", STORAGE_KEYS)?)?;
+        let access =
+            crate::access::Access::from_section(take_section(&mut table, "access", ACCESS_KEYS)?)?;
         let limits = parse_limits(take_section(&mut table, "limits", LIMITS_KEYS)?)?;
 
         let mut ecosystems = Vec::new();
@@ -236,6 +255,8 @@ impl Config {
             log_format,
             shutdown_grace,
             limits,
+            storage,
+            access,
             ecosystems,
         })
     }
@@ -270,6 +291,23 @@ impl Config {
             l.retries,
             l.max_connections_per_host,
         ));
+        if let Storage::S3(b) = &self.storage {
+            out.push_str(&format!(
+                "\n[storage]\nbackend = \"s3\"\nbucket = {:?}\nprefix = {:?}\nregion = {:?}\npath_style = {}\ntimeout = {:?}\n",
+                b.bucket,
+                b.prefix,
+                b.region,
+                b.path_style,
+                humantime::format_duration(b.timeout).to_string(),
+            ));
+            if let Some(endpoint) = &b.endpoint {
+                out.push_str(&format!("endpoint = {endpoint:?}\n"));
+            }
+            if b.credentials.is_some() {
+                out.push_str("credentials_file = \"***\"\n");
+            }
+        }
+        out.push_str(&self.access.to_toml());
         for eco in &self.ecosystems {
             let s = &eco.section;
             out.push_str(&format!(
@@ -301,7 +339,7 @@ fn json_to_toml(value: &serde_json::Value) -> String {
 }
 
 fn section_names(factories: &[AdapterFactory]) -> Vec<&'static str> {
-    let mut names = vec!["storage", "limits"];
+    let mut names = vec!["storage", "access", "limits"];
     names.extend(factories.iter().map(|f| f.name));
     names
 }
@@ -380,7 +418,7 @@ fn take_section(table: &mut Table, name: &str, allowed: &[&str]) -> Result<Table
     Ok(section)
 }
 
-fn take_string(table: &mut Table, key: &str) -> Result<Option<String>> {
+pub(crate) fn take_string(table: &mut Table, key: &str) -> Result<Option<String>> {
     match table.remove(key) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -388,7 +426,7 @@ fn take_string(table: &mut Table, key: &str) -> Result<Option<String>> {
     }
 }
 
-fn take_bool(table: &mut Table, key: &str) -> Result<Option<bool>> {
+pub(crate) fn take_bool(table: &mut Table, key: &str) -> Result<Option<bool>> {
     match table.remove(key) {
         None => Ok(None),
         Some(Value::Boolean(b)) => Ok(Some(b)),
@@ -422,7 +460,7 @@ pub fn format_size(bytes: u64) -> String {
     bytes.to_string()
 }
 
-fn take_duration(table: &mut Table, key: &str, default: Duration) -> Result<Duration> {
+pub(crate) fn take_duration(table: &mut Table, key: &str, default: Duration) -> Result<Duration> {
     match take_string(table, key)? {
         Some(raw) => parse_duration(key, &raw),
         None => Ok(default),
@@ -434,6 +472,44 @@ fn take_integer(table: &mut Table, key: &str, default: u64) -> Result<u64> {
         None => Ok(default),
         Some(Value::Integer(n)) if n >= 0 => Ok(n as u64),
         Some(other) => bail!("`{key}` must be a non-negative integer, got {other}"),
+    }
+}
+
+/// `[storage]`; credentials come from `credentials_file` or else the standard `AWS_*`
+/// environment variables (read by the S3 client itself).
+fn parse_storage(mut table: Table) -> Result<Storage> {
+    let backend = take_string(&mut table, "backend")?;
+    match backend.as_deref() {
+        None | Some("local") => {
+            if let Some(key) = table.keys().next() {
+                bail!("[storage] {key} is set but backend is \"local\"; add backend = \"s3\" to use a bucket");
+            }
+            Ok(Storage::Local)
+        }
+        Some("s3") => {
+            let bucket = take_string(&mut table, "bucket")?.ok_or_else(|| {
+                anyhow!("[storage] backend = \"s3\" needs a bucket name: bucket = \"...\"")
+            })?;
+            let credentials = take_string(&mut table, "credentials_file")?
+                .map(|path| crate::store::bucket::BucketCredentials::from_file(Path::new(&path)))
+                .transpose()
+                .map_err(|err| anyhow!(err))?;
+            Ok(Storage::S3(crate::store::bucket::BucketSettings {
+                bucket,
+                prefix: take_string(&mut table, "prefix")?
+                    .unwrap_or_default()
+                    .trim_matches('/')
+                    .to_string(),
+                endpoint: take_string(&mut table, "endpoint")?,
+                region: take_string(&mut table, "region")?
+                    .or_else(|| std::env::var("AWS_REGION").ok())
+                    .unwrap_or_else(|| "us-east-1".into()),
+                path_style: take_bool(&mut table, "path_style")?.unwrap_or(false),
+                timeout: take_duration(&mut table, "timeout", Duration::from_secs(3))?,
+                credentials,
+            }))
+        }
+        Some(other) => bail!("[storage] backend = {other:?}: use \"local\" or \"s3\""),
     }
 }
 
@@ -675,5 +751,48 @@ mod tests {
         assert!(printed.contains("token = \"***\""));
         assert!(printed.contains("mirror_of = \"x\""));
         assert!(!format!("{config:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn s3_storage_reads_a_credentials_file_and_never_prints_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let creds = dir.path().join("credentials");
+        std::fs::write(
+            &creds,
+            "[other]\naws_access_key_id = NOPE\n[default]\naws_access_key_id = AKIAEXAMPLE\naws_secret_access_key = sekrit/KEY\n",
+        )
+        .unwrap();
+        let config = table_from(
+            &format!(
+                "[storage]\nbackend = \"s3\"\nbucket = \"b\"\nprefix = \"/m/\"\nendpoint = \"http://127.0.0.1:9000\"\npath_style = true\ntimeout = \"2s\"\ncredentials_file = {:?}",
+                creds.display().to_string()
+            ),
+            &[],
+            FACTORIES,
+        )
+        .unwrap();
+        let Storage::S3(settings) = &config.storage else {
+            panic!("s3 backend expected");
+        };
+        assert_eq!(settings.prefix, "m");
+        assert_eq!(settings.timeout, Duration::from_secs(2));
+        assert_eq!(
+            settings.credentials.as_ref().unwrap().access_key_id,
+            "AKIAEXAMPLE"
+        );
+        let printed = config.to_toml();
+        assert!(printed.contains("backend = \"s3\""), "{printed}");
+        for secret in ["AKIAEXAMPLE", "sekrit"] {
+            assert!(!printed.contains(secret), "{printed}");
+            assert!(!format!("{config:?}").contains(secret));
+        }
+        let err = table_from("[storage]\nbucket = \"b\"", &[], FACTORIES)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("backend"), "{err}");
+        let err = table_from("[storage]\nbackend = \"s3\"", &[], FACTORIES)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bucket"), "{err}");
     }
 }

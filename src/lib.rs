@@ -5,6 +5,7 @@
 //! in the [`store`] or starts a [`fill`] ([`fetch`]) through the [`upstream`] client; [`respond`]
 //! and [`body`] turn the result into the response.
 
+pub mod access;
 pub mod adapters;
 pub mod body;
 pub mod config;

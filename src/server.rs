@@ -8,12 +8,12 @@
 //! download was never published, so nothing partial is ever visible, and the next start sweeps
 //! whatever a SIGKILL left.
 
-use crate::config::Config;
+use crate::config::{Config, Storage};
 use crate::engine::{Engine, Mounted};
 use crate::http::{router, App};
 use crate::metrics::history::History;
 use crate::metrics::Metrics;
-use crate::store::{LocalStore, LruStore};
+use crate::store::{bucket::Bucket, LocalStore, LruStore, Store, TieredStore};
 use crate::upstream::UpstreamClient;
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
@@ -30,7 +30,23 @@ const HISTORY_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Builds the application state from a configuration.
 pub fn build_app(config: &Config) -> Result<Arc<App>> {
-    let store = LruStore::new(LocalStore::open(&config.data_dir)?, config.max_size)?;
+    let local: Arc<dyn Store> = Arc::new(LruStore::new(
+        LocalStore::open(&config.data_dir)?,
+        config.max_size,
+    )?);
+    let store: Arc<dyn Store> = match &config.storage {
+        Storage::Local => local,
+        Storage::S3(settings) => {
+            let bucket = Bucket::connect(settings).with_context(|| {
+                format!(
+                    "[storage] cannot set up bucket {:?}; check bucket, endpoint and region",
+                    settings.bucket
+                )
+            })?;
+            tracing::info!(bucket = %settings.bucket, prefix = %settings.prefix, "local tier in front of a shared bucket");
+            Arc::new(TieredStore::new(local, bucket)?)
+        }
+    };
     let names: Vec<&'static str> = config.ecosystems.iter().map(|e| e.factory.name).collect();
     let metrics = Arc::new(Metrics::new(&names));
     let mut upstreams = Vec::new();
@@ -58,7 +74,7 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         by_name.insert(mounted.name(), mounted);
     }
     let client = UpstreamClient::new(config.limits.clone(), &upstreams)?;
-    let engine = Arc::new(Engine::new(Arc::new(store), client, config.offline));
+    let engine = Arc::new(Engine::new(store, client, config.offline));
     Ok(Arc::new(App {
         engine,
         by_name,
@@ -68,6 +84,7 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         metrics,
         history: Arc::new(History::new(HISTORY_INTERVAL)),
         max_size: config.max_size,
+        access: config.access.clone(),
     }))
 }
 

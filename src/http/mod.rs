@@ -2,6 +2,7 @@
 //! first path segment (or, for absolute-form proxy requests, by host), asks the adapter for a
 //! route, and hands cacheable objects to the engine.
 
+mod access;
 mod forward;
 mod public_base;
 
@@ -30,6 +31,8 @@ pub struct App {
     pub history: Arc<History>,
     /// The store's size limit, shown on the status page against its use.
     pub max_size: Option<u64>,
+    /// Client tokens and allowed networks (`[access]`).
+    pub access: crate::access::Access,
 }
 
 pub fn router(app: Arc<App>) -> axum::Router {
@@ -72,6 +75,8 @@ pub fn serve(
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
         let _ = tcp.set_nodelay(true);
     });
+    // The peer's address reaches `handle` for `[access] allow_networks`.
+    let service = service.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, service)
         .with_graceful_shutdown(graceful)
         .into_future()
@@ -87,6 +92,12 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
         ));
     }
     let uri = request.uri().clone();
+    if uri.authority().is_none() && uri.path() == "/-/health" {
+        return into_axum(health(&app));
+    }
+    if let Some(refused) = access::check(&app.access, &request) {
+        return into_axum(refused);
+    }
     let (eco, path) = match uri.authority() {
         Some(authority) => match app
             .by_proxy_host
@@ -103,9 +114,6 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
         },
         None => {
             let path = uri.path();
-            if path == "/-/health" {
-                return into_axum(respond::text(StatusCode::OK, "ok\n".into()));
-            }
             if path == "/-/metrics" {
                 return into_axum(metrics(&app).await);
             }
@@ -198,6 +206,27 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
         }
     };
     into_axum(response)
+}
+
+/// `/-/health`: always 200 while larder serves, so a load balancer keeps a replica whose
+/// bucket is unreachable (it still serves its local tier and upstream); the first line says
+/// `ok` or `degraded`, the next ones why.
+fn health(app: &App) -> respond::Response {
+    let health = app.engine.store.health();
+    let mut text = match &health.degraded {
+        None => "ok\n".to_string(),
+        Some((since_ms, why)) => format!(
+            "degraded\nbucket: unreachable for {}s ({why}); serving from the local tier and upstream\n",
+            crate::store::now_ms().saturating_sub(*since_ms) / 1000
+        ),
+    };
+    if health.shared {
+        if health.degraded.is_none() {
+            text.push_str("bucket: reachable\n");
+        }
+        text.push_str(&format!("pending_uploads: {}\n", health.pending_uploads));
+    }
+    respond::text(StatusCode::OK, text)
 }
 
 /// Refuses dot segments and control bytes in any percent-encoding, for every adapter: no

@@ -71,8 +71,7 @@ impl LocalStore {
     }
 
     fn blob_path(&self, sha256: &str) -> Option<PathBuf> {
-        let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
-        valid.then(|| {
+        super::is_sha256_hex(sha256).then(|| {
             self.root
                 .join("blobs/sha256")
                 .join(&sha256[..2])

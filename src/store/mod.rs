@@ -6,13 +6,15 @@
 //!
 //! The local disk backend lives in [`local`]; [`lru`] wraps it with a record of use and
 //! eviction under `max_size` ([`evict`]); [`scan`] walks it for `larder gc` and `larder verify`
-//! ([`verify`]). A shared object-storage backend implements the same trait; adapters never see
-//! the store.
+//! ([`verify`]). Replicas put that local tier in front of a shared S3-compatible bucket
+//! ([`bucket`]) as a [`tiered`] store. Adapters never see the store.
 
+pub mod bucket;
 pub mod evict;
 pub mod local;
 pub mod lru;
 pub mod scan;
+pub mod tiered;
 pub mod verify;
 
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,22 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use local::LocalStore;
 pub use lru::LruStore;
+pub use tiered::TieredStore;
+
+/// A store's state for `/-/health`.
+#[derive(Clone, Debug, Default)]
+pub struct StoreHealth {
+    /// Whether there is a shared tier (a bucket) at all.
+    pub shared: bool,
+    /// Since when (unix ms) and why the shared tier is unreachable.
+    pub degraded: Option<(u64, String)>,
+    /// Objects being shared in the background.
+    pub pending_uploads: usize,
+}
+
+pub fn is_sha256_hex(sha256: &str) -> bool {
+    sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit())
+}
 
 /// What the store knows about one object key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +110,10 @@ pub trait Store: Send + Sync + 'static {
     fn put_pointer(&self, pointer: &Pointer) -> io::Result<()>;
     /// What the blobs take up now (for `/-/metrics` and the status page; may walk the store).
     fn usage(&self) -> io::Result<Usage>;
+    /// The shared tier's state; a store without one is always healthy.
+    fn health(&self) -> StoreHealth {
+        StoreHealth::default()
+    }
 }
 
 /// The blobs a store holds.
