@@ -1,6 +1,7 @@
 //! Response bodies read from a file: a published blob, or the temp file of a fill in progress.
 
 use crate::fill::{FillState, Outcome};
+use crate::store::BlobFile;
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use larder_adapter::Rewriter;
@@ -13,6 +14,19 @@ use tokio::sync::watch;
 const CHUNK: u64 = 256 * 1024;
 
 pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
+
+/// Bytes `start..end` of a published blob, added to `served` as they are read: from memory when
+/// the engine read it whole, else by positioned reads.
+pub fn blob_range(blob: BlobFile, start: u64, end: u64, served: Counter) -> ByteStream {
+    match blob.content {
+        Some(content) => {
+            let range = content.slice(start as usize..end as usize);
+            served.inc_by(range.len() as u64);
+            stream::once(futures_util::future::ready(Ok(range))).boxed()
+        }
+        None => file_range(Arc::new(blob.file), start, end, served),
+    }
+}
 
 /// Bytes `start..end` of a complete file, added to `served` as they are read.
 pub fn file_range(file: Arc<std::fs::File>, start: u64, end: u64, served: Counter) -> ByteStream {
