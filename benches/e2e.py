@@ -405,7 +405,8 @@ def criterion_rows(criterion_dir):
         nbytes = throughput.get("Bytes") or throughput.get("BytesDecimal")
         rate = f"{nbytes / MB / (mean_ns / 1e9):,.0f} MB/s" if nbytes else "-"
         size = f"{nbytes / MB:.1f} MB" if nbytes else "-"
-        rows.append(f"| {bench['group_id']} | {bench['function_id'] or ''} | {size} | "
+        name = bench.get("value_str") or bench.get("function_id") or ""
+        rows.append(f"| {bench['group_id']} | {name} | {size} | "
                     f"{mean_ns / 1e6:,.3f} ms | {rate} |")
     if not rows:
         return []
