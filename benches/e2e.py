@@ -398,7 +398,7 @@ def coalesce(args, work, root, results, rtt_ms, mbit):
 def criterion_rows(criterion_dir):
     """A table of the criterion benches' mean times and throughputs (target/criterion)."""
     rows = []
-    for estimates in sorted(Path(criterion_dir).glob("*/*/new/estimates.json")):
+    for estimates in sorted(Path(criterion_dir).rglob("new/estimates.json")):
         bench = json.loads((estimates.parent / "benchmark.json").read_text())
         mean_ns = json.loads(estimates.read_text())["mean"]["point_estimate"]
         throughput = bench.get("throughput") or {}
@@ -410,7 +410,7 @@ def criterion_rows(criterion_dir):
                     f"{mean_ns / 1e6:,.3f} ms | {rate} |")
     if not rows:
         return []
-    return ["", "| metadata (criterion) | bench | input | mean time | throughput |",
+    return ["", "| criterion group | bench | input | mean time | throughput |",
             "|---|---|---|---|---|"] + rows
 
 
