@@ -1,6 +1,7 @@
 //! Response bodies read from a file: a published blob, or the temp file of a fill in progress.
 
 use crate::fill::{FillState, Outcome};
+use crate::store::BlobFile;
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
 use larder_adapter::Rewriter;
@@ -11,22 +12,49 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 const CHUNK: u64 = 256 * 1024;
+/// Reads of published blobs: two in flight per response, so the same memory as one `CHUNK`.
+const BLOB_CHUNK: u64 = CHUNK / 2;
 
 pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
 
-/// Bytes `start..end` of a complete file, added to `served` as they are read.
+/// Bytes `start..end` of a published blob, added to `served` as they are read: from memory when
+/// the engine read it whole, else by positioned reads.
+pub fn blob_range(blob: BlobFile, start: u64, end: u64, served: Counter) -> ByteStream {
+    match blob.content {
+        Some(content) => {
+            let range = content.slice(start as usize..end as usize);
+            served.inc_by(range.len() as u64);
+            stream::once(futures_util::future::ready(Ok(range))).boxed()
+        }
+        None => file_range(Arc::new(blob.file), start, end, served),
+    }
+}
+
+/// Bytes `start..end` of a complete file, added to `served` as they are read, one chunk ahead:
+/// the next chunk is read while the current one is written to the client, so the disk and the
+/// socket work at the same time. At most two chunks are held per response (`BLOB_CHUNK` is half
+/// of `CHUNK` for that).
 pub fn file_range(file: Arc<std::fs::File>, start: u64, end: u64, served: Counter) -> ByteStream {
-    stream::try_unfold(start, move |pos| {
+    let read_ahead = move |file: &Arc<std::fs::File>, pos: u64| {
         let file = file.clone();
+        (pos < end).then(|| {
+            tokio::task::spawn_blocking(move || {
+                read_at_blocking(&file, pos, (end - pos).min(BLOB_CHUNK))
+            })
+        })
+    };
+    let first = read_ahead(&file, start);
+    stream::try_unfold((first, start, file), move |(ahead, pos, file)| {
         let served = served.clone();
         async move {
-            if pos >= end {
+            let Some(ahead) = ahead else {
                 return Ok(None);
-            }
-            let chunk = read_at(file, pos, (end - pos).min(CHUNK)).await?;
+            };
+            let chunk = ahead.await.map_err(io::Error::other)??;
             let next = pos + chunk.len() as u64;
             served.inc_by(chunk.len() as u64);
-            Ok(Some((chunk, next)))
+            let following = read_ahead(&file, next);
+            Ok(Some((chunk, (following, next, file))))
         }
     })
     .boxed()
@@ -108,24 +136,26 @@ pub fn rewritten(inner: ByteStream, rewriter: Box<dyn Rewriter>) -> ByteStream {
 }
 
 async fn read_at(file: Arc<std::fs::File>, pos: u64, len: u64) -> io::Result<Bytes> {
-    tokio::task::spawn_blocking(move || {
-        let mut buf = vec![0; len as usize];
-        let mut filled = 0;
-        while filled < buf.len() {
-            match file.read_at(&mut buf[filled..], pos + filled as u64)? {
-                0 => break,
-                n => filled += n,
-            }
+    tokio::task::spawn_blocking(move || read_at_blocking(&file, pos, len))
+        .await
+        .map_err(io::Error::other)?
+}
+
+fn read_at_blocking(file: &std::fs::File, pos: u64, len: u64) -> io::Result<Bytes> {
+    let mut buf = vec![0; len as usize];
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], pos + filled as u64)? {
+            0 => break,
+            n => filled += n,
         }
-        if filled == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the stored file is shorter than its record",
-            ));
-        }
-        buf.truncate(filled);
-        Ok(Bytes::from(buf))
-    })
-    .await
-    .map_err(io::Error::other)?
+    }
+    if filled == 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the stored file is shorter than its record",
+        ));
+    }
+    buf.truncate(filled);
+    Ok(Bytes::from(buf))
 }

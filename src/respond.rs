@@ -9,7 +9,6 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::StatusCode;
 use larder_adapter::Object;
 use sha2::Digest as _;
-use std::sync::Arc;
 
 /// A response body: the HTTP layer turns it into its own type.
 pub enum Body {
@@ -84,25 +83,25 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
             {
                 return build(StatusCode::NOT_MODIFIED, headers, Body::Empty);
             }
-            let file = Arc::new(blob.file);
+            let len = blob.len;
             if let Some(rewriter) = rewriter {
                 let body = if want.head {
                     Body::Empty
                 } else {
                     Body::Stream(body::rewritten(
-                        body::file_range(file, 0, blob.len, from_cache),
+                        body::blob_range(blob, 0, len, from_cache),
                         rewriter,
                     ))
                 };
                 return build(StatusCode::OK, headers, body);
             }
             headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-            match want.range.as_deref().map(|r| parse_range(r, blob.len)) {
+            match want.range.as_deref().map(|r| parse_range(r, len)) {
                 Some(RangeRequest::Unsatisfiable) => {
                     insert(
                         &mut headers,
                         header::CONTENT_RANGE,
-                        &format!("bytes */{}", blob.len),
+                        &format!("bytes */{len}"),
                     );
                     build(StatusCode::RANGE_NOT_SATISFIABLE, headers, Body::Empty)
                 }
@@ -110,7 +109,7 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                     insert(
                         &mut headers,
                         header::CONTENT_RANGE,
-                        &format!("bytes {start}-{}/{}", end - 1, blob.len),
+                        &format!("bytes {start}-{}/{len}", end - 1),
                     );
                     insert(
                         &mut headers,
@@ -120,16 +119,16 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                     let body = if want.head {
                         Body::Empty
                     } else {
-                        Body::Stream(body::file_range(file, start, end, from_cache))
+                        Body::Stream(body::blob_range(blob, start, end, from_cache))
                     };
                     build(StatusCode::PARTIAL_CONTENT, headers, body)
                 }
                 Some(RangeRequest::Ignore) | None => {
-                    insert(&mut headers, header::CONTENT_LENGTH, &blob.len.to_string());
+                    insert(&mut headers, header::CONTENT_LENGTH, &len.to_string());
                     let body = if want.head {
                         Body::Empty
                     } else {
-                        Body::Stream(body::file_range(file, 0, blob.len, from_cache))
+                        Body::Stream(body::blob_range(blob, 0, len, from_cache))
                     };
                     build(StatusCode::OK, headers, body)
                 }

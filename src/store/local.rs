@@ -136,7 +136,11 @@ impl Store for LocalStore {
         match fs::File::open(&path) {
             Ok(file) => {
                 let len = file.metadata()?.len();
-                Ok(Some(BlobFile { file, len }))
+                Ok(Some(BlobFile {
+                    file,
+                    len,
+                    content: None,
+                }))
             }
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(err),

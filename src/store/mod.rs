@@ -86,6 +86,9 @@ pub fn now_ms() -> u64 {
 pub struct BlobFile {
     pub file: std::fs::File,
     pub len: u64,
+    /// The whole content, when the engine read it together with the open (small blobs): the
+    /// body is then served from memory, without another trip to the blocking pool.
+    pub content: Option<bytes::Bytes>,
 }
 
 /// A temp file being filled; becomes a blob through [`Store::publish`].

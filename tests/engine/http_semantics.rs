@@ -243,3 +243,70 @@ fn an_upstream_slower_than_the_stale_timeout_gets_the_cached_copy_quickly() {
     assert_eq!(response.headers()["x-larder-cache"], "stale");
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+/// Small blobs are served from memory read along with the open, larger ones by positioned
+/// reads: both give the client the same bytes, lengths and ranges, on either side of the limit.
+#[test]
+fn hits_of_small_and_large_blobs_serve_the_same_bytes_and_ranges() {
+    let sizes = [0, 1, 20_000, 64 * 1024, 64 * 1024 + 1, 300_000];
+    let mut routes = Routes::new();
+    let bodies: Vec<Vec<u8>> = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, &size)| payload(size, 20 + i as u8))
+        .collect();
+    for (i, body) in bodies.iter().enumerate() {
+        routes.insert(
+            format!("/blob/s{i}"),
+            vec![Resource::new("application/octet-stream", body.clone())],
+        );
+    }
+    let upstream = Upstream::start(routes);
+    let larder = TestLarder::start(&upstream.url, "");
+    let client = http_client();
+    for (i, body) in bodies.iter().enumerate() {
+        let url = larder.at(&format!("blob/s{i}"));
+        let len = body.len();
+        assert!(client.get(&url).send().unwrap().bytes().unwrap() == *body);
+        // The fill publishes just after its last byte went out.
+        let mut hit = client.get(&url).send().unwrap();
+        for _ in 0..50 {
+            if hit.headers()["x-larder-cache"] == "hit" {
+                break;
+            }
+            hit.bytes().unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+            hit = client.get(&url).send().unwrap();
+        }
+        assert_eq!(hit.headers()["x-larder-cache"], "hit", "{len} bytes");
+        assert_eq!(hit.headers()["content-length"], len.to_string().as_str());
+        assert!(hit.bytes().unwrap() == *body, "{len} bytes");
+        if len < 2 {
+            continue;
+        }
+        let (start, end) = (len / 3, len - len / 4);
+        let range = client
+            .get(&url)
+            .header("range", format!("bytes={start}-{}", end - 1))
+            .send()
+            .unwrap();
+        assert_eq!(range.status(), 206, "{len} bytes");
+        assert_eq!(
+            range.headers()["content-range"],
+            format!("bytes {start}-{}/{len}", end - 1).as_str()
+        );
+        assert!(range.bytes().unwrap() == body[start..end], "{len} bytes");
+        let tail = client.get(&url).header("range", "bytes=-7").send().unwrap();
+        assert!(
+            tail.bytes().unwrap() == body[len.saturating_sub(7)..],
+            "{len} bytes"
+        );
+        let beyond = client
+            .get(&url)
+            .header("range", format!("bytes={len}-"))
+            .send()
+            .unwrap();
+        assert_eq!(beyond.status(), 416, "{len} bytes");
+        assert_eq!(upstream.count(&format!("/blob/s{i}")), 1);
+    }
+}
