@@ -95,44 +95,9 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                 };
                 return build(StatusCode::OK, headers, body);
             }
-            headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-            match want.range.as_deref().map(|r| parse_range(r, len)) {
-                Some(RangeRequest::Unsatisfiable) => {
-                    insert(
-                        &mut headers,
-                        header::CONTENT_RANGE,
-                        &format!("bytes */{len}"),
-                    );
-                    build(StatusCode::RANGE_NOT_SATISFIABLE, headers, Body::Empty)
-                }
-                Some(RangeRequest::Bytes(start, end)) => {
-                    insert(
-                        &mut headers,
-                        header::CONTENT_RANGE,
-                        &format!("bytes {start}-{}/{len}", end - 1),
-                    );
-                    insert(
-                        &mut headers,
-                        header::CONTENT_LENGTH,
-                        &(end - start).to_string(),
-                    );
-                    let body = if want.head {
-                        Body::Empty
-                    } else {
-                        Body::Stream(body::blob_range(blob, start, end, from_cache))
-                    };
-                    build(StatusCode::PARTIAL_CONTENT, headers, body)
-                }
-                Some(RangeRequest::Ignore) | None => {
-                    insert(&mut headers, header::CONTENT_LENGTH, &len.to_string());
-                    let body = if want.head {
-                        Body::Empty
-                    } else {
-                        Body::Stream(body::blob_range(blob, 0, len, from_cache))
-                    };
-                    build(StatusCode::OK, headers, body)
-                }
-            }
+            ranged(headers, len, want, |start, end| {
+                body::blob_range(blob, start, end, from_cache)
+            })
         }
         Found::Direct(direct) => {
             let mut headers = base_headers(object, direct.content_type.as_deref());
@@ -177,58 +142,49 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                 };
                 return build(StatusCode::OK, headers, body);
             };
-            headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-            match want.range.as_deref().map(|r| parse_range(r, len)) {
-                Some(RangeRequest::Unsatisfiable) => {
-                    insert(
-                        &mut headers,
-                        header::CONTENT_RANGE,
-                        &format!("bytes */{len}"),
-                    );
-                    build(StatusCode::RANGE_NOT_SATISFIABLE, headers, Body::Empty)
-                }
-                Some(RangeRequest::Bytes(start, end)) => {
-                    insert(
-                        &mut headers,
-                        header::CONTENT_RANGE,
-                        &format!("bytes {start}-{}/{len}", end - 1),
-                    );
-                    insert(
-                        &mut headers,
-                        header::CONTENT_LENGTH,
-                        &(end - start).to_string(),
-                    );
-                    let body = if want.head {
-                        Body::Empty
-                    } else {
-                        Body::Stream(body::following(
-                            head.file.clone(),
-                            rx,
-                            start,
-                            Some(end),
-                            from_upstream,
-                        ))
-                    };
-                    build(StatusCode::PARTIAL_CONTENT, headers, body)
-                }
-                Some(RangeRequest::Ignore) | None => {
-                    insert(&mut headers, header::CONTENT_LENGTH, &len.to_string());
-                    let body = if want.head {
-                        Body::Empty
-                    } else {
-                        Body::Stream(body::following(
-                            head.file.clone(),
-                            rx,
-                            0,
-                            None,
-                            from_upstream,
-                        ))
-                    };
-                    build(StatusCode::OK, headers, body)
-                }
-            }
+            ranged(headers, len, want, |start, end| {
+                body::following(head.file.clone(), rx, start, Some(end), from_upstream)
+            })
         }
     }
+}
+
+/// A body of known length: `Accept-Ranges`, a single Range (206, or 416), or the whole (200);
+/// `body(start, end)` is asked only when bytes are to be sent.
+fn ranged(
+    mut headers: HeaderMap,
+    len: u64,
+    want: &Want,
+    body: impl FnOnce(u64, u64) -> ByteStream,
+) -> Response {
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    let (status, start, end) = match want.range.as_deref().map(|r| parse_range(r, len)) {
+        Some(RangeRequest::Unsatisfiable) => {
+            insert(
+                &mut headers,
+                header::CONTENT_RANGE,
+                &format!("bytes */{len}"),
+            );
+            return build(StatusCode::RANGE_NOT_SATISFIABLE, headers, Body::Empty);
+        }
+        Some(RangeRequest::Bytes(start, end)) => {
+            let range = format!("bytes {start}-{}/{len}", end - 1);
+            insert(&mut headers, header::CONTENT_RANGE, &range);
+            (StatusCode::PARTIAL_CONTENT, start, end)
+        }
+        Some(RangeRequest::Ignore) | None => (StatusCode::OK, 0, len),
+    };
+    insert(
+        &mut headers,
+        header::CONTENT_LENGTH,
+        &(end - start).to_string(),
+    );
+    let body = if want.head {
+        Body::Empty
+    } else {
+        Body::Stream(body(start, end))
+    };
+    build(status, headers, body)
 }
 
 pub fn text(status: StatusCode, message: String) -> Response {
