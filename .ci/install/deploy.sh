@@ -5,6 +5,7 @@
 # ruamel.yaml) to parse and check deploy/compose.yaml.
 # Idempotent: a quick no-op when everything is already installed.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/apt-install.sh"
 
 need=()
 command -v buildah >/dev/null 2>&1 || need+=(buildah)
@@ -12,21 +13,7 @@ command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v strip >/dev/null 2>&1 || need+=(binutils)
 [ -r /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
 
-if [ "${#need[@]}" -gt 0 ]; then
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-    echo "deploy.sh: installing ${need[*]}"
-    # Other install scripts may run apt at the same time: wait for its locks instead of failing.
-    lock_wait=(-o DPkg::Lock::Timeout=600)
-    for attempt in 1 2 3 4 5 6 7 8 9 10; do
-        if $SUDO apt-get "${lock_wait[@]}" update -qq; then
-            break
-        fi
-        [ "$attempt" -eq 10 ] && { echo "deploy.sh: apt-get update kept failing" >&2; exit 1; }
-        sleep 6
-    done
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get "${lock_wait[@]}" install -y -qq \
-        --no-install-recommends "${need[@]}"
-fi
+apt_install "${need[@]}"
 
 have_check_jsonschema() {
     python3 - <<'PY' >/dev/null 2>&1

@@ -3,15 +3,10 @@
 # (golang-golang-x-mod-dev) whose sumdb server and note-signing packages the fixture checksum
 # database is built from. Quick no-op when both are already there.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/apt-install.sh"
 
 need=()
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb ] || need+=(golang-golang-x-mod-dev)
-if [ "${#need[@]}" -eq 0 ]; then
-    exit 0
-fi
-
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+apt_install "${need[@]}"
 go version

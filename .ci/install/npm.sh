@@ -3,6 +3,7 @@
 # (to build the fixture registry's tarballs) and pnpm (the pnpm test). Idempotent: a quick no-op
 # when everything is already installed.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/apt-install.sh"
 
 # The pnpm major the tests are written against; pnpm 10 runs on Node.js >= 18.12.
 PNPM_MAJOR=10
@@ -18,14 +19,7 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v tar >/dev/null 2>&1 || need+=(tar)
 command -v gzip >/dev/null 2>&1 || need+=(gzip)
-if [ "${#need[@]}" -gt 0 ]; then
-    echo "npm.sh: installing ${need[*]}"
-    # Other install scripts may run apt at the same time: wait for its locks instead of failing.
-    lock_wait=(-o DPkg::Lock::Timeout=600)
-    $SUDO apt-get "${lock_wait[@]}" update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get "${lock_wait[@]}" install -y -qq \
-        --no-install-recommends "${need[@]}"
-fi
+apt_install "${need[@]}"
 
 if ! pnpm --version 2>/dev/null | grep -q "^${PNPM_MAJOR}\."; then
     echo "npm.sh: installing pnpm@${PNPM_MAJOR} from the npm registry"
