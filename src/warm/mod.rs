@@ -187,7 +187,16 @@ impl Client {
         let file_url = Url::parse(&page_url)
             .and_then(|page| page.join(&chosen.url))
             .map_err(|err| format!("{}: bad link {:?}: {err}", chosen.filename, chosen.url))?;
-        drain(self.direct.get(file_url)).await
+        let mut got = drain(self.direct.get(file_url.clone())).await?;
+        if chosen.metadata {
+            let mut metadata_url = file_url;
+            metadata_url.set_path(&format!("{}.metadata", metadata_url.path()));
+            let metadata = drain(self.direct.get(metadata_url))
+                .await
+                .map_err(|err| format!("{}.metadata: {err}", chosen.filename))?;
+            got.bytes += metadata.bytes;
+        }
+        Ok(got)
     }
 }
 

@@ -252,6 +252,9 @@ pub fn uv_lock(bytes: &[u8]) -> Result<Vec<Pin>, PinError> {
 pub struct Chosen {
     pub filename: String,
     pub url: String,
+    /// The page declares the file's core metadata (PEP 658/714): pip fetches `<url>.metadata`
+    /// before the file, so warm fetches it too.
+    pub metadata: bool,
 }
 
 /// The file of a PEP 691 JSON page that `pip install name==version` would pick for `tags`: the
@@ -309,9 +312,14 @@ pub fn choose(page: &[u8], pin: &Pin, tags: &Tags) -> Result<Chosen, PinError> {
             None => true,
         };
         if better {
+            let metadata = ["core-metadata", "dist-info-metadata"].iter().any(|key| {
+                file.get(*key)
+                    .is_some_and(|v| v.as_bool() == Some(true) || v.is_object())
+            });
             let chosen = Chosen {
                 filename: filename.to_string(),
                 url: url.to_string(),
+                metadata,
             };
             best = Some((rank, chosen));
         }
@@ -505,6 +513,9 @@ mod tests {
         let chosen = choose(&only_win, &pin(&[]), &tags).unwrap();
         assert_eq!(chosen.filename, "x-1.0.tar.gz");
         assert_eq!(chosen.url, "../../files/x-1.0.tar.gz");
+        assert!(!chosen.metadata);
+        let with_metadata = br#"{"files": [{"filename": "x-1.0-py3-none-any.whl", "url": "u", "hashes": {}, "core-metadata": {"sha256": "ab"}}]}"#;
+        assert!(choose(with_metadata, &pin(&[]), &tags).unwrap().metadata);
         let err = choose(
             &page(&[("x-1.0-cp311-cp311-win_amd64.whl", A)]),
             &pin(&[]),
