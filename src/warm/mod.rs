@@ -57,6 +57,9 @@ pub async fn run(options: &Options) -> Result<Outcome> {
         let format = sources::detect(file, &bytes)?;
         let found = sources::jobs(format, &bytes)
             .with_context(|| format!("{}: cannot read it as {format:?}", file.display()))?;
+        if found.is_empty() {
+            eprintln!("larder warm: {}: nothing to fetch in it", file.display());
+        }
         jobs.extend(found);
     }
     let tags = if jobs.iter().any(|j| matches!(j, Job::Python { .. })) {

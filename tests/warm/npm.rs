@@ -135,3 +135,48 @@ fn what_cannot_be_fetched_is_listed_and_fails_the_run() {
         text(&output)
     );
 }
+
+/// `--data-dir`: no running larder; warm runs the engine in-process on that data dir, which a
+/// larder then serves offline.
+#[test]
+fn warm_straight_into_a_data_dir_then_serve_it_offline() {
+    let (registry, upstream, _larder) = setup();
+    let lock = registry.lockfile(PROJECT_DEPS, EXPECTED, None);
+    let project = Project::new(&Registry::manifest(PROJECT_DEPS), Some(&lock));
+    let work = tempfile::tempdir().unwrap();
+    let data_dir = work.path().join("data");
+    let config = work.path().join("larder.toml");
+    let config_toml = format!("[npm]\nupstream = \"{}/\"\n", upstream.url);
+    std::fs::write(&config, &config_toml).unwrap();
+    let output = run_larder(&[
+        "warm",
+        "--config",
+        config.to_str().unwrap(),
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+        project.dir.join("package-lock.json").to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output));
+    assert!(
+        text(&output).contains(&format!("{} fetched", EXPECTED.len())),
+        "{}",
+        text(&output)
+    );
+
+    upstream.set_mode(Mode::Down);
+    let offline = Larder::start_with_args(&data_dir, &config_toml, &["--offline"]);
+    for (name, version) in EXPECTED {
+        let path = registry.package(name).tarball_path(version);
+        let response = crate::support::get(&offline.at(&format!("npm{path}")));
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(
+            response.bytes().unwrap().to_vec(),
+            registry
+                .package(name)
+                .version(version)
+                .tarball
+                .clone()
+                .unwrap()
+        );
+    }
+}

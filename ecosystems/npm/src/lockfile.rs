@@ -55,8 +55,8 @@ pub fn tarball_path(name: &str, version: &str) -> Result<String, LockfileError> 
 
 /// The tarballs of an npm `package-lock.json` (or `npm-shrinkwrap.json`), lockfileVersion 2 or 3.
 /// Skips the root, links (workspaces), bundled dependencies and non-registry sources (git,
-/// `file:`, other hosts' tarball URLs are fetched by name and version from the registry only
-/// when their file name matches).
+/// `file:`, tarball URLs whose file name is not the registry's for that name and version).
+/// Entries without `resolved` are fetched by name and version, as npm does.
 pub fn package_lock(bytes: &[u8]) -> Result<Vec<Tarball>, LockfileError> {
     let doc: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|err| LockfileError(format!("not a JSON package-lock: {err}")))?;
@@ -76,11 +76,14 @@ pub fn package_lock(bytes: &[u8]) -> Result<Vec<Tarball>, LockfileError> {
         if flag("link") || flag("inBundle") || flag("bundled") {
             continue;
         }
-        let Some(resolved) = entry.get("resolved").and_then(|v| v.as_str()) else {
-            continue;
-        };
-        if !(resolved.starts_with("https://") || resolved.starts_with("http://")) {
+        // Without `resolved` (npm's `omit-lockfile-registry-resolved`), npm fetches from the
+        // configured registry by name and version, and so does warm.
+        let resolved = entry.get("resolved").and_then(|v| v.as_str());
+        if resolved.is_some_and(|r| !(r.starts_with("https://") || r.starts_with("http://"))) {
             continue; // git, file:, a directory: not the registry's.
+        }
+        if entry.get("version").is_none() && resolved.is_none() {
+            continue; // a workspace folder or an optional dependency never installed
         }
         let name = match entry.get("name").and_then(|v| v.as_str()) {
             Some(name) => name,
@@ -95,7 +98,7 @@ pub fn package_lock(bytes: &[u8]) -> Result<Vec<Tarball>, LockfileError> {
             .ok_or_else(|| LockfileError(format!("package {key:?} has no version")))?;
         let path =
             tarball_path(name, version).map_err(|err| LockfileError(format!("{key}: {err}")))?;
-        if !resolved.ends_with(&path[path.rfind('/').unwrap_or(0)..]) {
+        if resolved.is_some_and(|r| !r.ends_with(&path[path.rfind('/').unwrap_or(0)..])) {
             continue; // a tarball URL that is not the registry's layout for this name
         }
         let integrity = entry
@@ -258,7 +261,9 @@ mod tests {
             "node_modules/alias": {"name": "real", "version": "3.0.0", "resolved": "https://registry.npmjs.org/real/-/real-3.0.0.tgz"},
             "node_modules/ws": {"resolved": "packages/ws", "link": true},
             "node_modules/g": {"version": "1.0.0", "resolved": "git+ssh://git@github.com/x/g.git#abc"},
-            "node_modules/bundled": {"version": "1.0.0", "inBundle": true}
+            "node_modules/bundled": {"version": "1.0.0", "inBundle": true},
+            "node_modules/plain": {"version": "4.0.0", "integrity": "sha512-PPP="},
+            "node_modules/other": {"version": "1.0.0", "resolved": "https://example.com/files/whatever.tgz"}
           }}"#;
         let tarballs = package_lock(lock).unwrap();
         assert_eq!(
@@ -266,11 +271,12 @@ mod tests {
             [
                 "@s/b/-/b-2.0.0.tgz",
                 "a/-/a-1.0.0.tgz",
+                "plain/-/plain-4.0.0.tgz",
                 "real/-/real-3.0.0.tgz"
             ]
         );
         assert_eq!(tarballs[1].integrity.as_deref(), Some("sha512-AAA="));
-        assert_eq!(tarballs[2].integrity, None);
+        assert_eq!(tarballs[3].integrity, None);
     }
 
     #[test]
