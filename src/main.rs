@@ -223,6 +223,7 @@ fn run() -> Result<()> {
         } => {
             let config = load(&common, None, false)?;
             let since_ms = since.as_deref().map(parse_since).transpose()?;
+            larder::maintenance::check_store(&config.data_dir)?;
             export(&config.data_dir, &file, since_ms)
         }
         Command::Import { common, file } => {
