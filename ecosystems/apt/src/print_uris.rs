@@ -91,4 +91,27 @@ mod tests {
         assert!(print_uris(b"'http://x/a b.deb' a.deb 1").is_err());
         assert!(print_uris(b"\xff'").unwrap().is_empty());
     }
+
+    /// Every prefix, and every byte replaced by each of a few troublesome ones: errors, never
+    /// panics (the fuzz target explores further).
+    fn sweep(sample: &[u8], parse: impl Fn(&[u8])) {
+        for end in 0..=sample.len() {
+            parse(&sample[..end]);
+        }
+        let mut bytes = sample.to_vec();
+        for at in 0..bytes.len() {
+            let original = bytes[at];
+            for replacement in [b'\n', b'\'', b'"', b'@', b'/', b'(', b'=', b':', 0xff] {
+                bytes[at] = replacement;
+                parse(&bytes);
+            }
+            bytes[at] = original;
+        }
+    }
+
+    #[test]
+    fn truncated_and_mangled_output_never_panics() {
+        let output = b"Reading\n'http://h/pool/a_1_all.deb' a_1_all.deb 10 SHA256:ab\n'https://h/b.deb' b.deb 2\n";
+        sweep(output, |b| drop(print_uris(b)));
+    }
 }

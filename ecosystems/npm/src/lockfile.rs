@@ -327,4 +327,29 @@ mod tests {
             let _ = pnpm_lock(input.as_bytes());
         }
     }
+
+    /// Every prefix, and every byte replaced by each of a few troublesome ones: errors, never
+    /// panics (the fuzz target explores further).
+    fn sweep(sample: &[u8], parse: impl Fn(&[u8])) {
+        for end in 0..=sample.len() {
+            parse(&sample[..end]);
+        }
+        let mut bytes = sample.to_vec();
+        for at in 0..bytes.len() {
+            let original = bytes[at];
+            for replacement in [b'\n', b'\'', b'"', b'@', b'/', b'(', b'=', b':', 0xff] {
+                bytes[at] = replacement;
+                parse(&bytes);
+            }
+            bytes[at] = original;
+        }
+    }
+
+    #[test]
+    fn truncated_and_mangled_lockfiles_never_panic() {
+        let lock = br#"{"lockfileVersion": 3, "packages": {"": {}, "node_modules/@s/b": {"version": "2.0.0", "resolved": "https://r/@s/b/-/b-2.0.0.tgz", "integrity": "sha512-B="}, "node_modules/a": {"name": "x", "version": "1.0.0"}}}"#;
+        sweep(lock, |b| drop(package_lock(b)));
+        let pnpm = b"lockfileVersion: '9.0'\npackages:\n  '@s/b@2.0.0(a@1.0.0)':\n    resolution: {integrity: sha512-B=}\n  /a/1.0.0_b@2.0.0:\n    resolution:\n      integrity: sha512-A=\n";
+        sweep(pnpm, |b| drop(pnpm_lock(b)));
+    }
 }

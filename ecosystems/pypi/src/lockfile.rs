@@ -542,4 +542,42 @@ mod tests {
         assert_eq!(tags.0.len(), 2);
         assert_eq!(tags.0[1], ("py3".into(), "none".into(), "any".into()));
     }
+
+    /// Every prefix, and every byte replaced by each of a few troublesome ones: errors, never
+    /// panics (the fuzz target explores further).
+    fn sweep(sample: &[u8], parse: impl Fn(&[u8])) {
+        for end in 0..=sample.len() {
+            parse(&sample[..end]);
+        }
+        let mut bytes = sample.to_vec();
+        for at in 0..bytes.len() {
+            let original = bytes[at];
+            for replacement in [b'\n', b'\'', b'"', b'@', b'/', b'(', b'=', b':', 0xff] {
+                bytes[at] = replacement;
+                parse(&bytes);
+            }
+            bytes[at] = original;
+        }
+    }
+
+    #[test]
+    fn truncated_and_mangled_inputs_never_panic() {
+        let requirements = format!(
+            "a.b[x]==1.0 ; python_version > '3' \\\n  --hash=sha256:{A}\n-r x.txt\nc===2\n"
+        );
+        sweep(requirements.as_bytes(), |b| drop(requirements_txt(b)));
+        let lock = format!("version = 1\n[[package]]\nname = \"a\"\nversion = \"1\"\nsource = {{ registry = \"r\" }}\nwheels = [{{ url = \"u\", hash = \"sha256:{B}\" }}]\n");
+        sweep(lock.as_bytes(), |b| drop(uv_lock(b)));
+        let tags = Tags::for_cpython(3, 12, &["manylinux_2_17_x86_64".into()]);
+        let pin = Pin {
+            name: "x".into(),
+            version: "1.0".into(),
+            hashes: vec![],
+        };
+        let listing = page(&[
+            ("x-1.0-cp312-abi3-manylinux_2_17_x86_64.whl", A),
+            ("x-1.0.tar.gz", B),
+        ]);
+        sweep(&listing, |b| drop(choose(b, &pin, &tags)));
+    }
 }
