@@ -58,7 +58,7 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format> {
         "uv.lock" => Format::UvLock,
         "go.sum" => Format::GoSum,
         _ if looks_like_apt => Format::AptUris,
-        _ if name.ends_with(".txt") || name.ends_with(".in") => Format::Requirements,
+        _ if name.ends_with(".txt") => Format::Requirements,
         _ if name.ends_with(".json") && bytes.windows(15).any(|w| w == b"lockfileVersion") => {
             Format::PackageLock
         }
