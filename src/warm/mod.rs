@@ -134,7 +134,12 @@ impl Client {
     }
 
     async fn preflight(&self) -> Result<()> {
-        if let Err(err) = self.direct.get(format!("{}/", self.base)).send().await {
+        if let Err(err) = self
+            .direct
+            .get(format!("{}/-/health", self.base))
+            .send()
+            .await
+        {
             bail!(
                 "cannot reach larder at {}: {err}; is `larder serve` running there? (--url to choose, or --data-dir to warm a data dir directly)",
                 self.base
