@@ -22,3 +22,4 @@ pub mod server;
 pub mod status;
 pub mod store;
 pub mod upstream;
+pub mod warm;

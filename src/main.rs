@@ -1,6 +1,6 @@
 //! The `larder` command.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use larder::config::{Config, LogFormat, Overrides};
 use larder::env_command;
@@ -84,6 +84,55 @@ enum Command {
         #[arg(long)]
         repair: bool,
     },
+    /// Fetch everything lockfiles name through larder, so that the build finds it cached.
+    ///
+    /// Reads package-lock.json (v2/v3), pnpm-lock.yaml, requirements*.txt (pinned, with or
+    /// without --hash), uv.lock, go.sum, and the output of `apt-get install --print-uris`
+    /// (`-` reads standard input). Goes through the larder at --url (default: the configured
+    /// listen address), or, with --data-dir, runs larder in-process on that data dir. Lists what
+    /// it could not fetch and exits non-zero if anything failed.
+    Warm {
+        #[command(flatten)]
+        common: Common,
+        /// The running larder to warm (default: public_url, else the listen address).
+        #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
+        url: Option<String>,
+        /// Requests in flight at once.
+        #[arg(long, short = 'j', default_value_t = 8, value_name = "N")]
+        jobs: usize,
+        /// Python version to pick wheels for (default: python3's own), e.g. 3.12.
+        #[arg(long, value_name = "X.Y")]
+        python_version: Option<String>,
+        /// Wheel platform tag to pick wheels for, repeatable, e.g. manylinux_2_17_x86_64
+        /// (default: python3's own).
+        #[arg(long = "platform", value_name = "TAG")]
+        platforms: Vec<String>,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Write the data dir's cached content (blobs and pointers) to a tar archive.
+    ///
+    /// Safe while larder serves the same data dir. `larder import` reads it on another machine.
+    Export {
+        #[command(flatten)]
+        common: Common,
+        /// Only what upstream confirmed since then: a duration ("24h") or a time
+        /// ("2026-11-27T12:00:00Z").
+        #[arg(long, value_name = "DURATION|TIMESTAMP")]
+        since: Option<String>,
+        #[arg(value_name = "FILE.tar")]
+        file: PathBuf,
+    },
+    /// Read an archive made by `larder export` into the data dir.
+    ///
+    /// Every blob is checked against its sha256 first; if one does not match, nothing is
+    /// imported. A pointer never replaces a newer one. Safe while larder serves the data dir.
+    Import {
+        #[command(flatten)]
+        common: Common,
+        #[arg(value_name = "FILE.tar")]
+        file: PathBuf,
+    },
 }
 
 fn main() {
@@ -147,7 +196,138 @@ fn run() -> Result<()> {
             larder::maintenance::check_store(&config.data_dir)?;
             larder::maintenance::verify(&config.data_dir, repair, &mut std::io::stdout())
         }
+        Command::Warm {
+            common,
+            url,
+            jobs,
+            python_version,
+            platforms,
+            files,
+        } => {
+            let in_process = common.data_dir.is_some();
+            let listen = in_process.then(|| "127.0.0.1:0".to_string());
+            let config = load(&common, listen, false)?;
+            let options = larder::warm::Options {
+                base: env_command::base_url(url.as_deref(), &config)?,
+                files,
+                concurrency: jobs,
+                python_version,
+                platforms,
+            };
+            warm(config, options, in_process)
+        }
+        Command::Export {
+            common,
+            since,
+            file,
+        } => {
+            let config = load(&common, None, false)?;
+            let since_ms = since.as_deref().map(parse_since).transpose()?;
+            larder::maintenance::check_store(&config.data_dir)?;
+            export(&config.data_dir, &file, since_ms)
+        }
+        Command::Import { common, file } => {
+            let config = load(&common, None, false)?;
+            let input = std::fs::File::open(&file)
+                .with_context(|| format!("cannot open {}", file.display()))?;
+            let summary =
+                larder::store::archive::import(&config.data_dir, std::io::BufReader::new(input))
+                    .with_context(|| format!("importing {}", file.display()))?;
+            eprintln!(
+                "larder: imported {} pointers and {} blobs ({}) into {}; {} pointers kept because the store's were newer",
+                summary.pointers,
+                summary.blobs,
+                bytesize::ByteSize(summary.bytes),
+                config.data_dir.display(),
+                summary.kept_newer
+            );
+            Ok(())
+        }
     }
+}
+
+/// `--since`: a duration back from now, or an RFC 3339 time; in Unix milliseconds.
+fn parse_since(raw: &str) -> Result<u64> {
+    if let Ok(ago) = larder::config::duration(raw) {
+        return Ok(larder::store::now_ms().saturating_sub(ago.as_millis() as u64));
+    }
+    let at = humantime::parse_rfc3339_weak(raw).map_err(|_| {
+        anyhow::anyhow!(
+            "--since {raw:?}: expected a duration (\"24h\") or a time (\"2026-11-27T12:00:00Z\")"
+        )
+    })?;
+    Ok(at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0))
+}
+
+fn export(data_dir: &std::path::Path, file: &std::path::Path, since_ms: Option<u64>) -> Result<()> {
+    let partial = file.with_extension("tar.part");
+    let out = std::fs::File::create(&partial)
+        .with_context(|| format!("cannot create {}", partial.display()))?;
+    let written = larder::store::archive::export(data_dir, std::io::BufWriter::new(out), since_ms)
+        .and_then(|summary| {
+            std::fs::rename(&partial, file).with_context(|| {
+                format!("cannot rename {} to {}", partial.display(), file.display())
+            })?;
+            Ok(summary)
+        });
+    let summary = match written {
+        Ok(summary) => summary,
+        Err(err) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(err);
+        }
+    };
+    eprintln!(
+        "larder: exported {} pointers and {} blobs ({}) from {} to {}",
+        summary.pointers,
+        summary.blobs,
+        bytesize::ByteSize(summary.bytes),
+        data_dir.display(),
+        file.display()
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn warm(config: Config, mut options: larder::warm::Options, in_process: bool) -> Result<()> {
+    let server = if in_process {
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let running = larder::server::start(&config, async {
+            let _ = stop_rx.await;
+        })
+        .await?;
+        options.base = url::Url::parse(&format!("http://{}", running.addr))?;
+        Some((stop_tx, running))
+    } else {
+        None
+    };
+    let outcome = larder::warm::run(&options).await;
+    if let Some((stop, running)) = server {
+        let _ = stop.send(());
+        running.task.await??;
+    }
+    let outcome = outcome?;
+    eprintln!(
+        "larder warm: {} fetched, {} already cached, {} in all, {} failed",
+        outcome.fetched,
+        outcome.cached,
+        bytesize::ByteSize(outcome.bytes),
+        outcome.failures.len()
+    );
+    if !outcome.failures.is_empty() {
+        eprintln!("could not fetch:");
+        for (what, why) in &outcome.failures {
+            eprintln!("  {what}: {why}");
+        }
+        anyhow::bail!(
+            "{} of the lockfiles' objects could not be fetched",
+            outcome.failures.len()
+        );
+    }
+    Ok(())
 }
 
 fn load(common: &Common, listen: Option<String>, offline: bool) -> Result<Config> {

@@ -29,6 +29,17 @@ pub struct LocalStore {
 impl LocalStore {
     /// Opens (creating) a store under `root` and sweeps temp files left by a previous process.
     pub fn open(root: &Path) -> io::Result<LocalStore> {
+        let store = LocalStore::attach(root)?;
+        let swept = sweep(&root.join("tmp"))?;
+        if swept > 0 {
+            tracing::info!(swept, "removed temp files left by an interrupted run");
+        }
+        Ok(store)
+    }
+
+    /// Opens (creating) a store that a running larder may be serving: no sweep, since the temp
+    /// files there may be that process's fills in progress (`larder import`, `larder export`).
+    pub fn attach(root: &Path) -> io::Result<LocalStore> {
         for dir in ["blobs/sha256", "pointers", "tmp"] {
             fs::create_dir_all(root.join(dir)).map_err(|err| {
                 io::Error::new(
@@ -39,10 +50,6 @@ impl LocalStore {
                     ),
                 )
             })?;
-        }
-        let swept = sweep(&root.join("tmp"))?;
-        if swept > 0 {
-            tracing::info!(swept, "removed temp files left by an interrupted run");
         }
         Ok(LocalStore {
             root: root.to_path_buf(),

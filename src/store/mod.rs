@@ -4,11 +4,13 @@
 //! - pointers: one small mutable record per object key (which blob, upstream validators, when
 //!   upstream last confirmed it).
 //!
-//! The local disk backend lives in [`local`]; [`lru`] wraps it with a record of use and
+//! The local disk backend lives in [`local`]; [`archive`] moves its content between machines
+//! (`larder export` / `larder import`); [`lru`] wraps it with a record of use and
 //! eviction under `max_size` ([`evict`]); [`scan`] walks it for `larder gc` and `larder verify`
 //! ([`verify`]). Replicas put that local tier in front of a shared S3-compatible bucket
 //! ([`bucket`]) as a [`tiered`] store. Adapters never see the store.
 
+pub mod archive;
 pub mod bucket;
 pub mod evict;
 pub mod local;

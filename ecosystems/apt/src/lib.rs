@@ -24,6 +24,7 @@ mod classify;
 mod compression;
 pub mod packages;
 pub mod path;
+pub mod print_uris;
 pub mod release;
 pub mod remotes;
 

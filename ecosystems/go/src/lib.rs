@@ -7,6 +7,7 @@
 //! command checks every `.mod` and `.zip` against `go.sum` and the checksum database itself.
 
 mod escape;
+pub mod lockfile;
 mod proxy;
 mod semver;
 mod sumdb;

@@ -12,6 +12,7 @@
 
 pub mod accept;
 pub mod listing;
+pub mod lockfile;
 pub mod name;
 pub mod path;
 pub mod rewrite;

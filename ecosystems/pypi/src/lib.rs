@@ -15,6 +15,7 @@
 
 mod accept;
 mod listing;
+pub mod lockfile;
 mod name;
 mod path;
 mod rewrite;

@@ -1,0 +1,8 @@
+//! go.sum parsing never panics.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|bytes: &[u8]| {
+    let _ = larder_go::lockfile::go_sum(bytes);
+});

@@ -1,0 +1,355 @@
+//! The tarballs a lockfile names, as larder paths: what `larder warm` fetches for npm.
+//!
+//! Pure functions from a lockfile's bytes to a list of [`Tarball`]s. Formats: npm's
+//! `package-lock.json` (lockfileVersion 2 and 3: the `packages` map) and `pnpm-lock.yaml`
+//! (versions 5 to 9: the `packages:` section, read line by line, since only its keys and
+//! `resolution` lines matter). Malformed input is an error naming the line or key, never a panic.
+
+use crate::name::PackageName;
+use std::fmt;
+
+/// One tarball to fetch: the path under larder's `/npm/` prefix and the integrity the lockfile
+/// expects (sent as `pacote-integrity`, so larder verifies against the lockfile, as `npm ci`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Tarball {
+    /// `react/-/react-18.2.0.tgz`, `@scope/name/-/name-1.0.0.tgz` (no leading slash).
+    pub path: String,
+    pub integrity: Option<String>,
+}
+
+/// Why a lockfile could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockfileError(pub String);
+
+impl fmt::Display for LockfileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LockfileError {}
+
+/// The tarball path of `name@version` under `/npm/`.
+pub fn tarball_path(name: &str, version: &str) -> Result<String, LockfileError> {
+    let (scope, bare) = match name.starts_with('@') {
+        true => match name.split_once('/') {
+            Some((scope, bare)) => (Some(scope), bare),
+            None => return Err(LockfileError(format!("invalid package name {name:?}"))),
+        },
+        false => (None, name),
+    };
+    let parsed = PackageName::parse(scope, bare)
+        .map_err(|err| LockfileError(format!("invalid package name {name:?}: {err}")))?;
+    let version_ok = !version.is_empty()
+        && version.len() <= 256
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'_'));
+    if !version_ok {
+        return Err(LockfileError(format!(
+            "invalid version {version:?} for {name}"
+        )));
+    }
+    Ok(format!("{name}/-/{}-{version}.tgz", parsed.bare()))
+}
+
+/// The tarballs of an npm `package-lock.json` (or `npm-shrinkwrap.json`), lockfileVersion 2 or 3.
+/// Skips the root, links (workspaces), bundled dependencies and non-registry sources (git,
+/// `file:`, tarball URLs whose file name is not the registry's for that name and version).
+/// Entries without `resolved` are fetched by name and version, as npm does.
+pub fn package_lock(bytes: &[u8]) -> Result<Vec<Tarball>, LockfileError> {
+    let doc: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|err| LockfileError(format!("not a JSON package-lock: {err}")))?;
+    let version = doc.get("lockfileVersion").and_then(|v| v.as_u64());
+    let Some(packages) = doc.get("packages").and_then(|p| p.as_object()) else {
+        return Err(LockfileError(match version {
+            Some(1) => "lockfileVersion 1 has no \"packages\" map; run `npm install --lockfile-version 3` to upgrade it".into(),
+            _ => "no \"packages\" map: not a package-lock.json of lockfileVersion 2 or 3".into(),
+        }));
+    };
+    let mut out = Vec::new();
+    for (key, entry) in packages {
+        if key.is_empty() {
+            continue;
+        }
+        let flag = |name: &str| entry.get(name).and_then(|v| v.as_bool()) == Some(true);
+        if flag("link") || flag("inBundle") || flag("bundled") {
+            continue;
+        }
+        // Without `resolved` (npm's `omit-lockfile-registry-resolved`), npm fetches from the
+        // configured registry by name and version, and so does warm.
+        let resolved = entry.get("resolved").and_then(|v| v.as_str());
+        if resolved.is_some_and(|r| !(r.starts_with("https://") || r.starts_with("http://"))) {
+            continue; // git, file:, a directory: not the registry's.
+        }
+        if entry.get("version").is_none() && resolved.is_none() {
+            continue; // a workspace folder or an optional dependency never installed
+        }
+        let name = match entry.get("name").and_then(|v| v.as_str()) {
+            Some(name) => name,
+            None => match key.rfind("node_modules/") {
+                Some(at) => &key[at + "node_modules/".len()..],
+                None => continue, // a workspace folder
+            },
+        };
+        let version = entry
+            .get("version")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| LockfileError(format!("package {key:?} has no version")))?;
+        let path =
+            tarball_path(name, version).map_err(|err| LockfileError(format!("{key}: {err}")))?;
+        if resolved.is_some_and(|r| !r.ends_with(&path[path.rfind('/').unwrap_or(0)..])) {
+            continue; // a tarball URL that is not the registry's layout for this name
+        }
+        let integrity = entry
+            .get("integrity")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        out.push(Tarball { path, integrity });
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The tarballs of a `pnpm-lock.yaml` (lockfile versions 5.x, 6.x and 9.x).
+pub fn pnpm_lock(bytes: &[u8]) -> Result<Vec<Tarball>, LockfileError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| LockfileError("pnpm-lock.yaml is not UTF-8".into()))?;
+    let mut in_packages = false;
+    let mut seen_packages = false;
+    let mut current: Option<(usize, String, String)> = None; // line, name, version
+    let mut out = Vec::new();
+    let mut integrity: Option<String> = None;
+    let mut skip_current = false;
+    for (index, line) in text.lines().enumerate() {
+        let number = index + 1;
+        let trimmed = line.trim_end();
+        if trimmed.is_empty() || trimmed.trim_start().starts_with('#') {
+            continue;
+        }
+        let indent = trimmed.len() - trimmed.trim_start().len();
+        if indent == 0 {
+            if in_packages {
+                if !skip_current {
+                    finish(current.take(), integrity.take(), &mut out)?;
+                }
+                current = None;
+            }
+            in_packages = trimmed == "packages:";
+            seen_packages |= in_packages;
+            continue;
+        }
+        if !in_packages {
+            continue;
+        }
+        if indent == 2 {
+            if !skip_current {
+                finish(current.take(), integrity.take(), &mut out)?;
+            }
+            integrity = None;
+            let key = trimmed.trim_start().strip_suffix(':').ok_or_else(|| {
+                LockfileError(format!(
+                    "pnpm-lock.yaml line {number}: expected a package key ending in ':'"
+                ))
+            })?;
+            let key = key.trim_matches(|c| c == '\'' || c == '"');
+            let (name, version) = split_pnpm_key(key).ok_or_else(|| {
+                LockfileError(format!(
+                    "pnpm-lock.yaml line {number}: cannot read a name and version from {key:?}"
+                ))
+            })?;
+            // Versions that are URLs or paths (tarball:, git, file:) are not the registry's.
+            skip_current = version.contains(':') || version.contains('/');
+            current = Some((number, name, version));
+            continue;
+        }
+        let body = trimmed.trim_start();
+        if let Some(rest) = body.strip_prefix("resolution:") {
+            if rest.contains("tarball:") || rest.contains("repo:") || rest.contains("directory:") {
+                skip_current = true;
+            }
+            if let Some(at) = rest.find("integrity:") {
+                let value = rest[at + "integrity:".len()..]
+                    .trim_start()
+                    .split(|c: char| c == ',' || c == '}' || c.is_whitespace())
+                    .next()
+                    .unwrap_or("")
+                    .trim_matches(|c| c == '\'' || c == '"');
+                if !value.is_empty() {
+                    integrity = Some(value.to_string());
+                }
+            }
+        } else if let Some(rest) = body.strip_prefix("integrity:") {
+            // The multi-line form: `resolution:` then `integrity: …` one level deeper.
+            let value = rest.trim().trim_matches(|c| c == '\'' || c == '"');
+            if !value.is_empty() {
+                integrity = Some(value.to_string());
+            }
+        } else if body.starts_with("tarball:") {
+            skip_current = true;
+        }
+    }
+    if in_packages && !skip_current {
+        finish(current.take(), integrity.take(), &mut out)?;
+    }
+    if !seen_packages && !text.contains("lockfileVersion") {
+        return Err(LockfileError(
+            "no lockfileVersion and no packages: section: not a pnpm-lock.yaml".into(),
+        ));
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn finish(
+    current: Option<(usize, String, String)>,
+    integrity: Option<String>,
+    out: &mut Vec<Tarball>,
+) -> Result<(), LockfileError> {
+    if let Some((line, name, version)) = current {
+        let path = tarball_path(&name, &version)
+            .map_err(|err| LockfileError(format!("pnpm-lock.yaml line {line}: {err}")))?;
+        out.push(Tarball { path, integrity });
+    }
+    Ok(())
+}
+
+/// `/name@1.0.0`, `name@1.0.0(peer@2.0.0)`, `/@scope/name@1.0.0`, `/name/1.0.0_peer@2.0.0` (v5).
+fn split_pnpm_key(key: &str) -> Option<(String, String)> {
+    let key = key.strip_prefix('/').unwrap_or(key);
+    let key = key.split('(').next()?;
+    let name_start = usize::from(key.starts_with('@'));
+    if let Some(at) = key[name_start..].find('@') {
+        let at = at + name_start;
+        let (name, version) = (&key[..at], &key[at + 1..]);
+        // v6+ keys: the name has no `/` (one after a scope); otherwise a v5 key with peers.
+        if name.matches('/').count() == name_start {
+            if name.len() <= name_start || version.is_empty() {
+                return None;
+            }
+            return Some((name.to_string(), version.to_string()));
+        }
+    }
+    // v5: `name/version` or `@scope/name/version`, peers after `_`.
+    let at = key.rfind('/')?;
+    let (name, version) = (&key[..at], &key[at + 1..]);
+    let version = version.split('_').next()?;
+    if name.is_empty() || version.is_empty() {
+        return None;
+    }
+    Some((name.to_string(), version.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(tarballs: &[Tarball]) -> Vec<&str> {
+        tarballs.iter().map(|t| t.path.as_str()).collect()
+    }
+
+    #[test]
+    fn package_lock_v3_lists_registry_tarballs_with_integrity() {
+        let lock = br#"{
+          "name": "app", "lockfileVersion": 3,
+          "packages": {
+            "": {"name": "app", "dependencies": {"a": "^1"}},
+            "node_modules/a": {"version": "1.0.0", "resolved": "https://registry.npmjs.org/a/-/a-1.0.0.tgz", "integrity": "sha512-AAA="},
+            "node_modules/a/node_modules/@s/b": {"version": "2.0.0", "resolved": "https://registry.npmjs.org/@s/b/-/b-2.0.0.tgz", "integrity": "sha512-BBB="},
+            "node_modules/alias": {"name": "real", "version": "3.0.0", "resolved": "https://registry.npmjs.org/real/-/real-3.0.0.tgz"},
+            "node_modules/ws": {"resolved": "packages/ws", "link": true},
+            "node_modules/g": {"version": "1.0.0", "resolved": "git+ssh://git@github.com/x/g.git#abc"},
+            "node_modules/bundled": {"version": "1.0.0", "inBundle": true},
+            "node_modules/plain": {"version": "4.0.0", "integrity": "sha512-PPP="},
+            "node_modules/other": {"version": "1.0.0", "resolved": "https://example.com/files/whatever.tgz"}
+          }}"#;
+        let tarballs = package_lock(lock).unwrap();
+        assert_eq!(
+            paths(&tarballs),
+            [
+                "@s/b/-/b-2.0.0.tgz",
+                "a/-/a-1.0.0.tgz",
+                "plain/-/plain-4.0.0.tgz",
+                "real/-/real-3.0.0.tgz"
+            ]
+        );
+        assert_eq!(tarballs[1].integrity.as_deref(), Some("sha512-AAA="));
+        assert_eq!(tarballs[3].integrity, None);
+    }
+
+    #[test]
+    fn package_lock_v1_and_garbage_are_clear_errors() {
+        let err = package_lock(br#"{"lockfileVersion": 1, "dependencies": {}}"#).unwrap_err();
+        assert!(err.0.contains("lockfileVersion 1"), "{err}");
+        assert!(package_lock(b"{").unwrap_err().0.contains("not a JSON"));
+        let err = package_lock(
+            br#"{"lockfileVersion": 3, "packages": {"node_modules/x": {"resolved": "https://r/x/-/x-1.tgz"}}}"#,
+        )
+        .unwrap_err();
+        assert!(err.0.contains("no version"), "{err}");
+        let err = package_lock(br#"{"lockfileVersion": 3, "packages": {"node_modules/../x": {"version": "1.0.0", "resolved": "https://r/x-1.0.0.tgz"}}}"#).unwrap_err();
+        assert!(err.0.contains("invalid package name"), "{err}");
+    }
+
+    #[test]
+    fn pnpm_lock_v9_v6_and_v5_keys() {
+        let v9 = b"lockfileVersion: '9.0'\n\nimporters:\n  .:\n    dependencies:\n      a:\n        specifier: ^1\n        version: 1.0.0\n\npackages:\n\n  '@s/b@2.0.0':\n    resolution: {integrity: sha512-BBB=}\n\n  a@1.0.0:\n    resolution: {integrity: sha512-AAA=}\n    engines: {node: '>=8'}\n\n  c@1.0.0(a@1.0.0):\n    resolution: {integrity: sha512-CCC=}\n\n  t@1.0.0:\n    resolution: {tarball: https://example.com/t.tgz}\n\nsnapshots:\n\n  a@1.0.0: {}\n";
+        let tarballs = pnpm_lock(v9).unwrap();
+        assert_eq!(
+            paths(&tarballs),
+            ["@s/b/-/b-2.0.0.tgz", "a/-/a-1.0.0.tgz", "c/-/c-1.0.0.tgz"]
+        );
+        assert_eq!(tarballs[1].integrity.as_deref(), Some("sha512-AAA="));
+        let v6 = b"lockfileVersion: '6.0'\npackages:\n  /a@1.0.0:\n    resolution: {integrity: sha512-AAA=}\n    dev: false\n  /@s/b@2.0.0(a@1.0.0):\n    resolution:\n      integrity: sha512-BBB=\n";
+        let tarballs = pnpm_lock(v6).unwrap();
+        assert_eq!(paths(&tarballs), ["@s/b/-/b-2.0.0.tgz", "a/-/a-1.0.0.tgz"]);
+        assert_eq!(tarballs[0].integrity.as_deref(), Some("sha512-BBB="));
+        let v5 = b"lockfileVersion: 5.4\npackages:\n  /a/1.0.0_b@2.0.0:\n    resolution: {integrity: sha512-AAA=}\n  /@s/b/2.0.0:\n    resolution: {integrity: sha512-BBB=}\n";
+        assert_eq!(
+            paths(&pnpm_lock(v5).unwrap()),
+            ["@s/b/-/b-2.0.0.tgz", "a/-/a-1.0.0.tgz"]
+        );
+    }
+
+    #[test]
+    fn malformed_pnpm_locks_are_errors_not_panics() {
+        assert!(pnpm_lock(b"\xff\xfe").is_err());
+        assert!(pnpm_lock(b"hello: world\n").is_err());
+        assert!(pnpm_lock(b"lockfileVersion: '9.0'\npackages:\n  a@1.0.0\n").is_err());
+        assert!(pnpm_lock(b"lockfileVersion: '9.0'\npackages:\n  '@':\n").is_err());
+        for input in [
+            "lockfileVersion: 9\npackages:\n  @@@:\n",
+            "packages:\n  /:\n",
+            "packages:\n  a@:\n",
+        ] {
+            let _ = pnpm_lock(input.as_bytes());
+        }
+    }
+
+    /// Every prefix, and every byte replaced by each of a few troublesome ones: errors, never
+    /// panics (the fuzz target explores further).
+    fn sweep(sample: &[u8], parse: impl Fn(&[u8])) {
+        for end in 0..=sample.len() {
+            parse(&sample[..end]);
+        }
+        let mut bytes = sample.to_vec();
+        for at in 0..bytes.len() {
+            let original = bytes[at];
+            for replacement in [b'\n', b'\'', b'"', b'@', b'/', b'(', b'=', b':', 0xff] {
+                bytes[at] = replacement;
+                parse(&bytes);
+            }
+            bytes[at] = original;
+        }
+    }
+
+    #[test]
+    fn truncated_and_mangled_lockfiles_never_panic() {
+        let lock = br#"{"lockfileVersion": 3, "packages": {"": {}, "node_modules/@s/b": {"version": "2.0.0", "resolved": "https://r/@s/b/-/b-2.0.0.tgz", "integrity": "sha512-B="}, "node_modules/a": {"name": "x", "version": "1.0.0"}}}"#;
+        sweep(lock, |b| drop(package_lock(b)));
+        let pnpm = b"lockfileVersion: '9.0'\npackages:\n  '@s/b@2.0.0(a@1.0.0)':\n    resolution: {integrity: sha512-B=}\n  /a/1.0.0_b@2.0.0:\n    resolution:\n      integrity: sha512-A=\n";
+        sweep(pnpm, |b| drop(pnpm_lock(b)));
+    }
+}
