@@ -15,6 +15,7 @@ pub mod object;
 pub mod request;
 pub mod rewrite;
 pub mod settings;
+pub mod testing;
 
 pub use digest::{Algorithm, Digest};
 pub use object::{Forward, Freshness, Listing, Object, Reply, Route, Verify};

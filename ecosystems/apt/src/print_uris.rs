@@ -92,22 +92,7 @@ mod tests {
         assert!(print_uris(b"\xff'").unwrap().is_empty());
     }
 
-    /// Every prefix, and every byte replaced by each of a few troublesome ones: errors, never
-    /// panics (the fuzz target explores further).
-    fn sweep(sample: &[u8], parse: impl Fn(&[u8])) {
-        for end in 0..=sample.len() {
-            parse(&sample[..end]);
-        }
-        let mut bytes = sample.to_vec();
-        for at in 0..bytes.len() {
-            let original = bytes[at];
-            for replacement in [b'\n', b'\'', b'"', b'@', b'/', b'(', b'=', b':', 0xff] {
-                bytes[at] = replacement;
-                parse(&bytes);
-            }
-            bytes[at] = original;
-        }
-    }
+    use larder_adapter::testing::sweep;
 
     #[test]
     fn truncated_and_mangled_output_never_panics() {
