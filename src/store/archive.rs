@@ -249,35 +249,15 @@ fn read_dir_sorted(dir: &Path) -> io::Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn put(store: &LocalStore, key: &str, body: &[u8], at: u64) -> String {
-        let mut temp = store.create_temp().unwrap();
-        temp.file.write_all(body).unwrap();
-        let sha = hex::encode(Sha256::digest(body));
-        store.publish(&temp.path, &sha).unwrap();
-        store
-            .put_pointer(&Pointer {
-                key: key.into(),
-                status: 200,
-                sha256: Some(sha.clone()),
-                size: body.len() as u64,
-                content_type: None,
-                etag: None,
-                last_modified: None,
-                fetched_at_ms: at,
-                verified: None,
-            })
-            .unwrap();
-        sha
-    }
+    use crate::store::testing::put_blob;
 
     #[test]
     fn round_trip_since_and_newer_pointers_kept() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let from = LocalStore::open(a.path()).unwrap();
-        put(&from, "k/old", b"old bytes", 1_000);
-        let new_sha = put(&from, "k/new", b"new bytes", 5_000);
-        put(&from, "k/kept", b"archive's copy", 2_000);
+        put_blob(&from, "k/old", b"old bytes", 1_000);
+        let new_sha = put_blob(&from, "k/new", b"new bytes", 5_000);
+        put_blob(&from, "k/kept", b"archive's copy", 2_000);
 
         let mut all = Vec::new();
         let summary = export(a.path(), &mut all, None).unwrap();
@@ -289,7 +269,7 @@ mod tests {
         );
 
         let to = LocalStore::open(b.path()).unwrap();
-        put(&to, "k/kept", b"a newer local copy", 9_000);
+        put_blob(&to, "k/kept", b"a newer local copy", 9_000);
         let summary = import(b.path(), recent.as_slice()).unwrap();
         assert_eq!((summary.pointers, summary.blobs), (1, 1));
         assert!(to.get_pointer("k/old").unwrap().is_none());
@@ -310,8 +290,8 @@ mod tests {
     fn a_tampered_blob_refuses_everything_and_names_the_blob() {
         let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
         let from = LocalStore::open(a.path()).unwrap();
-        put(&from, "k/one", b"first blob", 1);
-        let bad = put(&from, "k/two", b"second blob", 2);
+        put_blob(&from, "k/one", b"first blob", 1);
+        let bad = put_blob(&from, "k/two", b"second blob", 2);
         let mut archive = Vec::new();
         export(a.path(), &mut archive, None).unwrap();
         let at = archive

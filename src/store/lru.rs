@@ -261,29 +261,7 @@ impl Shared {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sha2::{Digest as _, Sha256};
-    use std::io::Write;
-
-    fn publish(store: &LruStore, key: &str, bytes: &[u8]) -> String {
-        let mut temp = store.create_temp().unwrap();
-        temp.file.write_all(bytes).unwrap();
-        let sha = hex::encode(Sha256::digest(bytes));
-        store.publish(&temp.path, &sha).unwrap();
-        store
-            .put_pointer(&Pointer {
-                key: key.into(),
-                status: 200,
-                sha256: Some(sha.clone()),
-                size: bytes.len() as u64,
-                content_type: None,
-                etag: None,
-                last_modified: None,
-                fetched_at_ms: super::super::now_ms(),
-                verified: None,
-            })
-            .unwrap();
-        sha
-    }
+    use crate::store::testing::put_blob;
 
     fn started(root: &Path, max_size: Option<u64>) -> LruStore {
         let store = LruStore::new(LocalStore::open(root).unwrap(), max_size).unwrap();
@@ -304,7 +282,7 @@ mod tests {
     fn a_hit_writes_nothing_until_the_flush() {
         let dir = tempfile::tempdir().unwrap();
         let store = started(dir.path(), None);
-        let sha = publish(&store, "t/a", b"abc");
+        let sha = put_blob(&store, "t/a", b"abc", super::super::now_ms());
         let old = SystemTime::now() - Duration::from_secs(3600);
         std::fs::File::open(scan::blob_path(dir.path(), &sha).unwrap())
             .unwrap()
@@ -320,8 +298,8 @@ mod tests {
     fn passing_max_size_evicts_the_least_recently_used_in_the_background() {
         let dir = tempfile::tempdir().unwrap();
         let store = started(dir.path(), Some(1000));
-        let first = publish(&store, "t/first", &[1; 400]);
-        let second = publish(&store, "t/second", &[2; 400]);
+        let first = put_blob(&store, "t/first", &[1; 400], super::super::now_ms());
+        let second = put_blob(&store, "t/second", &[2; 400], super::super::now_ms());
         // Make "first" the oldest on disk, then use it: the use record must win.
         for sha in [&first, &second] {
             std::fs::File::open(scan::blob_path(dir.path(), sha).unwrap())
@@ -330,7 +308,7 @@ mod tests {
                 .unwrap();
         }
         drop(store.open_blob(&first).unwrap());
-        let third = publish(&store, "t/third", &[3; 400]);
+        let third = put_blob(&store, "t/third", &[3; 400], super::super::now_ms());
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while store.used() > 900 && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));

@@ -16,6 +16,8 @@ pub mod evict;
 pub mod local;
 pub mod lru;
 pub mod scan;
+#[cfg(test)]
+mod testing;
 pub mod tiered;
 pub mod verify;
 

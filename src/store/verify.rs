@@ -254,36 +254,15 @@ fn hash_file(path: &Path, buf: &mut [u8]) -> io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{LocalStore, Pointer, Store};
-    use std::io::Write;
-
-    fn put(store: &LocalStore, key: &str, bytes: &[u8]) -> String {
-        let mut temp = store.create_temp().unwrap();
-        temp.file.write_all(bytes).unwrap();
-        let sha = hex::encode(Sha256::digest(bytes));
-        store.publish(&temp.path, &sha).unwrap();
-        store
-            .put_pointer(&Pointer {
-                key: key.into(),
-                status: 200,
-                sha256: Some(sha.clone()),
-                size: bytes.len() as u64,
-                content_type: None,
-                etag: None,
-                last_modified: None,
-                fetched_at_ms: 1,
-                verified: None,
-            })
-            .unwrap();
-        sha
-    }
+    use crate::store::testing::put_blob;
+    use crate::store::{LocalStore, Store};
 
     #[test]
     fn a_sound_store_has_no_damage() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::open(dir.path()).unwrap();
         for i in 0..20u8 {
-            put(&store, &format!("t/{i}"), &[i; 1000]);
+            put_blob(&store, &format!("t/{i}"), &[i; 1000], 1);
         }
         let report = verify(dir.path(), false, 3, &|_| {}).unwrap();
         assert_eq!(
@@ -297,9 +276,9 @@ mod tests {
     fn corruption_and_dangling_pointers_are_found_and_repaired() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalStore::open(dir.path()).unwrap();
-        let corrupt = put(&store, "t/corrupt", b"good bytes");
-        let missing = put(&store, "t/missing", b"other bytes");
-        put(&store, "t/fine", b"fine");
+        let corrupt = put_blob(&store, "t/corrupt", b"good bytes", 1);
+        let missing = put_blob(&store, "t/missing", b"other bytes", 1);
+        put_blob(&store, "t/fine", b"fine", 1);
         let garbage = dir.path().join("pointers/00/garbage.json");
         fs::create_dir_all(garbage.parent().unwrap()).unwrap();
         fs::write(&garbage, b"{not json").unwrap();

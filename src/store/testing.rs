@@ -1,0 +1,28 @@
+//! Helpers for the store's unit tests.
+
+use super::{Pointer, Store};
+use sha2::{Digest as _, Sha256};
+use std::io::Write;
+
+/// Publishes `bytes` as a blob with a pointer from `key` confirmed at `fetched_at_ms`; returns
+/// the blob's sha256.
+pub fn put_blob(store: &dyn Store, key: &str, bytes: &[u8], fetched_at_ms: u64) -> String {
+    let mut temp = store.create_temp().unwrap();
+    temp.file.write_all(bytes).unwrap();
+    let sha = hex::encode(Sha256::digest(bytes));
+    store.publish(&temp.path, &sha).unwrap();
+    store
+        .put_pointer(&Pointer {
+            key: key.into(),
+            status: 200,
+            sha256: Some(sha.clone()),
+            size: bytes.len() as u64,
+            content_type: None,
+            etag: None,
+            last_modified: None,
+            fetched_at_ms,
+            verified: None,
+        })
+        .unwrap();
+    sha
+}
