@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+mod sets;
+
 /// A client may force a revalidation (or a digest lookup may) at most this often per object.
 const FORCED_REVALIDATION_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -57,7 +59,11 @@ pub enum Found {
     Stored {
         pointer: Pointer,
         blob: BlobFile,
+        /// Why upstream could not confirm this copy, when it is served stale.
         stale: Option<Arc<UpstreamError>>,
+        /// When the copy stopped being acceptable to clients (`Ecosystem::valid_until`, unix
+        /// seconds), if it is served unconfirmed past that time.
+        expired: Option<i64>,
     },
     Filling {
         head: Arc<crate::fill::BodyHead>,
@@ -82,6 +88,7 @@ pub struct Engine {
     /// Until when (unix ms) misses bypass the store after a write to it failed.
     storage_degraded_until_ms: AtomicU64,
     declarations: Declarations,
+    sets: sets::SetRefreshes,
 }
 
 /// How long misses pass through uncached after the store refused a write, before larder tries
@@ -114,6 +121,7 @@ impl Engine {
             storage_failures: AtomicU64::new(0),
             storage_degraded_until_ms: AtomicU64::new(0),
             declarations: Declarations::default(),
+            sets: sets::SetRefreshes::default(),
         }
     }
 
@@ -136,10 +144,21 @@ impl Engine {
         force: bool,
     ) -> Found {
         let mut lookup = Lookup::Miss;
-        let found = self.find(eco, object, force, &mut lookup).await;
+        let mut found = self.find(eco, object, force, &mut lookup).await;
         eco.metrics.lookup(lookup);
-        if let Found::Stored { stale: Some(_), .. } = &found {
-            eco.metrics.stale_served();
+        if let Found::Stored {
+            stale,
+            blob,
+            expired,
+            ..
+        } = &mut found
+        {
+            if stale.is_some() {
+                eco.metrics.stale_served();
+            }
+            if stale.is_some() || (self.offline && object.is_metadata()) {
+                *expired = expired_copy(eco, object, blob).await;
+            }
         }
         found
     }
@@ -195,6 +214,16 @@ impl Engine {
         if self.storage_degraded() {
             return self.direct_or_stale(eco, object, cached).await;
         }
+        let set = eco.adapter.published_with(object);
+        if !set.is_empty() {
+            // `None`: the refresh left nothing to serve; fetch the object on its own.
+            if let Some(found) = self
+                .obtain_from_set(eco, object, set, cached.take(), lookup)
+                .await
+            {
+                return found;
+            }
+        }
         let previous = cached.as_ref().map(|(pointer, _)| pointer.clone());
         let mut object_to_fill = object.clone();
         if let (Verify::None, Some(declared)) = (&object.verify, self.declared(&key)) {
@@ -216,6 +245,7 @@ impl Engine {
                 key: key.clone(),
                 fill_key: fill_key.clone(),
                 previous,
+                publishes_pointer: true,
             };
             tokio::spawn(job.run(tx));
         });
@@ -245,6 +275,7 @@ impl Engine {
                             pointer: fresh,
                             blob,
                             stale: None,
+                            expired: None,
                         },
                         None => Found::Filling {
                             head: progress.head,
@@ -283,6 +314,7 @@ impl Engine {
                     pointer,
                     blob,
                     stale: None,
+                    expired: None,
                 },
                 None => Found::Failed(Arc::new(UpstreamError::Storage {
                     detail: "the cached copy vanished".into(),
@@ -348,17 +380,39 @@ impl Engine {
         artifact: &Object,
         revalidate: bool,
     ) -> Option<Digest> {
-        for attempt in usize::from(revalidate)..2 {
-            let body = self.whole_body(eco, index, attempt > 0).await?;
-            match eco.adapter.find_digest(index, &body, artifact) {
-                Listing::Found(digest) => return Some(digest),
-                Listing::Absent if attempt == 0 => {
-                    tracing::debug!(index = %index.key, artifact = %artifact.key, "not listed; revalidating the index");
-                }
-                Listing::Absent | Listing::Unverifiable => return None,
+        // An index upstream does not have (or that cannot be had now) may be published under
+        // another name in the same set: a repository with a Release but no InRelease.
+        let candidates = std::iter::once(index.clone()).chain(eco.adapter.published_with(index));
+        for candidate in candidates {
+            match self.listing_in(eco, &candidate, artifact, revalidate).await {
+                Some(Listing::Found(digest)) => return Some(digest),
+                Some(Listing::Absent | Listing::Unverifiable) => return None,
+                None => continue,
             }
         }
         None
+    }
+
+    /// What one index says of `artifact`, revalidating the index once if it does not list it;
+    /// `None` if the index has no body to read.
+    async fn listing_in(
+        self: &Arc<Self>,
+        eco: &Arc<Mounted>,
+        index: &Object,
+        artifact: &Object,
+        revalidate: bool,
+    ) -> Option<Listing> {
+        if !revalidate {
+            let body = self.whole_body(eco, index, false).await?;
+            match eco.adapter.find_digest(index, &body, artifact) {
+                Listing::Absent => {
+                    tracing::debug!(index = %index.key, artifact = %artifact.key, "not listed; revalidating the index");
+                }
+                listing => return Some(listing),
+            }
+        }
+        let body = self.whole_body(eco, index, true).await?;
+        Some(eco.adapter.find_digest(index, &body, artifact))
     }
 
     /// An object's whole body, through the cache (for indexes, which are small enough to parse).
@@ -600,6 +654,7 @@ fn stored_or_missing(
             pointer,
             blob,
             stale,
+            expired: None,
         },
         _ => Found::Missing {
             status: if pointer.is_negative() {
@@ -609,6 +664,50 @@ fn stored_or_missing(
             },
         },
     }
+}
+
+/// How much of a metadata body `Ecosystem::valid_until` is given: its header fields.
+const VALIDITY_HEAD: usize = 64 * 1024;
+
+/// When a copy served unconfirmed (stale or offline) stopped being acceptable to clients, if
+/// it has: logged, since the client will refuse it and nothing else would say why.
+async fn expired_copy(eco: &Mounted, object: &Object, blob: &BlobFile) -> Option<i64> {
+    let head = match &blob.content {
+        Some(content) => content.slice(..content.len().min(VALIDITY_HEAD)),
+        None => {
+            let file = blob.file.try_clone().ok()?;
+            let len = blob.len.min(VALIDITY_HEAD as u64) as usize;
+            tokio::task::spawn_blocking(move || {
+                use std::os::unix::fs::FileExt;
+                let mut head = vec![0; len];
+                file.read_exact_at(&mut head, 0).ok()?;
+                Some(bytes::Bytes::from(head))
+            })
+            .await
+            .ok()??
+        }
+    };
+    let valid_until = eco.adapter.valid_until(object, &head)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs() as i64;
+    if valid_until >= now {
+        return None;
+    }
+    tracing::warn!(
+        key = %object.key,
+        valid_until = %valid_until_text(valid_until),
+        "serving a cached copy past the validity its upstream declared, because upstream \
+         cannot be reached: clients will refuse it until upstream is back"
+    );
+    Some(valid_until)
+}
+
+/// A `valid_until` time as RFC 3339 (`2026-11-20T08:00:00Z`), for logs and headers.
+pub fn valid_until_text(unix_seconds: i64) -> String {
+    let at = std::time::UNIX_EPOCH + Duration::from_secs(unix_seconds.max(0) as u64);
+    humantime::format_rfc3339_seconds(at).to_string()
 }
 
 /// Blobs up to this size are read in the blocking call that opens them and served from memory:

@@ -31,6 +31,10 @@ pub struct FillJob {
     pub fill_key: String,
     /// The cached record being revalidated, for a conditional request.
     pub previous: Option<Pointer>,
+    /// Whether the fill writes the object's pointer itself. A member of a set
+    /// (`Ecosystem::published_with`) leaves it to the set's refresh, which writes the pointers
+    /// of all members together once every one of them was fetched.
+    pub publishes_pointer: bool,
 }
 
 impl FillJob {
@@ -95,26 +99,19 @@ impl FillJob {
                     fetched_at_ms: now_ms(),
                     ..previous.clone()
                 };
-                engine.put_pointer(&refreshed).await;
+                if self.publishes_pointer {
+                    engine.put_pointer(&refreshed).await;
+                }
                 return Ok(Some(FillState::NotModified(refreshed)));
             }
             return Err(UpstreamError::Status { host, status });
         }
         if status == http::StatusCode::NOT_FOUND || status == http::StatusCode::GONE {
             metrics.upstream_ok();
-            if let Freshness::Mutable { .. } = object.freshness {
-                let negative = Pointer {
-                    key: self.key.clone(),
-                    status: status.as_u16(),
-                    sha256: None,
-                    size: 0,
-                    content_type: None,
-                    etag: None,
-                    last_modified: None,
-                    fetched_at_ms: now_ms(),
-                    verified: None,
-                };
-                engine.put_pointer(&negative).await;
+            if let (Freshness::Mutable { .. }, true) = (object.freshness, self.publishes_pointer) {
+                engine
+                    .put_pointer(&Pointer::negative(&self.key, status.as_u16()))
+                    .await;
             }
             return Ok(Some(FillState::Missing {
                 status: status.as_u16(),
@@ -291,6 +288,7 @@ impl FillJob {
             .store_call(move |store| store.publish(&temp_path, &published_sha))
             .await;
         let outcome = match published {
+            Ok(()) if !self.publishes_pointer => Outcome::Stored(pointer),
             Ok(()) => {
                 engine.put_pointer(&pointer).await;
                 if object.declares_digests {

@@ -29,6 +29,8 @@ pub struct Want {
 }
 
 const X_CACHE: HeaderName = HeaderName::from_static("x-larder-cache");
+/// On a copy served unconfirmed past the validity its upstream declared: when that was.
+const X_EXPIRED: HeaderName = HeaderName::from_static("x-larder-expired");
 
 pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Response {
     match found {
@@ -47,6 +49,7 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
             pointer,
             blob,
             stale,
+            expired,
         } => {
             let from_cache = eco.metrics.served(Source::Cache);
             let sha = pointer.sha256.as_deref().unwrap_or_default();
@@ -74,6 +77,18 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                         "110 larder \"Response is Stale: {}\"",
                         err.to_string().replace('"', "'")
                     ),
+                );
+            }
+            if let Some(valid_until) = expired {
+                let valid_until = crate::engine::valid_until_text(valid_until);
+                insert(&mut headers, X_EXPIRED, &valid_until);
+                headers.append(
+                    header::WARNING,
+                    HeaderValue::from_str(&format!(
+                        "299 larder \"Expired: upstream declared this copy valid until \
+                         {valid_until}; clients will refuse it until upstream can be reached\""
+                    ))
+                    .expect("an ASCII header value"),
                 );
             }
             if want

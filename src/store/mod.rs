@@ -70,6 +70,21 @@ pub struct Pointer {
 }
 
 impl Pointer {
+    /// A record that upstream answered `status` (404, 410) for `key` just now.
+    pub fn negative(key: &str, status: u16) -> Pointer {
+        Pointer {
+            key: key.to_string(),
+            status,
+            sha256: None,
+            size: 0,
+            content_type: None,
+            etag: None,
+            last_modified: None,
+            fetched_at_ms: now_ms(),
+            verified: None,
+        }
+    }
+
     pub fn is_negative(&self) -> bool {
         self.sha256.is_none()
     }

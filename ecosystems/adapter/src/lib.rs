@@ -56,6 +56,26 @@ pub trait Ecosystem: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The objects upstream publishes together with `object`, as one set that must stay
+    /// consistent: apt's InRelease, Release and Release.gpg of a suite (a Release served with
+    /// another generation's Release.gpg fails its signature check). The engine refreshes the
+    /// whole set whenever a member is due, publishes it only once every member was fetched, and
+    /// serves the previous set, whole, when one fails. A [`Verify::Listed`] index that does not
+    /// exist upstream is looked up in these, in order: a repository with a Release but no
+    /// InRelease. Empty for most objects.
+    fn published_with(&self, _object: &Object) -> Vec<Object> {
+        Vec::new()
+    }
+
+    /// When a copy of this metadata stops being acceptable to clients, as its body states
+    /// (apt's `Valid-Until`), in seconds since the Unix epoch. The engine asks only when it
+    /// serves a copy that upstream could not confirm (stale, or `--offline`), with the body's
+    /// first 64 KiB, and reports a copy past that time in its log and the response, since the
+    /// client will refuse it. Must not panic on malformed input.
+    fn valid_until(&self, _object: &Object, _body_start: &[u8]) -> Option<i64> {
+        None
+    }
+
     /// What to tell a client whose forward-proxy request names a host no adapter serves
     /// (`add the host under [apt.remotes]`).
     fn proxy_refusal_hint(&self) -> Option<&'static str> {
