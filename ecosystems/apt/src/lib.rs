@@ -16,7 +16,9 @@
 //! files, pdiff patches and `pool/**` are immutable. A by-name index is verified against the
 //! SHA256 its suite's InRelease declares; a by-hash file against the digest in its own name.
 //! InRelease and Packages indexes declare digests (`declared_digests`), so the engine serves no
-//! cached index or pool file that the current ones contradict: no Hash Sum mismatch.
+//! cached index or pool file that the current ones contradict: no Hash Sum mismatch. A suite's
+//! InRelease, Release and Release.gpg are one publication (`published_with`), refreshed and
+//! swapped together; a cached one served past its `Valid-Until` is reported (`valid_until`).
 //!
 //! Architecture invariant: no I/O here (see `larder_adapter`).
 
@@ -100,10 +102,8 @@ impl Apt {
             }
             Kind::Index { release_dir, .. } => {
                 // Verified against the suite's InRelease, which the client fetched (and larder
-                // refreshed) just before. Release would suit unsigned repositories, which have
-                // no InRelease (their by-name indexes are then passed through uncached), but
-                // a Release cached at another moment than InRelease can be a generation
-                // behind, and a mismatch fails the fill instead of revalidating (README).
+                // refreshed) just before; in a repository without one, against its Release,
+                // published with it as one set (`published_with`).
                 let mut release = path.segments()[..release_dir].to_vec();
                 release.push("InRelease".to_string());
                 let release = self.object(name, remote, &CleanPath::from_segments(release))?;
@@ -228,6 +228,42 @@ impl Ecosystem for Apt {
             .collect()
     }
 
+    /// A suite's InRelease, Release and Release.gpg are one publication: apt checks
+    /// Release.gpg against Release, and verifies by-name indexes against whichever of
+    /// InRelease and Release the repository has (InRelease first). Listed in that order.
+    fn published_with(&self, object: &Object) -> Vec<Object> {
+        let Some((name, path)) = object.key.split_once('/') else {
+            return Vec::new();
+        };
+        let (Some(remote), Ok(path)) = (self.remotes.get(name), CleanPath::parse(path)) else {
+            return Vec::new();
+        };
+        let segments = path.segments();
+        if classify(segments) != Kind::ReleaseFile {
+            return Vec::new();
+        }
+        let (file, dir) = segments.split_last().expect("a release file has a name");
+        RELEASE_SET
+            .iter()
+            .filter(|sibling| **sibling != file.as_str())
+            .filter_map(|sibling| {
+                let mut segments = dir.to_vec();
+                segments.push(sibling.to_string());
+                self.object(name, remote, &CleanPath::from_segments(segments))
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// InRelease's and Release's `Valid-Until`: apt refuses a Release file past it ("is
+    /// expired"), so the engine reports serving one from the cache.
+    fn valid_until(&self, object: &Object, body_start: &[u8]) -> Option<i64> {
+        let name = object.key.rsplit('/').next()?;
+        matches!(name, "InRelease" | "Release")
+            .then(|| release::valid_until_unix(body_start))
+            .flatten()
+    }
+
     fn find_digest(&self, index: &Object, index_body: &[u8], artifact: &Object) -> Listing {
         // `<remote>/<dir>/InRelease` (what `Apt::object` names; a Release reads the same)
         // lists the indexes below `<remote>/<dir>/` by their path relative to it.
@@ -249,6 +285,9 @@ impl Ecosystem for Apt {
         }
     }
 }
+
+/// A suite's release files, in the order indexes are looked up in them.
+const RELEASE_SET: [&str; 3] = ["InRelease", "Release", "Release.gpg"];
 
 /// `key` below the directory `dir` (which ends with '/'), decoded: how indexes name files.
 fn relative_path(dir: &str, key: &str) -> Option<String> {

@@ -602,3 +602,63 @@ fn declared_digests_timing() {
     );
     assert!(!declared.is_empty());
 }
+
+#[test]
+fn a_suites_release_files_are_published_as_one_set() {
+    let adapter = apt(serde_json::json!({}));
+    let set = |path: &str| {
+        let object = fetched(mirror(&adapter, path));
+        let keys: Vec<String> = adapter
+            .published_with(&object)
+            .into_iter()
+            .map(|sibling| sibling.key)
+            .collect();
+        keys
+    };
+    let suite = "deb.debian.org/debian/dists/bookworm";
+    assert_eq!(
+        set("/deb.debian.org/debian/dists/bookworm/InRelease"),
+        [format!("{suite}/Release"), format!("{suite}/Release.gpg")]
+    );
+    assert_eq!(
+        set("/deb.debian.org/debian/dists/bookworm/Release.gpg"),
+        [format!("{suite}/InRelease"), format!("{suite}/Release")]
+    );
+    // A flat repository's release files too; the proxy mode names the same keys.
+    let flat = fetched(proxy(&adapter, "deb.debian.org", "/debian/./Release"));
+    assert_eq!(adapter.published_with(&flat).len(), 2);
+    // Indexes, a component's Release and pool files are not release sets.
+    for path in [
+        "/deb.debian.org/debian/dists/bookworm/main/binary-amd64/Release",
+        "/deb.debian.org/debian/dists/bookworm/main/binary-amd64/Packages.xz",
+        "/deb.debian.org/debian/pool/main/h/hello/hello_2.10-3_amd64.deb",
+    ] {
+        assert!(set(path).is_empty(), "{path}");
+    }
+    // The InRelease of the set declares digests, as it does when asked for directly.
+    let members = adapter.published_with(&fetched(mirror(
+        &adapter,
+        "/deb.debian.org/debian/dists/bookworm/Release",
+    )));
+    assert!(members[0].declares_digests && !members[1].declares_digests);
+}
+
+#[test]
+fn valid_until_is_read_from_release_files_only() {
+    let adapter = apt(serde_json::json!({}));
+    let object = |path: &str| fetched(mirror(&adapter, path));
+    let release = b"Origin: Debian\nValid-Until: Sat, 07 Dec 2026 08:10:41 UTC\nSHA256:\n";
+    let in_release = object("/deb.debian.org/debian/dists/bookworm/InRelease");
+    assert_eq!(
+        adapter.valid_until(&in_release, release),
+        Some(1_796_631_041)
+    );
+    // The first 64 KiB of a body may end mid-line: the field comes first.
+    assert_eq!(
+        adapter.valid_until(&in_release, &release[..release.len() - 4]),
+        Some(1_796_631_041)
+    );
+    let packages = object("/deb.debian.org/debian/dists/bookworm/main/binary-amd64/Packages");
+    assert_eq!(adapter.valid_until(&packages, release), None);
+    assert_eq!(adapter.valid_until(&in_release, b"Origin: Debian\n"), None);
+}
