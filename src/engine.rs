@@ -173,12 +173,12 @@ impl Engine {
         lookup: &mut Lookup,
     ) -> Found {
         let key = Self::full_key(eco, object);
-        if !object.declares_digests && *eco.learning.borrow() > 0 {
-            // An index of this ecosystem was just stored and may declare this object's digest.
-            let mut learning = eco.learning.subscribe();
-            let _ = tokio::time::timeout(DECLARATIONS_WAIT, learning.wait_for(|n| *n == 0)).await;
-        }
         let mut cached = self.cached(&key).await;
+        if cached.is_some() && !object.declares_digests {
+            // An index of this ecosystem was just stored and may contradict the cached copy.
+            // (A miss does not wait: its fill checks the declaration once it is learnt.)
+            Self::declarations_learnt(eco).await;
+        }
         if let Some((pointer, Some(_))) = &cached {
             if object.declares_digests {
                 self.learn_declarations_in_background(eco, object, pointer);
@@ -226,7 +226,11 @@ impl Engine {
         }
         let previous = cached.as_ref().map(|(pointer, _)| pointer.clone());
         let mut object_to_fill = object.clone();
-        if let (Verify::None, Some(declared)) = (&object.verify, self.declared(&key)) {
+        // While an index is being learnt, the declaration may be about to change: the fill
+        // then checks the learnt one at its end instead.
+        if let (Verify::None, Some(declared), false) =
+            (&object.verify, self.declared(&key), Self::learning(eco))
+        {
             object_to_fill.verify = Verify::Digest(declared);
         }
         // Clients that expect different bytes (npm sends the lockfile's integrity) never share
@@ -443,6 +447,27 @@ impl Engine {
         })
     }
 
+    /// Whether an index of this ecosystem is being read for declared digests.
+    pub fn learning(eco: &Mounted) -> bool {
+        *eco.learning.borrow() > 0
+    }
+
+    /// Waits (at most [`DECLARATIONS_WAIT`]) until no index of this ecosystem is being read
+    /// for declared digests.
+    async fn declarations_learnt(eco: &Mounted) {
+        if Self::learning(eco) {
+            let mut learning = eco.learning.subscribe();
+            let _ = tokio::time::timeout(DECLARATIONS_WAIT, learning.wait_for(|n| *n == 0)).await;
+        }
+    }
+
+    /// The digest declared for `key` once the indexes being read now are learnt: for a fill
+    /// that started while they were, and checks its bytes at the end.
+    pub async fn declared_once_learnt(&self, eco: &Mounted, key: &str) -> Option<Digest> {
+        Self::declarations_learnt(eco).await;
+        self.declared(key)
+    }
+
     /// The digest the newest stored index declares for this object, if any.
     pub fn declared(&self, key: &str) -> Option<Digest> {
         self.declarations
@@ -453,9 +478,9 @@ impl Engine {
             .cloned()
     }
 
-    /// Reads a stored index's declarations (once per version of the index). Called by the fill
-    /// before it reports the index stored, so that the next request already sees them.
-    async fn learn_declarations(&self, eco: &Mounted, index: &Object, pointer: &Pointer) {
+    /// Reads a stored index's declarations (once per version of the index); see
+    /// [`Engine::learn_declarations_in_background`].
+    async fn learn_declarations(&self, eco: &Arc<Mounted>, index: &Object, pointer: &Pointer) {
         let Some(sha) = pointer.sha256.clone() else {
             return;
         };
@@ -477,7 +502,17 @@ impl Engine {
             },
             _ => return,
         };
-        let declared = eco.adapter.declared_digests(index, &body);
+        // Off the async threads: decompressing and reading Debian's main Packages takes about
+        // a second.
+        let (reader, parsed) = (eco.clone(), index.clone());
+        let declared = match tokio::task::spawn_blocking(move || {
+            reader.adapter.declared_digests(&parsed, &body)
+        })
+        .await
+        {
+            Ok(declared) => declared,
+            Err(_) => return,
+        };
         let count = declared.len();
         let mut digests = self
             .declarations

@@ -18,8 +18,12 @@ enum Check {
     /// Stored as fetched.
     Trust,
     Expect(Digest),
-    /// The digest comes from an index object, resolved while the body streams.
+    /// The digest comes from an index object, resolved while the body streams; without one
+    /// the body is served but not stored.
     Pending(tokio::task::JoinHandle<Option<Digest>>),
+    /// The digest an index being learnt now may declare; without one the body is stored as
+    /// fetched.
+    Declared(tokio::task::JoinHandle<Option<Digest>>),
 }
 
 pub struct FillJob {
@@ -168,6 +172,12 @@ impl FillJob {
         };
 
         let check = match &object.verify {
+            Verify::None if !object.declares_digests && Engine::learning(&self.eco) => {
+                let (engine, eco, key) = (engine.clone(), self.eco.clone(), self.key.clone());
+                Check::Declared(tokio::spawn(async move {
+                    engine.declared_once_learnt(&eco, &key).await
+                }))
+            }
             Verify::None => Check::Trust,
             Verify::Digest(digest) => Check::Expect(digest.clone()),
             Verify::Listed(index) => {
@@ -223,6 +233,7 @@ impl FillJob {
         let expected = match check {
             Check::Trust => None,
             Check::Expect(digest) => Some(digest),
+            Check::Declared(handle) => handle.await.ok().flatten(),
             Check::Pending(handle) => match handle.await.ok().flatten() {
                 Some(digest) => Some(digest),
                 None => {

@@ -5,7 +5,8 @@
 //! - `/t/blob/<name>`: immutable; `?sha256=<hex>` verifies against that digest, `?listed`
 //!   against the `index` object, nothing else stores as fetched;
 //! - `/t/meta/<name>`: mutable metadata with the configured TTLs;
-//! - `/t/decl`: mutable, declares `<name> <sha256 hex>` digests for `blob/<name>`;
+//! - `/t/decl`: mutable, declares `<name> <sha256 hex>` digests for `blob/<name>` (reading it
+//!   takes a second when its first line is `slow`);
 //! - `/t/rewritten/<name>`: mutable, with `UPSTREAM` in the body rewritten to larder's base.
 
 use http::StatusCode;
@@ -105,6 +106,10 @@ impl Ecosystem for TestEcosystem {
 
     fn declared_digests(&self, _index: &Object, body: &[u8]) -> Vec<(String, Digest)> {
         let text = String::from_utf8_lossy(body);
+        if text.starts_with("slow\n") {
+            // A test device: an index that takes as long to read as Debian's main Packages.
+            std::thread::sleep(Duration::from_secs(1));
+        }
         text.lines()
             .filter_map(|line| {
                 let (name, hex) = line.split_once(' ')?;

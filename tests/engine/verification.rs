@@ -1,7 +1,7 @@
 //! Nothing unverified is published.
 
 use crate::harness::{payload, sha256_hex, TestLarder};
-use crate::support::{Resource, Routes, Upstream};
+use crate::support::{Mode, Resource, Routes, Upstream};
 
 #[test]
 fn bytes_that_do_not_match_the_digest_are_never_stored() {
@@ -198,6 +198,62 @@ fn an_object_rebuilt_upstream_is_refetched_once_its_index_declares_the_new_diges
             .unwrap()
             == rebuilt,
         "the declared copy stays"
+    );
+}
+
+/// A miss that arrives while a new version of its index is being read is checked against the
+/// new declaration, not the one it replaces (the fill starts at once and checks at its end).
+#[test]
+fn a_miss_during_learning_is_checked_against_the_declaration_being_learnt() {
+    let old = payload(5_000, 21);
+    let new = payload(5_000, 22);
+    let mut routes = Routes::new();
+    routes.insert(
+        "/decl".into(),
+        vec![Resource::new(
+            "text/plain",
+            format!("fresh.deb {}\n", sha256_hex(&old)),
+        )],
+    );
+    let upstream = Upstream::start(routes);
+    let larder = TestLarder::start(&upstream.url, "[t]\nmetadata_ttl = \"1ms\"");
+    let client = crate::support::http_client();
+    let read_index = || {
+        client
+            .get(larder.at("decl"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap()
+    };
+    read_index();
+    // Learnt: the old declaration is in memory. The repository now publishes a new file and
+    // a new index that takes a second to read.
+    upstream.insert(
+        "/blob/fresh.deb",
+        Resource::new("application/octet-stream", new.clone()),
+    );
+    upstream.insert(
+        "/decl",
+        Resource::new(
+            "text/plain",
+            format!("slow\nfresh.deb {}\n", sha256_hex(&new)),
+        ),
+    );
+    assert!(read_index().starts_with("slow"));
+    let response = client.get(larder.at("blob/fresh.deb")).send().unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().unwrap() == new, "the new file, verified");
+    // Stored: served again without upstream.
+    upstream.set_mode(Mode::Down);
+    assert!(
+        client
+            .get(larder.at("blob/fresh.deb"))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap()
+            == new
     );
 }
 
