@@ -23,6 +23,9 @@ pub type Response = http::Response<Body>;
 pub struct Want {
     pub head: bool,
     pub range: Option<String>,
+    /// Resuming clients (apt) send the validator of the copy they hold: the Range applies only
+    /// if the object is still that copy.
+    pub if_range: Option<String>,
     pub if_none_match: Option<String>,
     /// larder's own base URL for this adapter, for rewritten links (`http://host:7878/npm`).
     pub public_base: String,
@@ -110,7 +113,7 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                 };
                 return build(StatusCode::OK, headers, body);
             }
-            ranged(headers, len, want, |start, end| {
+            ranged(headers, len, want, Some(&etag), |start, end| {
                 body::blob_range(blob, start, end, from_cache)
             })
         }
@@ -157,7 +160,7 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                 };
                 return build(StatusCode::OK, headers, body);
             };
-            ranged(headers, len, want, |start, end| {
+            ranged(headers, len, want, None, |start, end| {
                 body::following(head.file.clone(), rx, start, Some(end), from_upstream)
             })
         }
@@ -166,14 +169,24 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
 
 /// A body of known length: `Accept-Ranges`, a single Range (206, or 416), or the whole (200);
 /// `body(start, end)` is asked only when bytes are to be sent.
+/// The whole body, or the part a `Range` asks for. `etag` is the object's strong validator, if
+/// known: a `Range` with an `If-Range` that does not name it gets the whole body, so a client
+/// never splices a part of a changed file onto what it holds (RFC 9110 13.1.5; a date never
+/// matches, since larder sends no `Last-Modified`).
 fn ranged(
     mut headers: HeaderMap,
     len: u64,
     want: &Want,
+    etag: Option<&str>,
     body: impl FnOnce(u64, u64) -> ByteStream,
 ) -> Response {
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    let (status, start, end) = match want.range.as_deref().map(|r| parse_range(r, len)) {
+    let still_the_same = match want.if_range.as_deref() {
+        None => true,
+        Some(validator) => etag.is_some_and(|etag| validator.trim() == etag),
+    };
+    let range = want.range.as_deref().filter(|_| still_the_same);
+    let (status, start, end) = match range.map(|r| parse_range(r, len)) {
         Some(RangeRequest::Unsatisfiable) => {
             insert(
                 &mut headers,

@@ -193,6 +193,7 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
                 let want = Want {
                     head: parts.method == Method::HEAD,
                     range: header(header::RANGE),
+                    if_range: header(header::IF_RANGE),
                     if_none_match: header(header::IF_NONE_MATCH),
                     public_base: public_base::for_request(&app, &parts.headers, eco.name()),
                 };

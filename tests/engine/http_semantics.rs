@@ -68,6 +68,59 @@ fn hits_carry_etag_length_type_and_answer_304_head_and_ranges() {
     assert_eq!(upstream.count("/blob/f"), 1);
 }
 
+/// A client resuming a partial download (apt does, with `Range` and `If-Range`) gets the rest
+/// only if the object is still the copy it started: otherwise the whole of the new one, never
+/// a splice of two files.
+#[test]
+fn a_resumed_download_gets_the_rest_only_of_the_same_copy() {
+    let first = payload(50_000, 40);
+    let rebuilt = payload(50_000, 41);
+    let upstream = one(
+        "/meta/f",
+        Resource::new("application/octet-stream", first.clone()),
+    );
+    let larder = TestLarder::start(&upstream.url, "[t]\nmetadata_ttl = \"1ms\"");
+    let client = http_client();
+    let url = larder.at("meta/f");
+    let resume = |if_range: &str| {
+        let response = client
+            .get(&url)
+            .header("range", "bytes=20000-")
+            .header("if-range", if_range)
+            .send()
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.bytes().unwrap().to_vec(),
+        )
+    };
+    // While the first copy is being fetched, larder has no validator yet: the whole body.
+    assert_eq!(resume("\"anything\""), (200, first.clone()));
+    let held = client.get(&url).send().unwrap();
+    let etag = held.headers()["etag"].to_str().unwrap().to_string();
+    assert!(held.bytes().unwrap() == first);
+
+    // The same copy: the rest of it.
+    upstream.set_mode(Mode::Down);
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(resume(&etag), (206, first[20_000..].to_vec()));
+    // A date (apt sends the partial file's time): larder sends no Last-Modified, so no date
+    // can prove the copy unchanged.
+    assert_eq!(
+        resume("Fri, 27 Nov 2026 10:00:00 GMT"),
+        (200, first.clone())
+    );
+
+    // Rebuilt upstream: the old validator gets the whole new file.
+    upstream.set_mode(Mode::Normal);
+    upstream.insert(
+        "/meta/f",
+        Resource::new("application/octet-stream", rebuilt.clone()),
+    );
+    std::thread::sleep(Duration::from_millis(5));
+    assert_eq!(resume(&etag), (200, rebuilt));
+}
+
 #[test]
 fn head_and_range_on_an_uncached_object_work_and_fill_the_cache() {
     let body = payload(500_000, 11);
