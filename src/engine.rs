@@ -568,6 +568,9 @@ impl Engine {
     }
 
     async fn cached(&self, key: &str) -> Option<(Pointer, Option<BlobFile>)> {
+        if let Some((pointer, blob)) = self.store.hit_without_waiting(key, SMALL_BLOB) {
+            return Some((pointer, Some(blob)));
+        }
         let key = key.to_string();
         let store = self.store.clone();
         let found = tokio::task::spawn_blocking(

@@ -184,6 +184,26 @@ impl Store for LocalStore {
         }
     }
 
+    /// Reads with `RWF_NOWAIT`, which fails instead of waiting for the disk. Opening the two
+    /// files can still wait for a directory lookup, but only on a path not looked up lately,
+    /// and a hit's paths were.
+    fn hit_without_waiting(&self, key: &str, read_up_to: u64) -> Option<(Pointer, BlobFile)> {
+        let record = fs::File::open(self.pointer_path(key)).ok()?;
+        let record_len = record.metadata().ok()?.len();
+        let bytes = read_without_waiting(&record, record_len)?;
+        let pointer = serde_json::from_slice::<Pointer>(&bytes)
+            .ok()
+            .filter(|pointer| pointer.key == key)?;
+        let file = fs::File::open(self.blob_path(pointer.sha256.as_deref()?)?).ok()?;
+        let len = file.metadata().ok()?.len();
+        let content = if len <= read_up_to {
+            Some(bytes::Bytes::from(read_without_waiting(&file, len)?))
+        } else {
+            None
+        };
+        Some((pointer, BlobFile { file, len, content }))
+    }
+
     fn get_pointer(&self, key: &str) -> io::Result<Option<Pointer>> {
         let path = self.pointer_path(key);
         let bytes = match fs::read(&path) {
@@ -214,6 +234,37 @@ impl Store for LocalStore {
         let bytes = serde_json::to_vec(pointer).map_err(io::Error::other)?;
         self.write_atomically(&self.pointer_path(&pointer.key), &bytes)
     }
+}
+
+/// The first `len` bytes of `file`, if they are all in the page cache: `preadv2` with
+/// `RWF_NOWAIT` answers `EAGAIN` rather than wait for the disk (and `EOPNOTSUPP` where the
+/// file system cannot tell); either way the caller reads on the blocking pool instead.
+fn read_without_waiting(file: &fs::File, len: u64) -> Option<Vec<u8>> {
+    use std::os::fd::AsRawFd;
+    let mut buf = vec![0u8; usize::try_from(len).ok()?];
+    let mut done = 0;
+    while done < buf.len() {
+        let rest = &mut buf[done..];
+        let iov = libc::iovec {
+            iov_base: rest.as_mut_ptr().cast(),
+            iov_len: rest.len(),
+        };
+        // SAFETY: `iov` points into `buf`, which outlives the call; the fd is open.
+        let n = unsafe {
+            libc::preadv2(
+                file.as_raw_fd(),
+                &iov,
+                1,
+                done as libc::off_t,
+                libc::RWF_NOWAIT,
+            )
+        };
+        if n <= 0 {
+            return None;
+        }
+        done += n as usize;
+    }
+    Some(buf)
 }
 
 fn sweep(dir: &Path) -> io::Result<usize> {
@@ -260,6 +311,37 @@ mod tests {
             store.get_pointer("npm/a").unwrap().unwrap().fetched_at_ms,
             30
         );
+    }
+
+    #[test]
+    fn a_hit_in_the_page_cache_is_read_without_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let small = b"a small blob".to_vec();
+        let large = vec![7u8; 100_000];
+        let small_sha = super::super::testing::put_blob(&store, "go/small", &small, 10);
+        super::super::testing::put_blob(&store, "go/large", &large, 10);
+
+        // Just written, so in the page cache (where RWF_NOWAIT is supported at all).
+        let Some((record, blob)) = store.hit_without_waiting("go/small", 64 * 1024) else {
+            eprintln!("skipped: this file system does not read with RWF_NOWAIT");
+            return;
+        };
+        assert_eq!(record.sha256.as_deref(), Some(small_sha.as_str()));
+        assert_eq!(blob.len, small.len() as u64);
+        assert_eq!(blob.content.as_deref(), Some(&small[..]));
+        // Larger than asked for: opened, not read.
+        let (_, blob) = store.hit_without_waiting("go/large", 64 * 1024).unwrap();
+        assert_eq!((blob.len, blob.content), (100_000, None));
+
+        // Not stored, a negative record, a record whose blob is gone: left to the blocking path.
+        assert!(store.hit_without_waiting("go/none", 64 * 1024).is_none());
+        store
+            .put_pointer(&Pointer::negative("go/gone", 404))
+            .unwrap();
+        assert!(store.hit_without_waiting("go/gone", 64 * 1024).is_none());
+        store.put_pointer(&pointer("go/orphan", 10)).unwrap();
+        assert!(store.hit_without_waiting("go/orphan", 64 * 1024).is_none());
     }
 
     #[test]

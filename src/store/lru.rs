@@ -131,6 +131,14 @@ impl Store for LruStore {
         self.inner.get_pointer(key)
     }
 
+    fn hit_without_waiting(&self, key: &str, read_up_to: u64) -> Option<(Pointer, BlobFile)> {
+        let hit = self.inner.hit_without_waiting(key, read_up_to)?;
+        if let Some(sha256) = &hit.0.sha256 {
+            self.record_use(sha256);
+        }
+        Some(hit)
+    }
+
     fn put_pointer(&self, pointer: &Pointer) -> io::Result<()> {
         self.inner.put_pointer(pointer)
     }

@@ -127,6 +127,15 @@ pub trait Store: Send + Sync + 'static {
     /// Removes an unpublished temp file.
     fn discard(&self, temp: &std::path::Path);
     fn get_pointer(&self, key: &str) -> io::Result<Option<Pointer>>;
+    /// The record and blob of a stored object (not a negative record), if both can be read
+    /// now without waiting for a disk: the pointer, and the whole blob when it is at most
+    /// `read_up_to` bytes, already in memory or the page cache. The engine calls this on an
+    /// async worker, sparing a hit the hand-off to the blocking pool that is most of a small
+    /// hit's cost; `None` (not stored, not cached in memory, or no such fast path) sends the
+    /// lookup to the pool.
+    fn hit_without_waiting(&self, _key: &str, _read_up_to: u64) -> Option<(Pointer, BlobFile)> {
+        None
+    }
     /// Writes a pointer unless the stored one is newer (`fetched_at_ms`): two writers refreshing
     /// the same object never leave the older record on top.
     fn put_pointer(&self, pointer: &Pointer) -> io::Result<()>;

@@ -140,6 +140,11 @@ impl Store for TieredStore {
         self.local.create_temp()
     }
 
+    /// Hits are local (module comment), so the local tier's fast path is this store's.
+    fn hit_without_waiting(&self, key: &str, read_up_to: u64) -> Option<(Pointer, BlobFile)> {
+        self.local.hit_without_waiting(key, read_up_to)
+    }
+
     fn publish(&self, temp: &Path, sha256: &str) -> io::Result<()> {
         // Shared with its pointer (`put_pointer`), so the bucket never holds a pointer whose
         // blob it lacks.
