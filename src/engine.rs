@@ -89,7 +89,14 @@ pub struct Engine {
     storage_degraded_until_ms: AtomicU64,
     declarations: Declarations,
     sets: sets::SetRefreshes,
+    /// Records of immutable objects served lately, so that a hot hit reads only its blob. An
+    /// immutable object's record changes only through this engine (`put_pointer`, which
+    /// forgets it here) or when its blob goes (eviction: the blob no longer opens).
+    recent_records: Mutex<HashMap<String, Pointer>>,
 }
+
+/// How many records `recent_records` keeps (a few MB) before it starts again.
+const RECENT_RECORDS: usize = 16_384;
 
 /// How long misses pass through uncached after the store refused a write, before larder tries
 /// storing again.
@@ -122,6 +129,7 @@ impl Engine {
             storage_degraded_until_ms: AtomicU64::new(0),
             declarations: Declarations::default(),
             sets: sets::SetRefreshes::default(),
+            recent_records: Mutex::default(),
         }
     }
 
@@ -173,7 +181,14 @@ impl Engine {
         lookup: &mut Lookup,
     ) -> Found {
         let key = Self::full_key(eco, object);
-        let mut cached = self.cached(&key).await;
+        let immutable = object.freshness == Freshness::Immutable;
+        let mut cached = self.recent_hit(&key, immutable);
+        if cached.is_none() {
+            cached = self.cached(&key).await;
+            if let (true, Some((pointer, Some(_)))) = (immutable, &cached) {
+                self.remember_record(pointer);
+            }
+        }
         if cached.is_some() && !object.declares_digests {
             // An index of this ecosystem was just stored and may contradict the cached copy.
             // (A miss does not wait: its fill checks the declaration once it is learnt.)
@@ -567,6 +582,47 @@ impl Engine {
         });
     }
 
+    /// An immutable object served lately, from its remembered record and a blob read without
+    /// waiting.
+    fn recent_hit(&self, key: &str, immutable: bool) -> Option<(Pointer, Option<BlobFile>)> {
+        if !immutable {
+            return None;
+        }
+        let pointer = self
+            .recent_records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)?
+            .clone();
+        let sha256 = pointer.sha256.as_deref()?;
+        match self.store.blob_without_waiting(sha256, SMALL_BLOB) {
+            Some(blob) => Some((pointer, Some(blob))),
+            None => {
+                // Evicted, or not in the page cache: the full lookup decides.
+                self.forget_record(key);
+                None
+            }
+        }
+    }
+
+    fn remember_record(&self, pointer: &Pointer) {
+        let mut records = self
+            .recent_records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if records.len() >= RECENT_RECORDS && !records.contains_key(&pointer.key) {
+            records.clear();
+        }
+        records.insert(pointer.key.clone(), pointer.clone());
+    }
+
+    fn forget_record(&self, key: &str) {
+        self.recent_records
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+
     async fn cached(&self, key: &str) -> Option<(Pointer, Option<BlobFile>)> {
         if let Some((pointer, blob)) = self.store.hit_without_waiting(key, SMALL_BLOB) {
             return Some((pointer, Some(blob)));
@@ -618,6 +674,7 @@ impl Engine {
     }
 
     pub async fn put_pointer(&self, pointer: &Pointer) {
+        self.forget_record(&pointer.key);
         let pointer = pointer.clone();
         if let Err(err) = self
             .store_call(move |store| store.put_pointer(&pointer))

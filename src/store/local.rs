@@ -194,14 +194,19 @@ impl Store for LocalStore {
         let pointer = serde_json::from_slice::<Pointer>(&bytes)
             .ok()
             .filter(|pointer| pointer.key == key)?;
-        let file = fs::File::open(self.blob_path(pointer.sha256.as_deref()?)?).ok()?;
+        let blob = self.blob_without_waiting(pointer.sha256.as_deref()?, read_up_to)?;
+        Some((pointer, blob))
+    }
+
+    fn blob_without_waiting(&self, sha256: &str, read_up_to: u64) -> Option<BlobFile> {
+        let file = fs::File::open(self.blob_path(sha256)?).ok()?;
         let len = file.metadata().ok()?.len();
         let content = if len <= read_up_to {
             Some(bytes::Bytes::from(read_without_waiting(&file, len)?))
         } else {
             None
         };
-        Some((pointer, BlobFile { file, len, content }))
+        Some(BlobFile { file, len, content })
     }
 
     fn get_pointer(&self, key: &str) -> io::Result<Option<Pointer>> {

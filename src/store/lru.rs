@@ -139,6 +139,12 @@ impl Store for LruStore {
         Some(hit)
     }
 
+    fn blob_without_waiting(&self, sha256: &str, read_up_to: u64) -> Option<BlobFile> {
+        let blob = self.inner.blob_without_waiting(sha256, read_up_to)?;
+        self.record_use(sha256);
+        Some(blob)
+    }
+
     fn put_pointer(&self, pointer: &Pointer) -> io::Result<()> {
         self.inner.put_pointer(pointer)
     }

@@ -136,6 +136,10 @@ pub trait Store: Send + Sync + 'static {
     fn hit_without_waiting(&self, _key: &str, _read_up_to: u64) -> Option<(Pointer, BlobFile)> {
         None
     }
+    /// The blob alone, on the same terms as [`Store::hit_without_waiting`].
+    fn blob_without_waiting(&self, _sha256: &str, _read_up_to: u64) -> Option<BlobFile> {
+        None
+    }
     /// Writes a pointer unless the stored one is newer (`fetched_at_ms`): two writers refreshing
     /// the same object never leave the older record on top.
     fn put_pointer(&self, pointer: &Pointer) -> io::Result<()>;

@@ -145,6 +145,10 @@ impl Store for TieredStore {
         self.local.hit_without_waiting(key, read_up_to)
     }
 
+    fn blob_without_waiting(&self, sha256: &str, read_up_to: u64) -> Option<BlobFile> {
+        self.local.blob_without_waiting(sha256, read_up_to)
+    }
+
     fn publish(&self, temp: &Path, sha256: &str) -> io::Result<()> {
         // Shared with its pointer (`put_pointer`), so the bucket never holds a pointer whose
         // blob it lacks.

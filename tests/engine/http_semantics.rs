@@ -363,3 +363,35 @@ fn hits_of_small_and_large_blobs_serve_the_same_bytes_and_ranges() {
         assert_eq!(upstream.count(&format!("/blob/s{i}")), 1);
     }
 }
+
+/// larder remembers the records of immutable objects it served lately, so a hot hit reads only
+/// its blob; a blob removed behind its back (`larder gc`, another replica's eviction) is then
+/// fetched again, never answered with an error.
+#[test]
+fn a_hot_blob_removed_from_the_store_is_fetched_again() {
+    let body = payload(30_000, 50);
+    let upstream = one(
+        "/blob/hot",
+        Resource::new("application/octet-stream", body.clone()),
+    );
+    let larder = TestLarder::start(&upstream.url, "");
+    let client = http_client();
+    let url = larder.at("blob/hot");
+    for expected in ["miss", "hit", "hit"] {
+        let response = client.get(&url).send().unwrap();
+        assert_eq!(response.headers()["x-larder-cache"], expected);
+        assert!(response.bytes().unwrap() == body);
+    }
+    let blob = larder
+        .data_dir
+        .join("blobs/sha256")
+        .join(&crate::harness::sha256_hex(&body)[..2])
+        .join(crate::harness::sha256_hex(&body));
+    std::fs::remove_file(&blob).expect("remove the blob");
+
+    let response = client.get(&url).send().unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.bytes().unwrap() == body);
+    assert_eq!(upstream.count("/blob/hot"), 2, "fetched again");
+    assert!(blob.exists(), "and stored again");
+}
