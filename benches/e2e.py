@@ -258,9 +258,10 @@ class Results:
                           "| # | scenario | metric | larder | baseline | ratio | target | met | note |",
                           "|---|---|---|---|---|---|---|---|---|"]
         lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in self.rows]
-        lines += ["", "| larder peak RSS (VmHWM, fresh process per scenario) | MB | target | met |",
-                  "|---|---|---|---|"]
-        lines += ["| " + " | ".join(row) + " |" for row in self.memory]
+        if self.memory:
+            lines += ["", "| larder peak RSS (VmHWM, fresh process per scenario) | MB | target | met |",
+                      "|---|---|---|---|"]
+            lines += ["| " + " | ".join(row) + " |" for row in self.memory]
         return "\n".join(lines) + "\n"
 
 

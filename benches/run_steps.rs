@@ -185,8 +185,9 @@ type Keep = Vec<Box<dyn std::any::Any>>;
 /// One example against one kind of upstream, ready to build in every mode.
 struct Case {
     example: &'static str,
-    /// What the timed RUN step's text contains.
+    /// What the timed RUN step's text contains, and what the table calls it.
     step: &'static str,
+    label: &'static str,
     /// The example's context, and the same with the cache-mount Dockerfile.
     context: tempfile::TempDir,
     cache_context: tempfile::TempDir,
@@ -268,6 +269,10 @@ impl CaseBuilder {
         Case {
             example: self.example,
             step: self.step,
+            label: match self.step {
+                "apt-get update" => "apt-get update && apt-get install",
+                other => other,
+            },
             context: self.context,
             cache_context: self.cache_context,
             direct_args,
@@ -635,7 +640,7 @@ fn main() {
             let requests = |which| med(which, &|b: &Build| b.upstream_requests as f64);
             results.push(serde_json::json!({
                 "example": example,
-                "step": case.step,
+                "step": case.label,
                 "upstream": upstream,
                 "rounds": options.rounds,
                 "plain_s": step(0),
