@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end benchmarks: the release larder against nginx and against the direct path.
 
-    benches/e2e.py --larder target/release/larder [--quick] [--only hot,large,cold,coalesce]
+    benches/e2e.py --larder target/release/larder [--quick] [--only hot,large,cold,coalesce,runsteps]
 
 Everything runs on 127.0.0.1: nginx serves generated files from disk (the baseline, and the
 fast upstream larder fills from), benches/throttle.py slows an upstream to internet-like
@@ -9,6 +9,9 @@ conditions, wrk and curl are the clients. Every figure is a ratio against a base
 in the same run, interleaved round by round, because the machines this runs on are shared and
 noisy. larder serves the Go module protocol here (`/go/<module>/@v/<version>.zip`): immutable
 artifacts with no digest to fetch, so the engine's own path is what is measured.
+
+`runsteps` (row 7) is benches/run_steps.rs, run here through `cargo bench`: the example
+Dockerfiles built with buildah, plain, with a BuildKit cache mount, and through larder.
 
 Prints a markdown table (and writes it with --out). Scenarios and targets: benches/README.md.
 """
@@ -229,7 +232,7 @@ class Results:
         self.memory = []
 
     def ratio(self, number, scenario, metric, larder_value, baseline, baseline_name, target,
-              higher_is_better, unit, note=""):
+              higher_is_better, unit, note="", digits=1):
         ratio = larder_value / baseline if baseline else float("nan")
         if target is None:
             met = "-"
@@ -238,8 +241,8 @@ class Results:
         else:
             met = "yes" if ratio <= target else "**no**"
         target_text = "-" if target is None else ("≥ " if higher_is_better else "≤ ") + f"{target}×"
-        self.rows.append((number, scenario, metric, f"{larder_value:,.1f} {unit}",
-                          f"{baseline:,.1f} {unit} ({baseline_name})", f"{ratio:.2f}×",
+        self.rows.append((number, scenario, metric, f"{larder_value:,.{digits}f} {unit}",
+                          f"{baseline:,.{digits}f} {unit} ({baseline_name})", f"{ratio:.2f}×",
                           target_text, met, note))
         log(f"{scenario} {metric}: larder {larder_value:.1f} vs {baseline_name} {baseline:.1f} "
             f"{unit} = {ratio:.2f}x")
@@ -255,9 +258,10 @@ class Results:
                           "| # | scenario | metric | larder | baseline | ratio | target | met | note |",
                           "|---|---|---|---|---|---|---|---|---|"]
         lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in self.rows]
-        lines += ["", "| larder peak RSS (VmHWM, fresh process per scenario) | MB | target | met |",
-                  "|---|---|---|---|"]
-        lines += ["| " + " | ".join(row) + " |" for row in self.memory]
+        if self.memory:
+            lines += ["", "| larder peak RSS (VmHWM, fresh process per scenario) | MB | target | met |",
+                      "|---|---|---|---|"]
+            lines += ["| " + " | ".join(row) + " |" for row in self.memory]
         return "\n".join(lines) + "\n"
 
 
@@ -395,6 +399,33 @@ def coalesce(args, work, root, results, rtt_ms, mbit):
         results.rows[-1] = results.rows[-1][:7] + ("**no**",) + results.rows[-1][8:]
 
 
+def run_steps(args, work, results):
+    """Row 7: benches/run_steps.rs (cargo bench), its medians as rows of the main table, its own
+    table (plain, cache mount, larder warm) returned to print after it."""
+    out = work / "run-steps.json"
+    command = ["cargo", "bench", "--quiet", "--bench", "run_steps", "--",
+               "--rounds", str(args.run_steps_rounds), "--rtt-ms", str(args.rtt_ms), "--mbit", str(args.mbit),
+               "--json", str(out)]
+    if args.run_steps_only:
+        command += ["--only", args.run_steps_only]
+    if args.run_steps_upstreams:
+        command += ["--upstreams", args.run_steps_upstreams]
+    log(" ".join(command))
+    done = subprocess.run(command, cwd=HERE.parent, stdout=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"benches/run_steps.rs failed (exit {done.returncode}); its log is above")
+    document = json.loads(out.read_text())
+    for r in document["results"]:
+        slowed = r["upstream"] == "slowed"
+        upstream = f"{args.rtt_ms:g} ms RTT, {args.mbit:g} Mbit/s" if slowed else "fast"
+        results.ratio(7, f"RUN step `{r['step']}` ({r['example']}), {upstream} upstream",
+                      "wall time", r["larder_s"], r["cache_mount_s"], "cache mount", 1.1, False,
+                      "s", f"plain {r['plain_s']:.2f} s (larder / plain "
+                      f"{r['larder_s'] / r['plain_s']:.2f}×); medians of {r['rounds']}; "
+                      f"load {document['load_before']} → {document['load_after']}", digits=2)
+    return done.stdout
+
+
 def criterion_rows(criterion_dir):
     """A table of the criterion benches' mean times and throughputs (target/criterion)."""
     rows = []
@@ -420,7 +451,11 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smaller inputs, shorter runs")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--coalesce-rounds", type=int, default=None)
-    parser.add_argument("--only", default="hot,large,cold,coalesce")
+    parser.add_argument("--only", default="hot,large,cold,coalesce,runsteps")
+    parser.add_argument("--run-steps-only", help="runsteps: examples to build (npm,pip,go,apt)")
+    parser.add_argument("--run-steps-upstreams", help="runsteps: fast,slowed (default both)")
+    parser.add_argument("--run-steps-rounds", type=int, default=None,
+                        help="runsteps: rounds (default 7, 2 with --quick; a build takes seconds)")
     parser.add_argument("--rtt-ms", type=float, default=40)
     parser.add_argument("--mbit", type=float, default=100)
     parser.add_argument("--work", type=Path, help="work dir (default: a new temp dir, removed)")
@@ -429,6 +464,7 @@ def main():
     args = parser.parse_args()
     args.rounds = args.rounds or (1 if args.quick else 3)
     args.coalesce_rounds = args.coalesce_rounds or (1 if args.quick else 2)
+    args.run_steps_rounds = args.run_steps_rounds or (2 if args.quick else 7)
     for tool in ("nginx", "wrk", "curl"):
         if not shutil.which(tool):
             sys.exit(f"{tool} is not installed; run benches/run, which installs it")
@@ -439,6 +475,7 @@ def main():
     root = work / "root"
     root.mkdir(exist_ok=True)
     results = Results()
+    run_steps_table = ""
     load_before = os.getloadavg()[0]
     try:
         only = set(args.only.split(","))
@@ -454,6 +491,9 @@ def main():
         if "coalesce" in only:
             log("4. coalescing")
             coalesce(args, work, root, results, args.rtt_ms, args.mbit)
+        if "runsteps" in only:
+            log("7. RUN steps (buildah)")
+            run_steps_table = run_steps(args, work, results)
     finally:
         for server in list(RUNNING):
             if server.what == "larder" and sys.exc_info()[0]:
@@ -468,6 +508,8 @@ def main():
               f"{'quick' if args.quick else 'full'} run; "
               "ratio = larder / baseline, both measured in this run, interleaved"]
     text = results.markdown(header)
+    if run_steps_table:
+        text += "\n" + run_steps_table
     if args.criterion:
         text += "\n".join(criterion_rows(args.criterion)) + "\n"
     print(text)

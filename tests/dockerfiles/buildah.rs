@@ -62,7 +62,8 @@ impl Buildah {
         }
     }
 
-    fn command(&self) -> Command {
+    /// `buildah` on this storage, without the host's proxy settings.
+    pub fn command(&self) -> Command {
         let mut command = Command::new("buildah");
         command
             .arg("--root")
@@ -90,27 +91,7 @@ impl Buildah {
     /// `buildah bud` as the issue prescribes: chroot isolation, the host's network (larder is on
     /// 127.0.0.1), never pulling, no layer cache (`--no-cache` on top for the second build).
     pub fn bud(&self, context: &Path, build_args: &[String], tag: &str, no_cache: bool) -> Run {
-        let mut args: Vec<String> = [
-            "bud",
-            "--isolation",
-            "chroot",
-            "--network",
-            "host",
-            "--pull=never",
-            "--layers=false",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        if no_cache {
-            args.push("--no-cache".into());
-        }
-        for arg in build_args {
-            args.push("--build-arg".into());
-            args.push(arg.clone());
-        }
-        args.extend(["-t".into(), tag.into()]);
-        args.push(context.display().to_string());
+        let args = bud_args(context, build_args, tag, no_cache);
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         self.run(&refs)
     }
@@ -212,6 +193,33 @@ impl Buildah {
             );
         });
     }
+}
+
+/// The arguments of [`Buildah::bud`] (`benches/run_steps.rs` runs the same build, timing each
+/// step as buildah prints it).
+pub fn bud_args(context: &Path, build_args: &[String], tag: &str, no_cache: bool) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "bud",
+        "--isolation",
+        "chroot",
+        "--network",
+        "host",
+        "--pull=never",
+        "--layers=false",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if no_cache {
+        args.push("--no-cache".into());
+    }
+    for arg in build_args {
+        args.push("--build-arg".into());
+        args.push(arg.clone());
+    }
+    args.extend(["-t".into(), tag.into()]);
+    args.push(context.display().to_string());
+    args
 }
 
 fn finish(output: Output, started: Instant) -> Run {

@@ -27,16 +27,13 @@ mod npm_fixture;
 mod pypi_fixture;
 
 mod buildah;
+mod examples;
 
 use buildah::Buildah;
+use examples::{context, go_project, go_proxy, larder_env, APT_FIXTURE_HOST};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use support::{Larder, Resource, Routes, Upstream};
-
-/// The host name the apt fixture is published under inside the images (never resolved: apt
-/// sends it to larder as its proxy, and larder maps it to the fixture on 127.0.0.1).
-const APT_FIXTURE_HOST: &str = "apt.fixture.invalid";
+use std::path::Path;
+use support::{Larder, Upstream};
 
 fn skip() -> bool {
     let skip = std::env::var("LARDER_SKIP_SLOW").as_deref() == Ok("1");
@@ -44,42 +41,6 @@ fn skip() -> bool {
         eprintln!("skipped: LARDER_SKIP_SLOW=1");
     }
     skip
-}
-
-fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("deploy/examples")
-        .join(name)
-}
-
-/// A build context: the example's Dockerfile plus the project files a test writes.
-fn context(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("context dir");
-    std::fs::copy(
-        example(name).join("Dockerfile"),
-        dir.path().join("Dockerfile"),
-    )
-    .expect("copy the example's Dockerfile");
-    dir
-}
-
-/// What `larder env --url URL --format build-args` prints, as `NAME=VALUE` pairs. (The
-/// library's renderer, not the binary: the output is the same, see `src/env_command.rs`.)
-fn larder_env(url: &str) -> Vec<String> {
-    use larder::env_command::{render, settings, Format};
-    let url = url::Url::parse(url).expect("larder's URL");
-    let text = render(&settings(&url), Format::BuildArgs);
-    let words: Vec<&str> = text.split_whitespace().collect();
-    assert!(
-        words.len() % 2 == 0 && words.iter().step_by(2).all(|w| *w == "--build-arg"),
-        "larder env --format build-args printed {text:?}"
-    );
-    words
-        .iter()
-        .skip(1)
-        .step_by(2)
-        .map(|s| s.to_string())
-        .collect()
 }
 
 /// One example built twice; see the module comment. `images` are the example's base-image
@@ -127,34 +88,12 @@ fn npm_ci_rebuilds_from_larder_alone_with_the_same_packages() {
         return;
     }
     let _serial = buildah::serial();
-    use npm_fixture::{Registry, LEFT, MANY, SCOPED, UTIL};
-    let registry = Registry::generate();
-    let upstream = Upstream::start(Routes::new());
+    let registry = npm_fixture::Registry::generate();
+    let upstream = Upstream::start(support::Routes::new());
     registry.publish(&upstream);
     let larder = Larder::start(&format!("[npm]\nupstream = \"{}/\"\n", upstream.url));
-
-    let deps = [(LEFT, "1.0.0"), (SCOPED, "^2.0.0"), (MANY, "^1.0.0")];
-    let installed = [
-        (LEFT, "1.0.0"),
-        (SCOPED, "2.0.0"),
-        (UTIL, "1.2.0"),
-        (MANY, "1.0.299"),
-    ];
     let ctx = context("npm");
-    let write_json = |file: &str, value: &serde_json::Value| {
-        std::fs::write(
-            ctx.path().join(file),
-            serde_json::to_vec_pretty(value).expect("json"),
-        )
-        .expect("write project file")
-    };
-    write_json("package.json", &Registry::manifest(&deps));
-    // As npm writes it against the public registry: npm rewrites the host to its registry.
-    write_json(
-        "package-lock.json",
-        &registry.lockfile(&deps, &installed, Some("https://registry.npmjs.org")),
-    );
-    std::fs::write(ctx.path().join("index.js"), "console.log('hello');\n").expect("index.js");
+    examples::npm_project(ctx.path(), &registry);
 
     let listing = build_twice(
         "npm",
@@ -169,14 +108,14 @@ fn npm_ci_rebuilds_from_larder_alone_with_the_same_packages() {
                 .count();
             assert_eq!(
                 tarballs,
-                installed.len(),
+                examples::NPM_INSTALLED.len(),
                 "the first build fetched every tarball through larder, once"
             );
             drop(upstream)
         },
         "cd /app && npm ls --all",
     );
-    for (name, version) in installed {
+    for (name, version) in examples::NPM_INSTALLED {
         assert!(
             listing.contains(&format!("{name}@{version}")),
             "npm ls lacks {name}@{version}:\n{listing}"
@@ -195,7 +134,7 @@ fn pip_install_in_a_venv_rebuilds_from_larder_alone_with_the_same_packages() {
     let ctx = context("pip");
     std::fs::write(
         ctx.path().join("requirements.txt"),
-        "app-main\nfuture-only\n",
+        examples::PIP_REQUIREMENTS,
     )
     .expect("requirements.txt");
 
@@ -230,42 +169,6 @@ fn pip_install_in_a_venv_rebuilds_from_larder_alone_with_the_same_packages() {
     assert_eq!(installed, expected, "pip freeze:\n{freeze}");
 }
 
-/// The Go fixture graph as a GOPROXY on 127.0.0.1.
-fn go_proxy() -> Upstream {
-    let mut routes = Routes::new();
-    for (relative, body) in go_fixture::proxy_tree(&go_fixture::graph()) {
-        let resource = Resource::new("application/octet-stream", body);
-        routes.insert(format!("/{relative}"), vec![resource.clone()]);
-        routes.insert(format!("/{}", relative.replace('!', "%21")), vec![resource]);
-    }
-    Upstream::start(routes)
-}
-
-/// The fixture's main module with a complete go.mod and go.sum, as a developer commits them
-/// (`go mod tidy` on the host, straight from the fixture proxy).
-fn go_project(dir: &Path, proxy: &Upstream) {
-    go_fixture::write_app(dir);
-    let home = tempfile::tempdir().expect("go home");
-    let output = Command::new("go")
-        .args(["mod", "tidy"])
-        .current_dir(dir)
-        .env("HOME", home.path())
-        .env("GOPATH", home.path().join("gopath"))
-        .env("GOCACHE", home.path().join("gocache"))
-        .env("GOPROXY", &proxy.url)
-        .env("GOSUMDB", "off")
-        .env("GOFLAGS", "-modcacherw")
-        .env("GOTOOLCHAIN", "local")
-        .output()
-        .expect("go command (run .ci/install/go.sh)");
-    assert!(
-        output.status.success(),
-        "go mod tidy against the fixture proxy failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    proxy.clear_requests();
-}
-
 /// A signed fixture archive with `packages`, served on 127.0.0.1, and an image whose apt
 /// sources name only it (as `APT_FIXTURE_HOST`), trusting its key.
 struct AptFixture {
@@ -285,33 +188,8 @@ impl AptFixture {
         repo.publish();
         let upstream = Upstream::start_dir(repo.served());
 
-        let buildah = Buildah::new();
-        let from = buildah.run(&["from", "--pull-never", buildah.minbase_image()]);
-        from.assert_ok("buildah from the minbase image");
-        let container = from.stdout.trim().to_string();
-        let sources = tempfile::NamedTempFile::new().expect("sources file");
-        std::fs::write(
-            sources.path(),
-            format!(
-                "deb [signed-by=/etc/apt/keyrings/larder-fixture.gpg] http://{APT_FIXTURE_HOST}/{} {} main\n",
-                apt_fixture::ROOT,
-                apt_fixture::SUITE
-            ),
-        )
-        .expect("write sources");
-        let keyring = repo.keyring();
-        for (from, to) in [
-            (sources.path(), "/etc/apt/sources.list"),
-            (keyring.as_path(), "/etc/apt/keyrings/larder-fixture.gpg"),
-        ] {
-            buildah
-                .run(&["copy", &container, &from.display().to_string(), to])
-                .assert_ok(&format!("buildah copy {to}"));
-        }
         let image = format!("localhost/larder-test/apt-fixture:{}", std::process::id());
-        buildah
-            .run(&["commit", "--quiet", "--rm", &container, &image])
-            .assert_ok("buildah commit the apt fixture image");
+        examples::apt_image(&repo, &format!("http://{APT_FIXTURE_HOST}"), &image);
         AptFixture {
             _repo: repo,
             upstream,
