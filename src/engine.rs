@@ -15,7 +15,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
+mod expiry;
+mod recent;
 mod sets;
+
+pub use expiry::valid_until_text;
 
 /// A client may force a revalidation (or a digest lookup may) at most this often per object.
 const FORCED_REVALIDATION_INTERVAL: Duration = Duration::from_secs(10);
@@ -89,14 +93,8 @@ pub struct Engine {
     storage_degraded_until_ms: AtomicU64,
     declarations: Declarations,
     sets: sets::SetRefreshes,
-    /// Records of immutable objects served lately, so that a hot hit reads only its blob. An
-    /// immutable object's record changes only through this engine (`put_pointer`, which
-    /// forgets it here) or when its blob goes (eviction: the blob no longer opens).
-    recent_records: Mutex<HashMap<String, Pointer>>,
+    recent: recent::RecentRecords,
 }
-
-/// How many records `recent_records` keeps (a few MB) before it starts again.
-const RECENT_RECORDS: usize = 16_384;
 
 /// How long misses pass through uncached after the store refused a write, before larder tries
 /// storing again.
@@ -129,7 +127,7 @@ impl Engine {
             storage_degraded_until_ms: AtomicU64::new(0),
             declarations: Declarations::default(),
             sets: sets::SetRefreshes::default(),
-            recent_records: Mutex::default(),
+            recent: recent::RecentRecords::default(),
         }
     }
 
@@ -165,7 +163,7 @@ impl Engine {
                 eco.metrics.stale_served();
             }
             if stale.is_some() || (self.offline && object.is_metadata()) {
-                *expired = expired_copy(eco, object, blob).await;
+                *expired = expiry::expired_copy(eco, object, blob).await;
             }
         }
         found
@@ -182,11 +180,14 @@ impl Engine {
     ) -> Found {
         let key = Self::full_key(eco, object);
         let immutable = object.freshness == Freshness::Immutable;
-        let mut cached = self.recent_hit(&key, immutable);
+        let mut cached = match immutable {
+            true => self.recent.hit(&*self.store, &key, SMALL_BLOB),
+            false => None,
+        };
         if cached.is_none() {
             cached = self.cached(&key).await;
             if let (true, Some((pointer, Some(_)))) = (immutable, &cached) {
-                self.remember_record(pointer);
+                self.recent.remember(pointer);
             }
         }
         if cached.is_some() && !object.declares_digests {
@@ -582,47 +583,6 @@ impl Engine {
         });
     }
 
-    /// An immutable object served lately, from its remembered record and a blob read without
-    /// waiting.
-    fn recent_hit(&self, key: &str, immutable: bool) -> Option<(Pointer, Option<BlobFile>)> {
-        if !immutable {
-            return None;
-        }
-        let pointer = self
-            .recent_records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)?
-            .clone();
-        let sha256 = pointer.sha256.as_deref()?;
-        match self.store.blob_without_waiting(sha256, SMALL_BLOB) {
-            Some(blob) => Some((pointer, Some(blob))),
-            None => {
-                // Evicted, or not in the page cache: the full lookup decides.
-                self.forget_record(key);
-                None
-            }
-        }
-    }
-
-    fn remember_record(&self, pointer: &Pointer) {
-        let mut records = self
-            .recent_records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if records.len() >= RECENT_RECORDS && !records.contains_key(&pointer.key) {
-            records.clear();
-        }
-        records.insert(pointer.key.clone(), pointer.clone());
-    }
-
-    fn forget_record(&self, key: &str) {
-        self.recent_records
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
-    }
-
     async fn cached(&self, key: &str) -> Option<(Pointer, Option<BlobFile>)> {
         if let Some((pointer, blob)) = self.store.hit_without_waiting(key, SMALL_BLOB) {
             return Some((pointer, Some(blob)));
@@ -674,7 +634,7 @@ impl Engine {
     }
 
     pub async fn put_pointer(&self, pointer: &Pointer) {
-        self.forget_record(&pointer.key);
+        self.recent.forget(&pointer.key);
         let pointer = pointer.clone();
         if let Err(err) = self
             .store_call(move |store| store.put_pointer(&pointer))
@@ -761,53 +721,9 @@ fn stored_or_missing(
     }
 }
 
-/// How much of a metadata body `Ecosystem::valid_until` is given: its header fields.
-const VALIDITY_HEAD: usize = 64 * 1024;
-
-/// When a copy served unconfirmed (stale or offline) stopped being acceptable to clients, if
-/// it has: logged, since the client will refuse it and nothing else would say why.
-async fn expired_copy(eco: &Mounted, object: &Object, blob: &BlobFile) -> Option<i64> {
-    let head = match &blob.content {
-        Some(content) => content.slice(..content.len().min(VALIDITY_HEAD)),
-        None => {
-            let file = blob.file.try_clone().ok()?;
-            let len = blob.len.min(VALIDITY_HEAD as u64) as usize;
-            tokio::task::spawn_blocking(move || {
-                use std::os::unix::fs::FileExt;
-                let mut head = vec![0; len];
-                file.read_exact_at(&mut head, 0).ok()?;
-                Some(bytes::Bytes::from(head))
-            })
-            .await
-            .ok()??
-        }
-    };
-    let valid_until = eco.adapter.valid_until(object, &head)?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs() as i64;
-    if valid_until >= now {
-        return None;
-    }
-    tracing::warn!(
-        key = %object.key,
-        valid_until = %valid_until_text(valid_until),
-        "serving a cached copy past the validity its upstream declared, because upstream \
-         cannot be reached: clients will refuse it until upstream is back"
-    );
-    Some(valid_until)
-}
-
-/// A `valid_until` time as RFC 3339 (`2026-11-20T08:00:00Z`), for logs and headers.
-pub fn valid_until_text(unix_seconds: i64) -> String {
-    let at = std::time::UNIX_EPOCH + Duration::from_secs(unix_seconds.max(0) as u64);
-    humantime::format_rfc3339_seconds(at).to_string()
-}
-
-/// Blobs up to this size are read in the blocking call that opens them and served from memory:
-/// a hit then costs one hand-off to the blocking pool instead of two, which is most of a small
-/// hit's cost (benches/README.md). At 256 connections this holds at most 16 MiB.
+/// Blobs up to this size are read with the lookup that opens them and served from memory: a
+/// hit then costs no hand-off to the blocking pool when the blob is in the page cache
+/// (`Store::hit_without_waiting`), and one instead of two when it is not (benches/RESULTS.md). At 256 connections this holds at most 16 MiB.
 const SMALL_BLOB: u64 = 64 * 1024;
 
 fn read_if_small(mut blob: BlobFile) -> io::Result<BlobFile> {

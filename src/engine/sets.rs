@@ -147,7 +147,7 @@ impl Engine {
         }
         let written: Vec<Pointer> = pointers.iter().map(|(_, p)| p.clone()).collect();
         for pointer in &written {
-            self.forget_record(&pointer.key);
+            self.recent.forget(&pointer.key);
         }
         if let Err(err) = self
             .store_call(move |store| written.iter().try_for_each(|p| store.put_pointer(p)))
