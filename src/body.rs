@@ -4,6 +4,7 @@ use crate::fill::{FillState, Outcome};
 use crate::store::BlobFile;
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::FutureExt;
 use larder_adapter::Rewriter;
 use prometheus_client::metrics::counter::Counter;
 use std::io;
@@ -36,12 +37,17 @@ pub fn blob_range(blob: BlobFile, start: u64, end: u64, served: Counter) -> Byte
 /// of `CHUNK` for that).
 pub fn file_range(file: Arc<std::fs::File>, start: u64, end: u64, served: Counter) -> ByteStream {
     let read_ahead = move |file: &Arc<std::fs::File>, pos: u64| {
+        let len = (end - pos.min(end)).min(BLOB_CHUNK);
+        if len == 0 {
+            return None;
+        }
+        // In the page cache (the usual hit): read here, no hand-off to the blocking pool.
+        if let Some(chunk) = crate::nowait::read(file, pos, len) {
+            return Some(futures_util::future::ready(Ok(Bytes::from(chunk))).boxed());
+        }
         let file = file.clone();
-        (pos < end).then(|| {
-            tokio::task::spawn_blocking(move || {
-                read_at_blocking(&file, pos, (end - pos).min(BLOB_CHUNK))
-            })
-        })
+        let read = tokio::task::spawn_blocking(move || read_at_blocking(&file, pos, len));
+        Some(read.map(|joined| joined.map_err(io::Error::other)?).boxed())
     };
     let first = read_ahead(&file, start);
     stream::try_unfold((first, start, file), move |(ahead, pos, file)| {
@@ -50,7 +56,7 @@ pub fn file_range(file: Arc<std::fs::File>, start: u64, end: u64, served: Counte
             let Some(ahead) = ahead else {
                 return Ok(None);
             };
-            let chunk = ahead.await.map_err(io::Error::other)??;
+            let chunk = ahead.await?;
             let next = pos + chunk.len() as u64;
             served.inc_by(chunk.len() as u64);
             let following = read_ahead(&file, next);

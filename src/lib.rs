@@ -17,6 +17,7 @@ pub mod fill;
 pub mod http;
 pub mod maintenance;
 pub mod metrics;
+pub mod nowait;
 pub mod respond;
 pub mod server;
 pub mod status;

@@ -190,7 +190,7 @@ impl Store for LocalStore {
     fn hit_without_waiting(&self, key: &str, read_up_to: u64) -> Option<(Pointer, BlobFile)> {
         let record = fs::File::open(self.pointer_path(key)).ok()?;
         let record_len = record.metadata().ok()?.len();
-        let bytes = read_without_waiting(&record, record_len)?;
+        let bytes = crate::nowait::read(&record, 0, record_len)?;
         let pointer = serde_json::from_slice::<Pointer>(&bytes)
             .ok()
             .filter(|pointer| pointer.key == key)?;
@@ -202,7 +202,7 @@ impl Store for LocalStore {
         let file = fs::File::open(self.blob_path(sha256)?).ok()?;
         let len = file.metadata().ok()?.len();
         let content = if len <= read_up_to {
-            Some(bytes::Bytes::from(read_without_waiting(&file, len)?))
+            Some(bytes::Bytes::from(crate::nowait::read(&file, 0, len)?))
         } else {
             None
         };
@@ -239,37 +239,6 @@ impl Store for LocalStore {
         let bytes = serde_json::to_vec(pointer).map_err(io::Error::other)?;
         self.write_atomically(&self.pointer_path(&pointer.key), &bytes)
     }
-}
-
-/// The first `len` bytes of `file`, if they are all in the page cache: `preadv2` with
-/// `RWF_NOWAIT` answers `EAGAIN` rather than wait for the disk (and `EOPNOTSUPP` where the
-/// file system cannot tell); either way the caller reads on the blocking pool instead.
-fn read_without_waiting(file: &fs::File, len: u64) -> Option<Vec<u8>> {
-    use std::os::fd::AsRawFd;
-    let mut buf = vec![0u8; usize::try_from(len).ok()?];
-    let mut done = 0;
-    while done < buf.len() {
-        let rest = &mut buf[done..];
-        let iov = libc::iovec {
-            iov_base: rest.as_mut_ptr().cast(),
-            iov_len: rest.len(),
-        };
-        // SAFETY: `iov` points into `buf`, which outlives the call; the fd is open.
-        let n = unsafe {
-            libc::preadv2(
-                file.as_raw_fd(),
-                &iov,
-                1,
-                done as libc::off_t,
-                libc::RWF_NOWAIT,
-            )
-        };
-        if n <= 0 {
-            return None;
-        }
-        done += n as usize;
-    }
-    Some(buf)
 }
 
 fn sweep(dir: &Path) -> io::Result<usize> {

@@ -395,3 +395,40 @@ fn a_hot_blob_removed_from_the_store_is_fetched_again() {
     assert_eq!(upstream.count("/blob/hot"), 2, "fetched again");
     assert!(blob.exists(), "and stored again");
 }
+
+/// A hit is read on the async worker when its bytes are in the page cache, and on the blocking
+/// pool when they are not: both give the same bytes.
+#[test]
+fn a_blob_not_in_the_page_cache_is_served_whole() {
+    use std::os::fd::AsRawFd;
+    let body = payload(1_000_000, 60);
+    let upstream = one(
+        "/blob/cold",
+        Resource::new("application/octet-stream", body.clone()),
+    );
+    let larder = TestLarder::start(&upstream.url, "");
+    let client = http_client();
+    let url = larder.at("blob/cold");
+    assert!(client.get(&url).send().unwrap().bytes().unwrap() == body);
+    let sha = crate::harness::sha256_hex(&body);
+    let blob = larder
+        .data_dir
+        .join("blobs/sha256")
+        .join(&sha[..2])
+        .join(&sha);
+    let file = std::fs::File::open(&blob).unwrap();
+    for _ in 0..2 {
+        // SAFETY: a plain advisory call on an open fd.
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        let response = client.get(&url).send().unwrap();
+        assert_eq!(response.headers()["x-larder-cache"], "hit");
+        assert!(response.bytes().unwrap() == body);
+        let range = client
+            .get(&url)
+            .header("range", "bytes=500000-500099")
+            .send()
+            .unwrap();
+        assert!(range.bytes().unwrap() == body[500_000..500_100]);
+    }
+    assert_eq!(upstream.count("/blob/cold"), 1);
+}
