@@ -186,6 +186,9 @@ impl Engine {
         };
         if cached.is_none() {
             cached = self.cached(&key).await;
+            if cached.is_none() {
+                cached = self.stored_by_digest(&key, object).await;
+            }
             if let (true, Some((pointer, Some(_)))) = (immutable, &cached) {
                 self.recent.remember(pointer);
             }
@@ -581,6 +584,42 @@ impl Engine {
             engine.learn_declarations(&eco, &index, &pointer).await;
             eco.learning.send_modify(|n| *n -= 1);
         });
+    }
+
+    /// An immutable object the request names by its sha256 (apt's `by-hash/SHA256/<hex>`)
+    /// whose bytes the store already holds under another key: recorded under this one too,
+    /// without asking upstream (and so served offline).
+    async fn stored_by_digest(
+        &self,
+        key: &str,
+        object: &Object,
+    ) -> Option<(Pointer, Option<BlobFile>)> {
+        let Verify::Digest(digest) = &object.verify else {
+            return None;
+        };
+        if digest.algorithm != larder_adapter::Algorithm::Sha256 || object.is_metadata() {
+            return None;
+        }
+        let sha256 = digest.to_hex();
+        let wanted = sha256.clone();
+        let blob = self
+            .store_call(move |store| store.open_blob(&wanted)?.map(read_if_small).transpose())
+            .await
+            .ok()??;
+        let pointer = Pointer {
+            key: key.to_string(),
+            status: 200,
+            sha256: Some(sha256),
+            size: blob.len,
+            content_type: None,
+            etag: None,
+            last_modified: None,
+            fetched_at_ms: crate::store::now_ms(),
+            verified: Some(digest.to_string()),
+        };
+        self.put_pointer(&pointer).await;
+        tracing::debug!(%key, "already stored under another name");
+        Some((pointer, Some(blob)))
     }
 
     async fn cached(&self, key: &str) -> Option<(Pointer, Option<BlobFile>)> {

@@ -1,5 +1,6 @@
 //! A suite's InRelease, Release and Release.gpg are fetched and swapped as one set, and a
-//! cached Release file served past its `Valid-Until` is reported.
+//! cached Release file served past its `Valid-Until` is reported; a by-hash file is served
+//! from the copy of its bytes stored by name.
 
 use super::{config, proxy, remote, served_repo};
 use crate::client::Apt;
@@ -159,4 +160,32 @@ fn a_release_file_served_past_its_valid_until_is_reported() {
     assert_eq!(expired_header(&response).0, ["2022-01-01T00:00:00Z"]);
     let response = support::get(&url(&offline, "valid"));
     assert!(expired_header(&response).0.is_empty());
+}
+
+/// A by-hash file is content the store may already hold under its by-name key: served from
+/// there by its digest, with upstream down (so a client whose InRelease names it by hash still
+/// updates offline).
+#[test]
+fn a_by_hash_file_is_served_from_the_copy_stored_by_name() {
+    let (repo, upstream) = served_repo();
+    let larder = Larder::start(&config(&upstream, "5m"));
+    let packages = repo.read(&format!("dists/{SUITE}/main/binary-amd64/Packages"));
+    let (status, _, body) = get(&larder, &upstream, "main/binary-amd64/Packages");
+    assert_eq!((status, body == packages), (200, true));
+
+    upstream.set_mode(Mode::Down);
+    let by_hash = format!(
+        "main/binary-amd64/by-hash/SHA256/{}",
+        crate::fixture::sha256_hex(&packages)
+    );
+    let (status, cache, body) = get(&larder, &upstream, &by_hash);
+    assert_eq!((status, cache.as_str()), (200, "hit"));
+    assert!(body == packages);
+    let by_hash_path = format!("/{ROOT}/dists/{SUITE}/{by_hash}");
+    assert_eq!(
+        upstream.count(&by_hash_path),
+        0,
+        "{:?}",
+        upstream.requests()
+    );
 }
