@@ -141,7 +141,8 @@ pub fn rewritten(inner: ByteStream, rewriter: Box<dyn Rewriter>) -> ByteStream {
     .boxed()
 }
 
-async fn read_at(file: Arc<std::fs::File>, pos: u64, len: u64) -> io::Result<Bytes> {
+/// Up to `len` bytes of `file` from `pos`, read on the blocking pool.
+pub async fn read_at(file: Arc<std::fs::File>, pos: u64, len: u64) -> io::Result<Bytes> {
     tokio::task::spawn_blocking(move || read_at_blocking(&file, pos, len))
         .await
         .map_err(io::Error::other)?

@@ -15,16 +15,10 @@ pub(super) async fn expired_copy(eco: &Mounted, object: &Object, blob: &BlobFile
     let head = match &blob.content {
         Some(content) => content.slice(..content.len().min(VALIDITY_HEAD)),
         None => {
-            let file = blob.file.try_clone().ok()?;
-            let len = blob.len.min(VALIDITY_HEAD as u64) as usize;
-            tokio::task::spawn_blocking(move || {
-                use std::os::unix::fs::FileExt;
-                let mut head = vec![0; len];
-                file.read_exact_at(&mut head, 0).ok()?;
-                Some(bytes::Bytes::from(head))
-            })
-            .await
-            .ok()??
+            let file = std::sync::Arc::new(blob.file.try_clone().ok()?);
+            crate::body::read_at(file, 0, blob.len.min(VALIDITY_HEAD as u64))
+                .await
+                .ok()?
         }
     };
     let valid_until = eco.adapter.valid_until(object, &head)?;

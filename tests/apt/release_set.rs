@@ -88,11 +88,15 @@ fn release_and_release_gpg_are_served_from_one_publication() {
     assert!(apt.knows("fixture-third"));
 }
 
-/// A Release body with a `Valid-Until`, as security archives publish.
+/// A Release body with a `Valid-Until`, as security archives publish, about as long as
+/// Debian's (larger than what larder reads into memory with a hit).
 fn release_valid_until(date: &str) -> Resource {
+    let listing: String = (0..1_500)
+        .map(|i| format!(" {:064x} {i} main/binary-amd64/Packages{i}\n", i))
+        .collect();
     Resource::new(
         "text/plain",
-        format!("Origin: fixture\nSuite: {SUITE}\nValid-Until: {date}\nSHA256:\n"),
+        format!("Origin: fixture\nSuite: {SUITE}\nValid-Until: {date}\nSHA256:\n{listing}"),
     )
 }
 
