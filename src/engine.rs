@@ -607,15 +607,8 @@ impl Engine {
             .await
             .ok()??;
         let pointer = Pointer {
-            key: key.to_string(),
-            status: 200,
-            sha256: Some(sha256),
-            size: blob.len,
-            content_type: None,
-            etag: None,
-            last_modified: None,
-            fetched_at_ms: crate::store::now_ms(),
             verified: Some(digest.to_string()),
+            ..Pointer::stored(key, &sha256, blob.len)
         };
         self.put_pointer(&pointer).await;
         tracing::debug!(%key, "already stored under another name");

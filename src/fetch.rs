@@ -283,15 +283,11 @@ impl FillJob {
         }
         let sha256 = hex::encode(sha256);
         let pointer = Pointer {
-            key: self.key.clone(),
-            status: 200,
-            sha256: Some(sha256.clone()),
-            size: written,
             content_type,
             etag,
             last_modified,
-            fetched_at_ms: now_ms(),
             verified: expected.map(|d| d.to_string()),
+            ..Pointer::stored(&self.key, &sha256, written)
         };
         let temp_path = temp.path.clone();
         let published_sha = sha256.clone();

@@ -261,15 +261,8 @@ mod tests {
         if let Some(key) = key {
             store
                 .put_pointer(&Pointer {
-                    key: key.into(),
-                    status: 200,
-                    sha256: Some(sha.clone()),
-                    size: bytes.len() as u64,
-                    content_type: None,
-                    etag: None,
-                    last_modified: None,
                     fetched_at_ms: 1,
-                    verified: None,
+                    ..Pointer::stored(key, &sha, bytes.len() as u64)
                 })
                 .unwrap();
         }

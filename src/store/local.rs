@@ -258,15 +258,8 @@ mod tests {
 
     fn pointer(key: &str, at: u64) -> Pointer {
         Pointer {
-            key: key.into(),
-            status: 200,
-            sha256: Some("ab".repeat(32)),
-            size: 1,
-            content_type: None,
-            etag: None,
-            last_modified: None,
             fetched_at_ms: at,
-            verified: None,
+            ..Pointer::stored(key, &"ab".repeat(32), 1)
         }
     }
 

@@ -70,6 +70,22 @@ pub struct Pointer {
 }
 
 impl Pointer {
+    /// A record that `key` is the blob `sha256` of `size` bytes, confirmed just now, with no
+    /// upstream validators or verified digest (set them with struct update syntax).
+    pub fn stored(key: &str, sha256: &str, size: u64) -> Pointer {
+        Pointer {
+            key: key.to_string(),
+            status: 200,
+            sha256: Some(sha256.to_string()),
+            size,
+            content_type: None,
+            etag: None,
+            last_modified: None,
+            fetched_at_ms: now_ms(),
+            verified: None,
+        }
+    }
+
     /// A record that upstream answered `status` (404, 410) for `key` just now.
     pub fn negative(key: &str, status: u16) -> Pointer {
         Pointer {

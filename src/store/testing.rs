@@ -13,15 +13,8 @@ pub fn put_blob(store: &dyn Store, key: &str, bytes: &[u8], fetched_at_ms: u64) 
     store.publish(&temp.path, &sha).unwrap();
     store
         .put_pointer(&Pointer {
-            key: key.into(),
-            status: 200,
-            sha256: Some(sha.clone()),
-            size: bytes.len() as u64,
-            content_type: None,
-            etag: None,
-            last_modified: None,
             fetched_at_ms,
-            verified: None,
+            ..Pointer::stored(key, &sha, bytes.len() as u64)
         })
         .unwrap();
     sha
