@@ -653,6 +653,8 @@ mod tests {
         default_negative_ttl: Duration::from_secs(60),
         extra_keys: &["mirror_of"],
         build,
+        clients: |_| larder_adapter::ClientSettings::default(),
+        lockfiles: &[],
     }];
 
     #[test]

@@ -171,7 +171,10 @@ fn run() -> Result<()> {
             let base = env_command::base_url(url.as_deref(), &config)?;
             print!(
                 "{}",
-                env_command::render(&env_command::settings(&base), format)
+                env_command::render(
+                    &env_command::settings(config.ecosystems.iter().map(|e| e.factory), &base),
+                    format,
+                )
             );
             if let Some(note) = env_command::reach_note(&base, config.listen) {
                 eprintln!("larder: {note}");
@@ -209,6 +212,7 @@ fn run() -> Result<()> {
             let config = load(&common, listen, false)?;
             let options = larder::warm::Options {
                 base: env_command::base_url(url.as_deref(), &config)?,
+                factories: config.ecosystems.iter().map(|e| e.factory).collect(),
                 files,
                 concurrency: jobs,
                 python_version,

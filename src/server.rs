@@ -79,6 +79,7 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         engine,
         by_name,
         by_proxy_host,
+        factories: config.ecosystems.iter().map(|e| e.factory).collect(),
         public_url: config.public_url.clone(),
         trust_forwarded: config.trust_forwarded,
         metrics,

@@ -14,7 +14,7 @@ use axum::body::Body as AxumBody;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use http::{header, HeaderValue, Method, StatusCode, Version};
-use larder_adapter::{ClientRequest, Route};
+use larder_adapter::{AdapterFactory, ClientRequest, Route};
 use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::sync::Arc;
@@ -25,6 +25,8 @@ pub struct App {
     pub engine: Arc<Engine>,
     pub by_name: HashMap<&'static str, Arc<Mounted>>,
     pub by_proxy_host: HashMap<String, Arc<Mounted>>,
+    /// The mounted ecosystems' registrations, in the binary's order (for the clients' settings).
+    pub factories: Vec<&'static AdapterFactory>,
     pub public_url: Option<url::Url>,
     pub trust_forwarded: bool,
     pub metrics: Arc<Metrics>,
@@ -290,19 +292,33 @@ async fn metrics(app: &App) -> respond::Response {
 async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response {
     let usage = store_usage(app).await;
     let base = public_base::for_request(app, headers, "");
+    let base = base.trim_end_matches('/');
+    // A plain host from public_base always parses; without a URL the page shows no settings.
+    let base_url = url::Url::parse(base).ok();
+    let mut env = Vec::new();
+    let mut clients: HashMap<&str, larder_adapter::ClientSettings> = HashMap::new();
+    for factory in &app.factories {
+        let (Some(url), Some(eco)) = (&base_url, app.by_name.get(factory.name)) else {
+            continue;
+        };
+        let settings = crate::status::clients::of(factory, url, &eco.adapter.proxy_hosts());
+        env.extend(settings.env.iter().cloned());
+        clients.insert(factory.name, settings);
+    }
     let mut mounted: Vec<&Arc<Mounted>> = app.by_name.values().collect();
     mounted.sort_by_key(|eco| eco.name());
     let page = crate::status::Page {
         version: env!("CARGO_PKG_VERSION"),
-        base: base.trim_end_matches('/'),
+        base,
         ecosystems: mounted
             .iter()
             .map(|eco| crate::status::Ecosystem {
                 counters: eco.metrics.snapshot(),
                 upstream: eco.adapter.upstreams().first().map(|u| u.to_string()),
-                proxy_hosts: eco.adapter.proxy_hosts(),
+                clients: clients.remove(eco.name()).unwrap_or_default(),
             })
             .collect(),
+        env,
         history: &app.history,
         usage,
         max_size: app.max_size,

@@ -8,6 +8,7 @@ pub mod clients;
 use crate::metrics::history::{History, Point, INTERVALS};
 use crate::metrics::EcoSnapshot;
 use crate::store::{now_ms, Usage};
+use larder_adapter::{ClientSettings, EnvSetting, Snippet};
 use std::fmt::Write as _;
 
 /// What the page shows.
@@ -16,6 +17,8 @@ pub struct Page<'a> {
     /// larder's URL as this client reached it, without a trailing slash.
     pub base: &'a str,
     pub ecosystems: Vec<Ecosystem>,
+    /// Every mounted ecosystem's environment variables, in `larder env`'s order.
+    pub env: Vec<EnvSetting>,
     pub history: &'a History,
     pub usage: Option<Usage>,
     /// The store's size limit, once one is configured.
@@ -27,7 +30,8 @@ pub struct Page<'a> {
 pub struct Ecosystem {
     pub counters: EcoSnapshot,
     pub upstream: Option<String>,
-    pub proxy_hosts: Vec<String>,
+    /// How its clients are pointed at larder at the page's base URL.
+    pub clients: ClientSettings,
 }
 
 const STYLE: &str = "
@@ -273,12 +277,13 @@ fn chart(points: &[Point]) -> String {
 
 fn clients(html: &mut String, page: &Page) {
     html.push_str("<h2>Point your tools at this larder</h2><div class=\"clients\">");
-    let mut snippets: Vec<clients::Snippet> = page
+    let mut snippets: Vec<&Snippet> = page
         .ecosystems
         .iter()
-        .flat_map(|eco| clients::for_ecosystem(eco.counters.name, page.base, &eco.proxy_hosts))
+        .flat_map(|eco| &eco.clients.snippets)
         .collect();
-    snippets.extend(clients::build_args(page.base));
+    let build_args = clients::build_args(&page.env);
+    snippets.extend(&build_args);
     for snippet in snippets {
         let _ = write!(
             html,
@@ -353,13 +358,16 @@ mod tests {
     use std::time::Duration;
 
     fn page_with(history: &History, counters: EcoSnapshot) -> String {
+        let base = url::Url::parse("http://mirror:7878").unwrap();
+        let npm = clients::of(&larder_npm::factory(), &base, &[]);
         render(&Page {
             version: "0.1.0",
             base: "http://mirror:7878",
+            env: npm.env.clone(),
             ecosystems: vec![Ecosystem {
                 counters,
                 upstream: Some("https://registry.npmjs.org/".into()),
-                proxy_hosts: vec![],
+                clients: npm,
             }],
             history,
             usage: Some(Usage {
@@ -396,6 +404,7 @@ mod tests {
         assert!(page.contains("upstream &lt;b&gt;bad&lt;/b&gt; answered 500"));
         assert!(!page.contains("<b>bad</b>"));
         assert!(page.contains("npm config set registry http://mirror:7878/npm/"));
+        assert!(page.contains("--build-arg NPM_CONFIG_REGISTRY=http://mirror:7878/npm/"));
         assert!(!page.contains("<script"));
         assert!(!page.contains("src=\"http"));
     }

@@ -10,18 +10,22 @@
 //! never matches on an ecosystem's name, so a fifth ecosystem is a new crate plus one line in
 //! the binary's adapter list.
 
+pub mod clients;
 pub mod digest;
+pub mod lockfile;
 pub mod object;
 pub mod request;
 pub mod rewrite;
 pub mod settings;
 pub mod testing;
 
+pub use clients::{ClientBase, ClientSettings, EnvSetting, Snippet};
 pub use digest::{Algorithm, Digest};
+pub use lockfile::{Fetch, Lockfile, LockfileError, Match, Picker, Probe, PythonTarget, Target};
 pub use object::{Forward, Freshness, Listing, Object, Reply, Route, Verify};
 pub use request::ClientRequest;
 pub use rewrite::{PrefixRewriter, Rewriter};
-pub use settings::{AdapterFactory, Section, SettingsError};
+pub use settings::{base_url, parse_base_url, AdapterFactory, Section, SettingsError};
 
 use url::Url;
 

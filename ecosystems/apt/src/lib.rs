@@ -23,6 +23,7 @@
 //! Architecture invariant: no I/O here (see `larder_adapter`).
 
 mod classify;
+pub mod clients;
 mod compression;
 pub mod packages;
 pub mod path;
@@ -43,7 +44,8 @@ use url::Url;
 
 pub use classify::{classify, Kind as PathKind};
 
-const NAME: &str = "apt";
+/// The adapter's name, URL prefix and config section.
+pub const NAME: &str = "apt";
 
 /// Registers the adapter: `[apt]` with `remotes` (name → base URL) and `default_remotes`.
 pub fn factory() -> AdapterFactory {
@@ -54,6 +56,8 @@ pub fn factory() -> AdapterFactory {
         default_negative_ttl: Duration::from_secs(30),
         extra_keys: &["remotes", "default_remotes"],
         build,
+        clients: clients::settings,
+        lockfiles: &print_uris::LOCKFILES,
     }
 }
 

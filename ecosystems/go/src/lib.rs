@@ -6,6 +6,7 @@
 //! Module bytes are never checked here: the proxy protocol declares no digest, and the go
 //! command checks every `.mod` and `.zip` against `go.sum` and the checksum database itself.
 
+pub mod clients;
 mod escape;
 pub mod lockfile;
 mod proxy;
@@ -14,7 +15,7 @@ mod sumdb;
 
 use http::StatusCode;
 use larder_adapter::{
-    AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Route, Section,
+    base_url, AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Route, Section,
     SettingsError,
 };
 use proxy::{Endpoint, ProxyRequest};
@@ -24,6 +25,8 @@ use url::Url;
 
 pub use semver::is_canonical;
 
+/// The adapter's name, URL prefix and config section.
+pub const NAME: &str = "go";
 const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org/";
 const DEFAULT_SUMDB_UPSTREAM: &str = "https://sum.golang.org/";
 
@@ -37,12 +40,14 @@ const ZIP: &str = "application/zip";
 /// defaults to `sumdb_upstream`'s host name).
 pub fn factory() -> AdapterFactory {
     AdapterFactory {
-        name: "go",
+        name: NAME,
         default_upstream: DEFAULT_UPSTREAM,
         default_metadata_ttl: Duration::from_secs(60),
         default_negative_ttl: Duration::from_secs(60),
         extra_keys: &["sumdb_upstream", "sumdb_name"],
         build: |section| Ok(Box::new(Go::new(section)?)),
+        clients: clients::settings,
+        lockfiles: &lockfile::LOCKFILES,
     }
 }
 
@@ -61,7 +66,7 @@ struct SumDb {
 
 impl Go {
     pub fn new(section: &Section) -> Result<Self, SettingsError> {
-        let upstream = base_url("upstream", section.upstream.clone())?;
+        let upstream = base_url("[go] upstream", section.upstream.clone())?;
         let sumdb = match section.extra.get("sumdb_upstream").and_then(|v| v.as_str()) {
             Some("off") => None,
             _ => Some(SumDb::new(section)?),
@@ -145,7 +150,7 @@ impl Go {
 impl SumDb {
     fn new(section: &Section) -> Result<Self, SettingsError> {
         let upstream = base_url(
-            "sumdb_upstream",
+            "[go] sumdb_upstream",
             section.extra_url("sumdb_upstream", DEFAULT_SUMDB_UPSTREAM)?,
         )?;
         let name = match section.extra.get("sumdb_name") {
@@ -230,24 +235,6 @@ fn not_found(path: &str) -> Route {
 }
 
 /// Makes sure a configured base URL is http(s) and ends with '/', so that joining keeps its path.
-fn base_url(key: &str, mut url: Url) -> Result<Url, SettingsError> {
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(SettingsError(format!(
-            "[go] {key} = \"{url}\" must be an http:// or https:// URL with a host"
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(SettingsError(format!(
-            "[go] {key} = \"{url}\" must not have a query or fragment"
-        )));
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
-}
-
 /// A cached object at `base` + an already checked and percent-encoded relative path.
 fn fetch(
     key: String,

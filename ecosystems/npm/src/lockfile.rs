@@ -6,7 +6,60 @@
 //! `resolution` lines matter). Malformed input is an error naming the line or key, never a panic.
 
 use crate::name::PackageName;
+use larder_adapter::{Fetch, Lockfile, Match};
 use std::fmt;
+
+/// The formats `larder warm` reads for npm.
+pub const LOCKFILES: [Lockfile; 2] = [
+    Lockfile {
+        kind: "package-lock.json",
+        recognize: is_package_lock,
+        parse: |bytes, _| fetches(package_lock(bytes)?),
+        needs: &[],
+    },
+    Lockfile {
+        kind: "pnpm-lock.yaml",
+        recognize: |name, _| (name == "pnpm-lock.yaml").then_some(Match::Name),
+        parse: |bytes, _| fetches(pnpm_lock(bytes)?),
+        needs: &[],
+    },
+];
+
+/// `package-lock.json` and `npm-shrinkwrap.json` by name; another `.json` by its
+/// `lockfileVersion` key.
+fn is_package_lock(name: &str, bytes: &[u8]) -> Option<Match> {
+    match name {
+        "package-lock.json" | "npm-shrinkwrap.json" => Some(Match::Name),
+        _ if name.ends_with(".json") && memmem(bytes, b"lockfileVersion") => Some(Match::Pattern),
+        _ => None,
+    }
+}
+
+fn memmem(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Each tarball, with the lockfile's integrity in the header npm sends it in, so that larder
+/// verifies against the lockfile as `npm ci` would.
+fn fetches(tarballs: Vec<Tarball>) -> Result<Vec<Fetch>, larder_adapter::LockfileError> {
+    Ok(tarballs
+        .into_iter()
+        .map(|t| Fetch::Get {
+            path: t.path,
+            headers: t
+                .integrity
+                .map(|i| (crate::INTEGRITY_HEADER, i))
+                .into_iter()
+                .collect(),
+        })
+        .collect())
+}
+
+impl From<LockfileError> for larder_adapter::LockfileError {
+    fn from(err: LockfileError) -> Self {
+        larder_adapter::LockfileError(err.0)
+    }
+}
 
 /// One tarball to fetch: the path under larder's `/npm/` prefix and the integrity the lockfile
 /// expects (sent as `pacote-integrity`, so larder verifies against the lockfile, as `npm ci`).

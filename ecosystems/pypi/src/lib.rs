@@ -14,6 +14,7 @@
 //! Architecture invariant: no I/O here (see `larder-adapter`).
 
 mod accept;
+pub mod clients;
 mod listing;
 pub mod lockfile;
 mod name;
@@ -26,8 +27,8 @@ pub use name::normalize;
 use http::header::{ACCEPT, VARY};
 use http::{HeaderValue, Method, StatusCode};
 use larder_adapter::{
-    AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Rewriter, Route, Section,
-    SettingsError, Verify,
+    base_url, AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Rewriter,
+    Route, Section, SettingsError, Verify,
 };
 use std::time::Duration;
 use url::Url;
@@ -46,6 +47,8 @@ pub fn factory() -> AdapterFactory {
         default_negative_ttl: Duration::from_secs(60),
         extra_keys: &["files_upstream"],
         build: |section| Ok(Box::new(PyPi::new(section)?)),
+        clients: clients::settings,
+        lockfiles: &lockfile::LOCKFILES,
     }
 }
 
@@ -63,9 +66,9 @@ pub struct PyPi {
 
 impl PyPi {
     pub fn new(section: &Section) -> Result<Self, SettingsError> {
-        let upstream = base_url("upstream", section.upstream.clone())?;
+        let upstream = base_url("[pypi] upstream", section.upstream.clone())?;
         let files_upstream = base_url(
-            "files_upstream",
+            "[pypi] files_upstream",
             section.extra_url("files_upstream", DEFAULT_FILES_UPSTREAM)?,
         )?;
         let mut index_origin = upstream.clone();
@@ -266,21 +269,6 @@ impl Ecosystem for PyPi {
 }
 
 /// A configured URL as a base to join under: http(s), with a host, ending in `/`.
-fn base_url(key: &str, mut url: Url) -> Result<Url, SettingsError> {
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(SettingsError(format!(
-            "`{key}` = {url} must be an http:// or https:// URL with a host"
-        )));
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
-}
-
 /// Joins a validated relative path under `base`, and refuses any result outside it (a `:` in the
 /// first segment would otherwise make `Url::join` read it as a scheme).
 fn join_under(base: &Url, relative: &str) -> Option<Url> {
