@@ -5,6 +5,7 @@
 mod access;
 mod forward;
 mod public_base;
+mod target;
 
 use crate::engine::{Engine, Mounted};
 use crate::metrics::history::History;
@@ -84,7 +85,7 @@ pub fn serve(
         .into_future()
 }
 
-async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
+async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
     if request.method() == Method::CONNECT {
         return into_axum(respond::text(
             StatusCode::FORBIDDEN,
@@ -93,14 +94,16 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
                 .into(),
         ));
     }
+    target::host_from_authority(&mut request);
     let uri = request.uri().clone();
-    if uri.authority().is_none() && uri.path() == "/-/health" {
+    let proxy_authority = target::proxy_authority(&request).cloned();
+    if proxy_authority.is_none() && uri.path() == "/-/health" {
         return into_axum(health(&app));
     }
     if let Some(refused) = access::check(&app.access, &request) {
         return into_axum(refused);
     }
-    let (eco, path) = match uri.authority() {
+    let (eco, path) = match &proxy_authority {
         Some(authority) => match app
             .by_proxy_host
             .get(authority.as_str())
@@ -151,7 +154,7 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let client_request = ClientRequest {
         method: &parts.method,
-        proxy_host: uri.authority().map(|a| a.as_str()),
+        proxy_host: proxy_authority.as_ref().map(|a| a.as_str()),
         path: &path,
         query: uri.query(),
         headers: &parts.headers,
