@@ -63,6 +63,8 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         let counters = metrics.ecosystem(adapter.name());
         let mounted = Arc::new(Mounted::new(adapter, credentials, counters));
         for host in mounted.adapter.proxy_hosts() {
+            // Looked up in lower case: host names are case-insensitive.
+            let host = host.to_ascii_lowercase();
             if let Some(other) = by_proxy_host.insert(host.clone(), mounted.clone()) {
                 bail!(
                     "host {host} is proxied by both [{}] and [{}]",

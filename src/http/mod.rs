@@ -104,11 +104,14 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
         return into_axum(refused);
     }
     let (eco, path) = match &proxy_authority {
+        // Host names are case-insensitive (RFC 9110 §4.2.3); adapters name theirs in lower case.
         Some(authority) => match app
             .by_proxy_host
-            .get(authority.as_str())
-            .or_else(|| app.by_proxy_host.get(authority.host()))
-        {
+            .get(&authority.as_str().to_ascii_lowercase())
+            .or_else(|| {
+                app.by_proxy_host
+                    .get(&authority.host().to_ascii_lowercase())
+            }) {
             Some(eco) => (eco.clone(), uri.path().to_string()),
             None => {
                 return into_axum(respond::text(

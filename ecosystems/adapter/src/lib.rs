@@ -39,7 +39,8 @@ pub trait Ecosystem: Send + Sync + 'static {
     fn upstreams(&self) -> Vec<Url>;
 
     /// Hosts this adapter serves in forward-proxy mode, where the client sends absolute-form
-    /// requests (`GET http://deb.debian.org/debian/...`). Empty for most ecosystems.
+    /// requests (`GET http://deb.debian.org/debian/...`), matched case-insensitively. Empty for
+    /// most ecosystems.
     fn proxy_hosts(&self) -> Vec<String> {
         Vec::new()
     }
