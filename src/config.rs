@@ -8,6 +8,8 @@
 //! `username` / `password_env`, plus the keys its adapter declares. Unknown keys are an error
 //! that names the key.
 
+pub mod max_size;
+
 use anyhow::{anyhow, bail, Context, Result};
 use larder_adapter::{AdapterFactory, Section};
 use std::collections::BTreeMap;
@@ -64,7 +66,9 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     /// The most the blobs may take (`"20GiB"`); least recently used ones are evicted past it.
+    /// `None` only for `max_size = "unlimited"`; unset, a share of the disk ([`max_size`]).
     pub max_size: Option<u64>,
+    pub max_size_origin: max_size::Origin,
     pub offline: bool,
     /// The base URL clients use (`http://mirror.internal:7878`), for rewritten links.
     pub public_url: Option<Url>,
@@ -210,9 +214,20 @@ impl Config {
             Some(dir) => PathBuf::from(dir),
             None => default_data_dir()?,
         };
-        let max_size = take_string(&mut table, "max_size")?
-            .map(|raw| parse_size("max_size", &raw))
-            .transpose()?;
+        let (max_size, max_size_origin) = match take_string(&mut table, "max_size")?.as_deref() {
+            Some("unlimited") => (None, max_size::Origin::Unlimited),
+            Some(raw) => (
+                Some(parse_size("max_size", raw)?),
+                max_size::Origin::Configured,
+            ),
+            None => {
+                let filesystem = max_size::filesystem_size(&data_dir)?;
+                (
+                    Some(max_size::default_for(filesystem)),
+                    max_size::Origin::Default { filesystem },
+                )
+            }
+        };
         let public_url = take_string(&mut table, "public_url")?
             .map(|raw| {
                 Url::parse(raw.trim_end_matches('/')).with_context(|| {
@@ -249,6 +264,7 @@ impl Config {
             listen,
             data_dir,
             max_size,
+            max_size_origin,
             offline,
             public_url,
             trust_forwarded,
@@ -278,8 +294,15 @@ impl Config {
         if let Some(url) = &self.public_url {
             out.push_str(&format!("public_url = {:?}\n", url.as_str()));
         }
-        if let Some(max_size) = self.max_size {
-            out.push_str(&format!("max_size = {:?}\n", format_size(max_size)));
+        match (self.max_size, self.max_size_origin.note()) {
+            (Some(max_size), Some(note)) => out.push_str(&format!(
+                "max_size = {:?}   # {note}\n",
+                format_size(max_size)
+            )),
+            (Some(max_size), None) => {
+                out.push_str(&format!("max_size = {:?}\n", format_size(max_size)))
+            }
+            (None, _) => out.push_str("max_size = \"unlimited\"\n"),
         }
         let l = &self.limits;
         out.push_str(&format!(
@@ -291,6 +314,9 @@ impl Config {
             l.retries,
             l.max_connections_per_host,
         ));
+        if let Storage::Local = &self.storage {
+            out.push_str("\n[storage]\nbackend = \"local\"\n");
+        }
         if let Storage::S3(b) = &self.storage {
             out.push_str(&format!(
                 "\n[storage]\nbackend = \"s3\"\nbucket = {:?}\nprefix = {:?}\nregion = {:?}\npath_style = {}\ntimeout = {:?}\n",
@@ -324,7 +350,12 @@ impl Config {
                 }
                 None => {}
             }
-            for (key, value) in &s.extra {
+            // The adapter's defaults for its own keys, where it states them.
+            let mut extra = s.extra.clone();
+            if let Ok(adapter) = (eco.factory.build)(s) {
+                extra.extend(adapter.extra_settings());
+            }
+            for (key, value) in &extra {
                 out.push_str(&format!("{key} = {}\n", json_to_toml(value)));
             }
         }
@@ -724,6 +755,18 @@ mod tests {
     #[test]
     fn max_size_is_a_size_and_prints_back() {
         let config = table_from("", &[], FACTORIES).unwrap();
+        let filesystem = max_size::filesystem_size(&config.data_dir).unwrap();
+        assert_eq!(config.max_size, Some(max_size::default_for(filesystem)));
+        assert_eq!(
+            config.max_size_origin,
+            max_size::Origin::Default { filesystem }
+        );
+        assert!(
+            config.to_toml().contains("   # default: a quarter of the"),
+            "{}",
+            config.to_toml()
+        );
+        let config = table_from("max_size = \"unlimited\"", &[], FACTORIES).unwrap();
         assert_eq!(config.max_size, None);
         let config = table_from("max_size = \"20GiB\"", &[], FACTORIES).unwrap();
         assert_eq!(config.max_size, Some(20 << 30));

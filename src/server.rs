@@ -87,6 +87,7 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         metrics,
         history: Arc::new(History::new(HISTORY_INTERVAL)),
         max_size: config.max_size,
+        max_size_note: config.max_size_origin.note(),
         access: config.access.clone(),
     }))
 }

@@ -34,6 +34,8 @@ pub struct App {
     pub history: Arc<History>,
     /// The store's size limit, shown on the status page against its use.
     pub max_size: Option<u64>,
+    /// Where the limit comes from, when it is a default (`default: a quarter of …`).
+    pub max_size_note: Option<String>,
     /// Client tokens and allowed networks (`[access]`).
     pub access: crate::access::Access,
 }
@@ -328,6 +330,7 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
         history: &app.history,
         usage,
         max_size: app.max_size,
+        max_size_note: app.max_size_note.as_deref(),
         offline: app.engine.offline(),
         in_flight: app.engine.fills.in_flight(),
     };

@@ -21,8 +21,10 @@ pub struct Page<'a> {
     pub env: Vec<EnvSetting>,
     pub history: &'a History,
     pub usage: Option<Usage>,
-    /// The store's size limit, once one is configured.
+    /// The store's size limit (`None`: `max_size = "unlimited"`).
     pub max_size: Option<u64>,
+    /// How a default limit was chosen.
+    pub max_size_note: Option<&'a str>,
     pub offline: bool,
     pub in_flight: usize,
 }
@@ -94,9 +96,12 @@ fn header(html: &mut String, page: &Page) {
         Some(usage) => {
             let limit = match page.max_size {
                 Some(max) => format!(
-                    " of {} ({:.0}%)",
+                    " of {} ({:.0}%{})",
                     bytes(max),
-                    100.0 * usage.bytes as f64 / max.max(1) as f64
+                    100.0 * usage.bytes as f64 / max.max(1) as f64,
+                    page.max_size_note
+                        .map(|note| format!("; max_size {}", esc(note)))
+                        .unwrap_or_default()
                 ),
                 None => " (no size limit)".into(),
             };
@@ -375,6 +380,7 @@ mod tests {
                 blobs: 7,
             }),
             max_size: Some(12 * 1024 * 1024),
+            max_size_note: None,
             offline: false,
             in_flight: 0,
         })
@@ -407,6 +413,32 @@ mod tests {
         assert!(page.contains("--build-arg NPM_CONFIG_REGISTRY=http://mirror:7878/npm/"));
         assert!(!page.contains("<script"));
         assert!(!page.contains("src=\"http"));
+    }
+
+    #[test]
+    fn a_default_limit_says_how_it_was_chosen() {
+        let history = History::new(Duration::from_secs(60));
+        let page = render(&Page {
+            version: "0.1.0",
+            base: "http://mirror:7878",
+            env: Vec::new(),
+            ecosystems: Vec::new(),
+            history: &history,
+            usage: Some(Usage {
+                bytes: 1024 * 1024 * 1024,
+                blobs: 7,
+            }),
+            max_size: Some(4 * 1024 * 1024 * 1024),
+            max_size_note: Some("default: a quarter of the 16.0 GiB filesystem holding data_dir"),
+            offline: false,
+            in_flight: 0,
+        });
+        assert!(
+            page.contains(
+                "of 4.0 GiB (25%; max_size default: a quarter of the 16.0 GiB filesystem"
+            ),
+            "{page}"
+        );
     }
 
     #[test]

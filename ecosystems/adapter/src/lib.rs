@@ -87,6 +87,12 @@ pub trait Ecosystem: Send + Sync + 'static {
         None
     }
 
+    /// The adapter's own keys (its factory's `extra_keys`) with the values in effect, defaults
+    /// included, for `larder config` to show. Keys it leaves out are shown as configured.
+    fn extra_settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
+
     /// A streaming rewrite for a metadata body, given larder's public base URL for this adapter
     /// (`http://host:7878/npm`, without a trailing slash). `None` serves the body verbatim.
     fn rewriter(&self, _object: &Object, _public_base: &str) -> Option<Box<dyn Rewriter>> {

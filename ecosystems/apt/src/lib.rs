@@ -140,6 +140,20 @@ impl Ecosystem for Apt {
         NAME
     }
 
+    fn extra_settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        let remotes: serde_json::Map<String, serde_json::Value> = self
+            .remotes
+            .names()
+            .filter_map(|name| {
+                let remote = self.remotes.get(name)?;
+                Some((name.to_string(), remote.url.as_str().into()))
+            })
+            .collect();
+        let mut settings = serde_json::Map::new();
+        settings.insert("remotes".into(), remotes.into());
+        settings
+    }
+
     fn upstreams(&self) -> Vec<Url> {
         self.remotes.urls()
     }

@@ -182,7 +182,21 @@ impl SumDb {
 
 impl Ecosystem for Go {
     fn name(&self) -> &'static str {
-        "go"
+        NAME
+    }
+
+    fn extra_settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut settings = serde_json::Map::new();
+        match &self.sumdb {
+            Some(sumdb) => {
+                settings.insert("sumdb_upstream".into(), sumdb.upstream.as_str().into());
+                settings.insert("sumdb_name".into(), sumdb.name.clone().into());
+            }
+            None => {
+                settings.insert("sumdb_upstream".into(), "off".into());
+            }
+        }
+        settings
     }
 
     fn upstreams(&self) -> Vec<Url> {

@@ -202,6 +202,12 @@ impl Ecosystem for PyPi {
         NAME
     }
 
+    fn extra_settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut settings = serde_json::Map::new();
+        settings.insert("files_upstream".into(), self.files_upstream.as_str().into());
+        settings
+    }
+
     fn upstreams(&self) -> Vec<Url> {
         let mut all = vec![
             self.upstream.clone(),

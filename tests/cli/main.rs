@@ -1,0 +1,102 @@
+//! The `larder` command itself, as a user runs it: what `config`, `env`, `gc` and `verify` print
+//! and refuse, in a scratch directory with no config file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// `larder ARGS` in `dir` (so no stray `larder.toml` is read), with no `LARDER_*` variables
+/// but `extra_env`.
+fn larder(dir: &Path, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_larder"));
+    command.args(args).current_dir(dir);
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("LARDER_")) {
+        command.env_remove(name);
+    }
+    command.envs(extra_env.iter().copied());
+    command.output().expect("run larder")
+}
+
+fn said(output: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+#[test]
+fn config_shows_the_defaults_it_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let shown = larder(
+        dir.path(),
+        &["config"],
+        &[("LARDER_DATA_DIR", data.to_str().unwrap())],
+    );
+    let text = said(&shown);
+    assert!(shown.status.success(), "{text}");
+    let max_size = text
+        .lines()
+        .find(|l| l.starts_with("max_size = "))
+        .unwrap_or_else(|| panic!("no max_size:\n{text}"));
+    assert!(
+        max_size.contains("GiB\"") || max_size.contains("MiB\""),
+        "{max_size}"
+    );
+    assert!(
+        max_size.contains("# default: a quarter of the"),
+        "{max_size}"
+    );
+    for default in [
+        "files_upstream = \"https://files.pythonhosted.org/\"",
+        "sumdb_upstream = \"https://sum.golang.org/\"",
+        "sumdb_name = \"sum.golang.org\"",
+        "\"deb.debian.org\" = \"http://deb.debian.org/\"",
+        "\"archive.ubuntu.com\" = \"http://archive.ubuntu.com/\"",
+        "[storage]\nbackend = \"local\"",
+        "[access]\ntokens = []",
+    ] {
+        assert!(text.contains(default), "{default} missing:\n{text}");
+    }
+
+    // What it prints is a configuration larder reads back, to the same effect.
+    std::fs::write(dir.path().join("larder.toml"), &shown.stdout).unwrap();
+    let again = larder(dir.path(), &["config"], &[]);
+    assert!(again.status.success(), "{}", said(&again));
+    let without_comments = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|l| l.split("   #").next().unwrap_or(l).to_string())
+            .collect()
+    };
+    assert_eq!(
+        without_comments(&String::from_utf8_lossy(&again.stdout)),
+        without_comments(&String::from_utf8_lossy(&shown.stdout)),
+    );
+}
+
+#[test]
+fn max_size_can_be_set_or_lifted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let set = larder(
+        dir.path(),
+        &["config"],
+        &[("LARDER_DATA_DIR", data), ("LARDER_MAX_SIZE", "20GiB")],
+    );
+    assert!(
+        said(&set).contains("max_size = \"20GiB\"\n"),
+        "{}",
+        said(&set)
+    );
+    let lifted = larder(
+        dir.path(),
+        &["config"],
+        &[("LARDER_DATA_DIR", data), ("LARDER_MAX_SIZE", "unlimited")],
+    );
+    assert!(
+        said(&lifted).contains("max_size = \"unlimited\"\n"),
+        "{}",
+        said(&lifted)
+    );
+}
