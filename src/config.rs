@@ -133,6 +133,9 @@ pub struct EcosystemConfig {
     pub factory: &'static AdapterFactory,
     pub section: Section,
     pub credentials: Option<Credentials>,
+    /// The secret `token_env` or `password_env` names, when that variable is unset: only
+    /// `serve` needs it ([`Config::require_secrets`]), so the other commands still run.
+    pub missing_secret: Option<String>,
 }
 
 impl std::fmt::Debug for EcosystemConfig {
@@ -277,6 +280,21 @@ impl Config {
         })
     }
 
+    /// Fails when a secret the config names is unset: `serve` (and an in-process `warm`) would
+    /// contact a private upstream without its credentials. The other commands never send them.
+    pub fn require_secrets(&self) -> Result<()> {
+        match self
+            .ecosystems
+            .iter()
+            .find_map(|e| e.missing_secret.as_ref())
+        {
+            Some(missing) => bail!(
+                "{missing}; set it, or remove the setting to use the upstream without credentials"
+            ),
+            None => Ok(()),
+        }
+    }
+
     /// The configuration as TOML, with secrets masked (`larder config`).
     pub fn to_toml(&self) -> String {
         let mut out = format!(
@@ -349,6 +367,9 @@ impl Config {
                     out.push_str(&format!("username = {username:?}\npassword = \"***\"\n"))
                 }
                 None => {}
+            }
+            if let Some(missing) = &eco.missing_secret {
+                out.push_str(&format!("# {missing}: `larder serve` refuses to start\n"));
             }
             // The adapter's defaults for its own keys, where it states them.
             let mut extra = s.extra.clone();
@@ -582,7 +603,7 @@ fn resolve_ecosystem(
         .with_context(|| format!("in [{name}]"))?;
     let negative_ttl = take_duration(&mut table, "negative_ttl", factory.default_negative_ttl)
         .with_context(|| format!("in [{name}]"))?;
-    let credentials = take_credentials(&mut table, name)?;
+    let (credentials, missing_secret) = take_credentials(&mut table, name)?;
     let extra = table
         .into_iter()
         .map(|(key, value)| Ok((key, serde_json::to_value(value)?)))
@@ -598,36 +619,42 @@ fn resolve_ecosystem(
         factory,
         section,
         credentials,
+        missing_secret,
     })
 }
 
-fn take_credentials(table: &mut Table, name: &str) -> Result<Option<Credentials>> {
+/// The upstream credentials of `[name]`, or, when the variable holding the secret is unset,
+/// none and why (an error only for the commands that contact upstream).
+fn take_credentials(
+    table: &mut Table,
+    name: &str,
+) -> Result<(Option<Credentials>, Option<String>)> {
     let token = take_string(table, "token")?;
     let token_env = take_string(table, "token_env")?;
     let username = take_string(table, "username")?;
     let password_env = take_string(table, "password_env")?;
-    let from_env = |var: &str, what: &str| {
-        std::env::var(var).map_err(|_| {
-            anyhow!("[{name}] {what} names the environment variable {var}, which is not set")
-        })
+    let unset = |var: &str, what: &str| {
+        format!("[{name}] {what} names the environment variable {var}, which is not set")
     };
-    let token = match (token, token_env) {
-        (Some(token), _) => Some(token),
-        (None, Some(var)) => Some(from_env(&var, "token_env")?),
-        (None, None) => None,
-    };
-    match (token, username, password_env) {
-        (Some(_), Some(_), _) => bail!("[{name}]: set either a token or a username, not both"),
-        (Some(token), None, _) => Ok(Some(Credentials::Bearer(token))),
-        (None, Some(username), Some(var)) => Ok(Some(Credentials::Basic {
-            username,
-            password: from_env(&var, "password_env")?,
-        })),
-        (None, Some(_), None) => {
-            bail!("[{name}] username needs password_env (the variable holding the password)")
+    if token.is_some() || token_env.is_some() {
+        if username.is_some() {
+            bail!("[{name}]: set either a token or a username, not both");
         }
-        (None, None, _) => Ok(None),
+    } else if username.is_some() && password_env.is_none() {
+        bail!("[{name}] username needs password_env (the variable holding the password)");
     }
+    Ok(match (token, token_env, username, password_env) {
+        (Some(token), _, _, _) => (Some(Credentials::Bearer(token)), None),
+        (None, Some(var), _, _) => match std::env::var(&var) {
+            Ok(token) => (Some(Credentials::Bearer(token)), None),
+            Err(_) => (None, Some(unset(&var, "token_env"))),
+        },
+        (None, None, Some(username), Some(var)) => match std::env::var(&var) {
+            Ok(password) => (Some(Credentials::Basic { username, password }), None),
+            Err(_) => (None, Some(unset(&var, "password_env"))),
+        },
+        _ => (None, None),
+    })
 }
 
 /// Parses a duration given on the command line or in tests.

@@ -151,6 +151,7 @@ fn run() -> Result<()> {
             offline,
         } => {
             let config = load(&common, listen, offline)?;
+            config.require_secrets()?;
             init_logging(config.log_format);
             serve(config)
         }
@@ -210,6 +211,9 @@ fn run() -> Result<()> {
             let in_process = common.data_dir.is_some();
             let listen = in_process.then(|| "127.0.0.1:0".to_string());
             let config = load(&common, listen, false)?;
+            if in_process {
+                config.require_secrets()?; // it serves, and fetches from upstream
+            }
             let options = larder::warm::Options {
                 base: env_command::base_url(url.as_deref(), &config)?,
                 factories: config.ecosystems.iter().map(|e| e.factory).collect(),

@@ -100,3 +100,37 @@ fn max_size_can_be_set_or_lifted() {
         said(&lifted)
     );
 }
+
+#[test]
+fn only_serve_needs_the_secrets_the_config_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::write(
+        dir.path().join("larder.toml"),
+        format!(
+            "data_dir = {:?}\nlisten = \"127.0.0.1:0\"\n\n[npm]\nupstream = \"https://npm.example.com/\"\nusername = \"ci\"\npassword_env = \"LARDER_TEST_UNSET_PASSWORD\"\n\n[pypi]\ntoken_env = \"LARDER_TEST_UNSET_TOKEN\"\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(data.join("blobs/sha256")).unwrap(); // an empty store
+    std::fs::create_dir_all(data.join("pointers")).unwrap();
+    for args in [&["env"][..], &["config"], &["gc", "--dry-run"], &["verify"]] {
+        let run = larder(dir.path(), args, &[]);
+        assert!(run.status.success(), "larder {args:?}:\n{}", said(&run));
+    }
+    let config = larder(dir.path(), &["config"], &[]);
+    assert!(
+        said(&config).contains("LARDER_TEST_UNSET_PASSWORD, which is not set"),
+        "{}",
+        said(&config)
+    );
+
+    let serve = larder(dir.path(), &["serve"], &[]);
+    assert!(!serve.status.success(), "{}", said(&serve));
+    assert!(
+        said(&serve).contains("[npm] password_env names the environment variable LARDER_TEST_UNSET_PASSWORD, which is not set"),
+        "{}",
+        said(&serve)
+    );
+}
