@@ -355,8 +355,13 @@ fn init_logging(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
+        // Colour only for a person at a terminal: a file, a pipe or journald would keep the
+        // escape codes as text.
         LogFormat::Text => builder
-            .with_ansi(std::env::var_os("NO_COLOR").is_none())
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none(),
+            )
             .init(),
         LogFormat::Json => builder.json().init(),
     }

@@ -30,7 +30,10 @@ pub fn check(access: &Access, request: &Request) -> Option<respond::Response> {
         .err()?
     {
         Denied::Network => {
-            tracing::debug!(?peer, "refused: outside [access] allow_networks");
+            tracing::debug!(
+                peer = peer.map(tracing::field::display),
+                "refused: outside [access] allow_networks"
+            );
             Some(respond::text(
                 StatusCode::FORBIDDEN,
                 "this larder does not serve your network\n".into(),

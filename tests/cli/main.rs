@@ -134,3 +134,39 @@ fn only_serve_needs_the_secrets_the_config_names() {
         said(&serve)
     );
 }
+
+#[test]
+fn text_logs_written_to_a_file_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let log_path = dir.path().join("larder.log");
+    let log_file = std::fs::File::create(&log_path).unwrap();
+    // `larder serve 2>larder.log`, as a service manager or a CI job runs it (NO_COLOR unset).
+    let mut command = Command::new(env!("CARGO_BIN_EXE_larder"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .current_dir(dir.path())
+        .env_remove("NO_COLOR")
+        .env("RUST_LOG", "larder=info")
+        .stdout(std::process::Stdio::null())
+        .stderr(log_file);
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("LARDER_")) {
+        command.env_remove(name);
+    }
+    let mut server = command.spawn().expect("start larder serve");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let log = loop {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        if log.contains("store size counted") || std::time::Instant::now() > deadline {
+            break log;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(log.contains("INFO"), "larder logged nothing useful:\n{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "escape codes in a log file:\n{log:?}"
+    );
+}
