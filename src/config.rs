@@ -171,6 +171,12 @@ pub struct Overrides {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub offline: bool,
+    pub max_size: Option<String>,
+    pub public_url: Option<String>,
+    /// Only ever turns it on, as a flag can.
+    pub trust_forwarded: bool,
+    pub log_format: Option<String>,
+    pub shutdown_grace: Option<String>,
 }
 
 impl Config {
@@ -192,6 +198,19 @@ impl Config {
         }
         if overrides.offline {
             table.insert("offline".into(), Value::Boolean(true));
+        }
+        if overrides.trust_forwarded {
+            table.insert("trust_forwarded".into(), Value::Boolean(true));
+        }
+        for (key, value) in [
+            ("max_size", &overrides.max_size),
+            ("public_url", &overrides.public_url),
+            ("log_format", &overrides.log_format),
+            ("shutdown_grace", &overrides.shutdown_grace),
+        ] {
+            if let Some(value) = value {
+                table.insert(key.into(), Value::String(value.clone()));
+            }
         }
         Config::from_table(table, factories)
     }

@@ -135,17 +135,37 @@ fn only_serve_needs_the_secrets_the_config_names() {
     );
 }
 
-#[test]
-fn text_logs_written_to_a_file_carry_no_colour_codes() {
-    let dir = tempfile::tempdir().unwrap();
-    let log_path = dir.path().join("larder.log");
+/// A `larder serve` this test started; stopped (killed and reaped) when dropped.
+struct Served {
+    child: std::process::Child,
+    /// `127.0.0.1:PORT`.
+    addr: String,
+    log_path: std::path::PathBuf,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+/// Starts `larder serve ARGS` in `dir` with stderr into a file, and waits until it listens.
+fn serve(dir: &Path, args: &[&str]) -> Served {
+    let log_path = dir.join("serve.log");
     let log_file = std::fs::File::create(&log_path).unwrap();
-    // `larder serve 2>larder.log`, as a service manager or a CI job runs it (NO_COLOR unset).
+    // `larder serve 2>serve.log`, as a service manager or a CI job runs it (NO_COLOR unset).
     let mut command = Command::new(env!("CARGO_BIN_EXE_larder"));
     command
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path().join("data"))
-        .current_dir(dir.path())
+        .arg("serve")
+        .args(args)
+        .current_dir(dir)
         .env_remove("NO_COLOR")
         .env("RUST_LOG", "larder=info")
         .stdout(std::process::Stdio::null())
@@ -153,17 +173,128 @@ fn text_logs_written_to_a_file_carry_no_colour_codes() {
     for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("LARDER_")) {
         command.env_remove(name);
     }
-    let mut server = command.spawn().expect("start larder serve");
+    let mut served = Served {
+        child: command.spawn().expect("start larder serve"),
+        addr: String::new(),
+        log_path,
+    };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let log = served.log();
+        if let Some(at) = log.find("listening on http://") {
+            served.addr = log[at + "listening on http://".len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                .collect();
+            return served;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "larder serve did not listen:\n{log}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn serve_flags_override_the_top_level_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("larder.toml"),
+        "max_size = \"1GiB\"\npublic_url = \"http://from-the-file:1\"\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let server = serve(
+        dir.path(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--max-size",
+            "3MiB",
+            "--public-url",
+            "http://mirror.example:7878",
+            "--log-format",
+            "json",
+            "--shutdown-grace",
+            "2s",
+        ],
+    );
+    let page = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .get(format!("http://{}/", server.addr))
+        .send()
+        .and_then(|r| r.text());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let counted = loop {
+        let log = server.log();
+        let found = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .find(|l| l["fields"]["message"] == "store size counted");
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no JSON `store size counted` line:\n{log}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    drop(server);
+    assert_eq!(counted["fields"]["max_size"], 3 << 20, "{counted}");
+    let page = page.expect("the status page");
+    assert!(
+        page.contains("npm config set registry http://mirror.example:7878/npm/"),
+        "{page}"
+    );
+    assert!(page.contains("of 3.0 MiB"), "{page}");
+}
+
+#[test]
+fn config_takes_the_same_flags_and_env_takes_no_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let shown = larder(
+        dir.path(),
+        &["config", "--max-size", "unlimited", "--trust-forwarded"],
+        &[("LARDER_DATA_DIR", dir.path().join("d").to_str().unwrap())],
+    );
+    let text = said(&shown);
+    assert!(shown.status.success(), "{text}");
+    assert!(text.contains("max_size = \"unlimited\"\n"), "{text}");
+    assert!(text.contains("trust_forwarded = true\n"), "{text}");
+    // It would do nothing there: refused rather than ignored.
+    let env = larder(dir.path(), &["env", "--data-dir", "/x"], &[]);
+    assert!(!env.status.success(), "{}", said(&env));
+    assert!(said(&env).contains("--data-dir"), "{}", said(&env));
+}
+
+#[test]
+fn text_logs_written_to_a_file_carry_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = serve(
+        dir.path(),
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let log = loop {
-        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let log = server.log();
         if log.contains("store size counted") || std::time::Instant::now() > deadline {
             break log;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     assert!(log.contains("INFO"), "larder logged nothing useful:\n{log}");
     assert!(
         !log.contains('\u{1b}'),
