@@ -151,6 +151,20 @@ enum Command {
         /// (default: python3's own).
         #[arg(long = "platform", value_name = "TAG")]
         platforms: Vec<String>,
+        /// Operating system npm packages are fetched for, in npm's names (linux, darwin,
+        /// win32; default: this machine's). Optional dependencies for others are skipped.
+        #[arg(long, value_name = "OS")]
+        os: Option<String>,
+        /// CPU npm packages are fetched for (x64, arm64, ...; default: this machine's).
+        #[arg(long, value_name = "CPU")]
+        cpu: Option<String>,
+        /// C library npm packages are fetched for on Linux (glibc or musl; default: this
+        /// machine's).
+        #[arg(long, value_name = "LIBC")]
+        libc: Option<String>,
+        /// Fetch packages for every platform (an office mirror serving many kinds of machine).
+        #[arg(long, conflicts_with_all = ["os", "cpu", "libc"])]
+        all_platforms: bool,
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -246,6 +260,10 @@ fn run() -> Result<()> {
             jobs,
             python_version,
             platforms,
+            os,
+            cpu,
+            libc,
+            all_platforms,
             files,
         } => {
             let in_process = common.data_dir.is_some();
@@ -259,8 +277,14 @@ fn run() -> Result<()> {
                 factories: config.ecosystems.iter().map(|e| e.factory).collect(),
                 files,
                 concurrency: jobs,
-                python_version,
-                platforms,
+                target: larder::warm::sources::TargetFlags {
+                    python_version,
+                    platforms,
+                    os,
+                    cpu,
+                    libc,
+                    all_platforms,
+                },
             };
             warm(config, options, in_process)
         }

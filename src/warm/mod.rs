@@ -28,8 +28,8 @@ pub struct Options {
     pub files: Vec<PathBuf>,
     /// Requests in flight at once.
     pub concurrency: usize,
-    pub python_version: Option<String>,
-    pub platforms: Vec<String>,
+    /// What the build's machine is, where it is not this one.
+    pub target: sources::TargetFlags,
 }
 
 /// What a warm run did.
@@ -72,11 +72,18 @@ pub async fn run(options: &Options) -> Result<Outcome> {
         }
         jobs.extend(found);
     }
-    let target = sources::target(
-        &needs,
-        options.python_version.as_deref(),
-        &options.platforms,
-    )?;
+    let target = sources::target(&needs, &options.target)?;
+    let (jobs, skipped) = sources::for_target(jobs, &target);
+    if skipped > 0 {
+        eprintln!(
+            "larder warm: skipped {skipped} packages for other platforms than {} (--all-platforms to fetch them too)",
+            target
+                .platform
+                .as_ref()
+                .map(|p| format!("{}-{}", p.os, p.cpu))
+                .unwrap_or_default()
+        );
+    }
     let client = Client::new(&options.base)?;
     client.preflight().await?;
 
@@ -185,6 +192,8 @@ impl Client {
                     .await
             }
             Fetch::Refused { why, .. } => Err(why.clone()),
+            // Unwrapped for the target before any fetch (`sources::for_target`).
+            Fetch::When { .. } => Err("a conditional fetch reached the client".into()),
         }
     }
 

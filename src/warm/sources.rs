@@ -3,7 +3,9 @@
 //! and does the I/O they need: asking `python3` for its wheel tags.
 
 use anyhow::{bail, Context, Result};
-use larder_adapter::{lockfile, AdapterFactory, Fetch, Lockfile, Probe, PythonTarget, Target};
+use larder_adapter::{
+    lockfile, AdapterFactory, Fetch, Lockfile, Platform, Probe, PythonTarget, Target,
+};
 use std::path::Path;
 use std::process::Command;
 use url::Url;
@@ -18,12 +20,17 @@ pub struct Job {
 
 impl Job {
     pub fn label(&self) -> String {
-        match &self.fetch {
-            Fetch::Get { path, .. } => format!("{}/{path}", self.ecosystem),
-            Fetch::Proxy { uri } => uri.clone(),
-            Fetch::Pick { label, .. } => format!("{} {label}", self.ecosystem),
-            Fetch::Refused { label, .. } => label.clone(),
-        }
+        label(self.ecosystem, &self.fetch)
+    }
+}
+
+fn label(ecosystem: &str, fetch: &Fetch) -> String {
+    match fetch {
+        Fetch::Get { path, .. } => format!("{ecosystem}/{path}"),
+        Fetch::Proxy { uri } => uri.clone(),
+        Fetch::Pick { label, .. } => format!("{ecosystem} {label}"),
+        Fetch::Refused { label, .. } => label.clone(),
+        Fetch::When { fetch, .. } => label(ecosystem, fetch),
     }
 }
 
@@ -71,17 +78,104 @@ pub fn jobs(format: Format, bytes: &[u8], larder: &Url) -> Result<Vec<Job>> {
         .collect())
 }
 
+/// What the user said about the target machine; the rest is this machine's.
+#[derive(Clone, Debug, Default)]
+pub struct TargetFlags {
+    pub python_version: Option<String>,
+    /// Wheel platform tags.
+    pub platforms: Vec<String>,
+    /// npm's names: `linux`, `x64`, `glibc`.
+    pub os: Option<String>,
+    pub cpu: Option<String>,
+    pub libc: Option<String>,
+    /// Prepare for every platform: skip no package for its `os`/`cpu`.
+    pub all_platforms: bool,
+}
+
 /// What the target machine is, as far as `needs` asks.
-pub fn target(
-    needs: &[Probe],
-    python_version: Option<&str>,
-    platforms: &[String],
-) -> Result<Target> {
+pub fn target(needs: &[Probe], flags: &TargetFlags) -> Result<Target> {
     let mut target = Target::default();
     if needs.contains(&Probe::Python) {
-        target.python = Some(python_target(python_version, platforms)?);
+        target.python = Some(python_target(
+            flags.python_version.as_deref(),
+            &flags.platforms,
+        )?);
+    }
+    if needs.contains(&Probe::Platform) && !flags.all_platforms {
+        target.platform = Some(Platform {
+            os: flags
+                .os
+                .clone()
+                .unwrap_or_else(|| node_name(std::env::consts::OS)),
+            cpu: flags
+                .cpu
+                .clone()
+                .unwrap_or_else(|| node_name(std::env::consts::ARCH)),
+            libc: flags.libc.clone().or_else(own_libc),
+        });
     }
     Ok(target)
+}
+
+/// Node.js's name (`process.platform`, `process.arch`) for Rust's `std::env::consts` one.
+fn node_name(rust: &str) -> String {
+    match rust {
+        "macos" => "darwin",
+        "windows" => "win32",
+        "x86_64" => "x64",
+        "x86" => "ia32",
+        "aarch64" => "arm64",
+        "powerpc64" => "ppc64",
+        "loongarch64" => "loong64",
+        other => other,
+    }
+    .to_string()
+}
+
+/// This machine's C library on Linux, as npm names it: musl when its dynamic loader is there.
+fn own_libc() -> Option<String> {
+    if std::env::consts::OS != "linux" {
+        return None;
+    }
+    let musl = std::fs::read_dir("/lib").ok()?.flatten().any(|entry| {
+        entry
+            .file_name()
+            .to_str()
+            .is_some_and(|name| name.starts_with("ld-musl-"))
+    });
+    Some(if musl { "musl" } else { "glibc" }.to_string())
+}
+
+/// The jobs for `target`: each [`Fetch::When`] unwrapped where it applies and dropped where it
+/// does not; also how many were dropped.
+pub fn for_target(jobs: Vec<Job>, target: &Target) -> (Vec<Job>, usize) {
+    let mut kept = Vec::with_capacity(jobs.len());
+    let mut skipped = 0;
+    for job in jobs {
+        let mut fetch = job.fetch;
+        loop {
+            match fetch {
+                Fetch::When {
+                    applies,
+                    fetch: inner,
+                } => {
+                    if !applies(target) {
+                        skipped += 1;
+                        break;
+                    }
+                    fetch = *inner;
+                }
+                other => {
+                    kept.push(Job {
+                        ecosystem: job.ecosystem,
+                        fetch: other,
+                    });
+                    break;
+                }
+            }
+        }
+    }
+    (kept, skipped)
 }
 
 /// What `python3` says about itself: its `sys_tags()` (best first), or its version and platform

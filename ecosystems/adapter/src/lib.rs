@@ -21,7 +21,9 @@ pub mod testing;
 
 pub use clients::{ClientBase, ClientSettings, EnvSetting, Snippet};
 pub use digest::{Algorithm, Digest};
-pub use lockfile::{Fetch, Lockfile, LockfileError, Match, Picker, Probe, PythonTarget, Target};
+pub use lockfile::{
+    Fetch, Lockfile, LockfileError, Match, Picker, Platform, Probe, PythonTarget, Target,
+};
 pub use object::{Forward, Freshness, Listing, Object, Reply, Route, Verify};
 pub use request::ClientRequest;
 pub use rewrite::{PrefixRewriter, Rewriter};

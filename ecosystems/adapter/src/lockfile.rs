@@ -66,7 +66,16 @@ pub enum Fetch {
     },
     /// Something the lockfile names that larder cannot fetch, and what to do about it.
     Refused { label: String, why: String },
+    /// `fetch`, only for a target `applies` accepts: a package for other platforms (npm's
+    /// optional `os`/`cpu`/`libc` dependencies) is skipped unless warm prepares every platform.
+    When {
+        applies: Box<Condition>,
+        fetch: Box<Fetch>,
+    },
 }
+
+/// Whether a [`Fetch::When`] is for the target.
+pub type Condition = dyn Fn(&Target) -> bool + Send + Sync;
 
 /// Chooses, from an index page's body and the target, the URLs to fetch.
 pub type Picker = dyn Fn(&[u8], &Target) -> Result<Vec<String>, LockfileError> + Send + Sync;
@@ -90,6 +99,10 @@ impl fmt::Debug for Fetch {
                 .field("label", label)
                 .field("why", why)
                 .finish(),
+            Fetch::When { fetch, .. } => f
+                .debug_struct("When")
+                .field("fetch", fetch)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -99,6 +112,8 @@ impl fmt::Debug for Fetch {
 pub enum Probe {
     /// The wheel tags its Python accepts ([`Target::python`]).
     Python,
+    /// Its operating system, CPU and C library ([`Target::platform`]).
+    Platform,
 }
 
 /// The machine a warm run prepares builds for, as far as the lockfiles' formats need it.
@@ -106,6 +121,21 @@ pub enum Probe {
 pub struct Target {
     /// Set when a format needs [`Probe::Python`].
     pub python: Option<PythonTarget>,
+    /// When a format needs [`Probe::Platform`]: the one platform to prepare for, or `None` for
+    /// every platform (an office mirror serving many kinds of machine).
+    pub platform: Option<Platform>,
+}
+
+/// An operating system and CPU, in Node.js's names (`process.platform`, `process.arch`), which
+/// npm's `os`/`cpu`/`libc` fields use.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Platform {
+    /// `linux`, `darwin`, `win32`, …
+    pub os: String,
+    /// `x64`, `arm64`, `ia32`, …
+    pub cpu: String,
+    /// `glibc` or `musl` on Linux; `None` when unknown (then no package is skipped for it).
+    pub libc: Option<String>,
 }
 
 /// Which wheels the target's Python installs.

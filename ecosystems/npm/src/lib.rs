@@ -16,6 +16,7 @@ pub mod listing;
 pub mod lockfile;
 pub mod name;
 pub mod path;
+pub mod platform;
 pub mod rewrite;
 
 use accept::Variant;
