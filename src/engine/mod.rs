@@ -8,7 +8,7 @@
 use crate::direct::{Direct, DirectBody};
 use crate::fill::{BodyHead, FillState, Fills};
 use crate::metrics::Lookup;
-use crate::store::{AsyncStore, BlobFile, Pointer, Store};
+use crate::store::{AsyncStore, BlobFile, Pointer};
 use crate::upstream::{UpstreamClient, UpstreamError};
 use larder_adapter::{Object, Verify};
 use std::sync::Arc;
@@ -73,9 +73,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(store: Arc<dyn Store>, client: UpstreamClient, offline: bool) -> Self {
+    pub fn new(store: AsyncStore, client: UpstreamClient, offline: bool) -> Self {
         Engine {
-            store: AsyncStore::new(store),
+            store,
             client,
             fills: Fills::default(),
             clock: Clock::default(),
