@@ -26,6 +26,8 @@ pub struct Page<'a> {
     /// How a default limit was chosen.
     pub max_size_note: Option<&'a str>,
     pub offline: bool,
+    /// Upstream hosts marked down, with for how long.
+    pub upstreams_down: Vec<(String, std::time::Duration)>,
     pub in_flight: usize,
 }
 
@@ -92,6 +94,15 @@ fn header(html: &mut String, page: &Page) {
             ""
         }
     );
+    for (host, since) in &page.upstreams_down {
+        let _ = write!(
+            html,
+            "<p><strong>upstream {} is down</strong> (for {}s): cached copies are served without \
+             asking it; it is probed every few seconds.</p>",
+            esc(host),
+            since.as_secs()
+        );
+    }
     match page.usage {
         Some(usage) => {
             let limit = match page.max_size {
@@ -382,6 +393,7 @@ mod tests {
             max_size: Some(12 * 1024 * 1024),
             max_size_note: None,
             offline: false,
+            upstreams_down: Vec::new(),
             in_flight: 0,
         })
     }
@@ -430,6 +442,7 @@ mod tests {
             }),
             max_size: Some(4 * 1024 * 1024 * 1024),
             max_size_note: Some("default: a quarter of the 16.0 GiB filesystem holding data_dir"),
+            upstreams_down: Vec::new(),
             offline: false,
             in_flight: 0,
         });

@@ -508,6 +508,7 @@ mod tests {
                 minor: 12,
                 platforms: vec!["manylinux_2_17_x86_64".into()],
             }),
+            ..Default::default()
         };
         assert_eq!(
             pick(page, &linux).unwrap(),

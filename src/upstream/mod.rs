@@ -5,7 +5,6 @@
 //! a timeout, retries requests that failed before any response, and caps concurrent requests
 //! per host.
 
-use crate::config::{Credentials, Limits};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -13,64 +12,14 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
-/// Why an upstream request failed; each maps to the status the client sees.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum UpstreamError {
-    #[error("host {host} is not a configured upstream; larder only contacts configured upstreams")]
-    HostNotAllowed { host: String },
-    #[error("upstream {host} is unreachable: {detail}")]
-    Connect { host: String, detail: String },
-    #[error("upstream {host} did not answer within {}", humantime::format_duration(*.after))]
-    Timeout { host: String, after: Duration },
-    #[error("upstream {host} answered {status}")]
-    Status { host: String, status: StatusCode },
-    #[error("upstream {host} answered with an HTML page where a file was expected (an error or captive-portal page?); not cached")]
-    HtmlPage { host: String },
-    #[error("upstream {host} broke off the download: {detail}")]
-    Body { host: String, detail: String },
-    #[error("upstream {host} sent {got} bytes where it announced {announced}")]
-    Short {
-        host: String,
-        got: u64,
-        announced: u64,
-    },
-    #[error("bytes from {host} do not match the published digest (expected {expected}); nothing was stored")]
-    DigestMismatch { host: String, expected: String },
-    #[error("larder runs offline and has no copy of this object")]
-    Offline,
-    #[error("larder could not store the download: {detail}")]
-    Storage { detail: String },
-}
+mod error;
+mod health;
+mod settings;
 
-impl UpstreamError {
-    /// The status a client gets when no cached copy can stand in.
-    pub fn client_status(&self) -> StatusCode {
-        match self {
-            UpstreamError::HostNotAllowed { .. } => StatusCode::FORBIDDEN,
-            UpstreamError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
-            UpstreamError::Status { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            UpstreamError::Offline => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_GATEWAY,
-        }
-    }
-
-    /// Whether a stale cached copy should be served instead (stale-if-error). True for
-    /// failures of upstream's availability, including 401/403 from an expired token.
-    pub fn allows_stale(&self) -> bool {
-        match self {
-            UpstreamError::Status { status, .. } => {
-                status.is_server_error()
-                    || *status == StatusCode::TOO_MANY_REQUESTS
-                    || *status == StatusCode::UNAUTHORIZED
-                    || *status == StatusCode::FORBIDDEN
-            }
-            UpstreamError::HostNotAllowed { .. } | UpstreamError::DigestMismatch { .. } => false,
-            _ => true,
-        }
-    }
-}
+pub use error::UpstreamError;
+pub use health::{Availability, PROBE_INTERVAL};
+use settings::retry_backoff;
+pub use settings::{Credentials, Limits};
 
 /// An HTML body is an error page unless the object may be HTML: the registries' error pages,
 /// proxies' and captive portals' answers arrive as `200 text/html`.
@@ -87,13 +36,14 @@ pub struct UpstreamRequest<'a> {
     pub headers: &'a [(HeaderName, HeaderValue)],
     pub etag: Option<&'a str>,
     pub last_modified: Option<&'a str>,
-    /// Metadata may be fetched compressed and decoded; artifacts never are.
-    pub decode: bool,
+    /// Metadata may be fetched compressed and decoded (artifacts never are), and has a
+    /// connection budget of its own, so it never queues behind artifact downloads.
+    pub metadata: bool,
     pub credentials: Option<&'a (Url, Credentials)>,
 }
 
-/// A response head, with the permit that holds this host's connection slot until the body is
-/// consumed.
+/// A response head, with the permit that holds one of this host's connection slots (of the
+/// request's budget: metadata or artifacts) until the body is consumed.
 pub struct UpstreamResponse {
     pub response: reqwest::Response,
     pub permit: OwnedSemaphorePermit,
@@ -104,7 +54,16 @@ pub struct UpstreamClient {
     verbatim: reqwest::Client,
     limits: Limits,
     allowed: HashSet<String>,
-    per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
+    per_host: Mutex<HashMap<String, Arc<HostBudget>>>,
+    breakers: health::Breakers,
+}
+
+/// One host's connection slots, in two budgets of `max_connections_per_host` each: a build's
+/// many artifact downloads (each holding its slot for its whole body) must never delay the
+/// metadata revalidations every install starts with.
+struct HostBudget {
+    metadata: Arc<Semaphore>,
+    artifacts: Arc<Semaphore>,
 }
 
 impl UpstreamClient {
@@ -125,6 +84,7 @@ impl UpstreamClient {
             allowed: upstreams.iter().filter_map(host_key).collect(),
             limits,
             per_host: Mutex::new(HashMap::new()),
+            breakers: health::Breakers::default(),
         })
     }
 
@@ -134,6 +94,9 @@ impl UpstreamClient {
 
     /// Sends the request and waits for the response head, retrying connection failures and
     /// timeouts. Any HTTP status is returned as a response: the caller decides what it means.
+    /// The outcome feeds the host's breaker ([`UpstreamClient::availability`]); so does a head
+    /// still missing after `unresponsive_after`, so that a hung host is marked down about as
+    /// fast as one that refuses.
     pub async fn send(
         &self,
         request: &UpstreamRequest<'_>,
@@ -144,23 +107,67 @@ impl UpstreamClient {
         if !self.allowed.contains(&key) {
             return Err(UpstreamError::HostNotAllowed { host: key });
         }
-        let permit =
-            self.semaphore(&key)
-                .acquire_owned()
-                .await
-                .map_err(|_| UpstreamError::Connect {
-                    host: host.clone(),
-                    detail: "shutting down".into(),
-                })?;
+        let sent = self.send_with_retries(request, &host, &key);
+        tokio::pin!(sent);
+        let slow_after = self.limits.unresponsive_after;
+        let result = tokio::select! {
+            result = &mut sent => result,
+            _ = tokio::time::sleep(slow_after) => {
+                let why = format!("no answer within {}", humantime::format_duration(slow_after));
+                self.breakers.failure(&key, &why);
+                sent.await
+            }
+        };
+        match &result {
+            Ok(upstream) if is_availability_failure(upstream.response.status()) => {
+                self.breakers.failure(&key, &upstream.response.status());
+            }
+            Ok(_) => self.breakers.success(&key),
+            Err(err @ (UpstreamError::Connect { .. } | UpstreamError::Timeout { .. })) => {
+                self.breakers.failure(&key, err);
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Whether `url`'s host is answering (see [`health`]).
+    pub fn availability(&self, url: &Url) -> Availability {
+        match host_key(url) {
+            Some(key) => self.breakers.availability(&key),
+            None => Availability::Up,
+        }
+    }
+
+    /// Resolves once `url`'s host is marked down (for a client waiting on a revalidation that
+    /// its stale copy can answer instead); never, while it is up.
+    pub async fn marked_down(&self, url: &Url) {
+        let Some(key) = host_key(url) else {
+            return std::future::pending().await;
+        };
+        self.breakers.marked_down(&key).await
+    }
+
+    /// The hosts marked down, with for how long (for metrics and the status page).
+    pub fn hosts_down(&self) -> Vec<(String, Duration)> {
+        self.breakers.down()
+    }
+
+    async fn send_with_retries(
+        &self,
+        request: &UpstreamRequest<'_>,
+        host: &str,
+        key: &str,
+    ) -> Result<UpstreamResponse, UpstreamError> {
+        let permit = self.slot(key, request.metadata, host).await?;
         let mut attempt = 0;
         loop {
-            match self.attempt(request, &host).await {
+            match self.attempt(request, host).await {
                 Ok(response) => return Ok(UpstreamResponse { response, permit }),
                 Err(err) if attempt < self.limits.retries && is_retryable(&err) => {
                     attempt += 1;
-                    let backoff = Duration::from_millis(100 * 4u64.pow(attempt - 1));
                     tracing::debug!(%host, attempt, %err, "retrying upstream request");
-                    tokio::time::sleep(backoff).await;
+                    tokio::time::sleep(retry_backoff(attempt)).await;
                 }
                 Err(err) => return Err(err),
             }
@@ -172,7 +179,7 @@ impl UpstreamClient {
         request: &UpstreamRequest<'_>,
         host: &str,
     ) -> Result<reqwest::Response, UpstreamError> {
-        let client = if request.decode {
+        let client = if request.metadata {
             &self.decoding
         } else {
             &self.verbatim
@@ -181,7 +188,7 @@ impl UpstreamClient {
         for (name, value) in request.headers {
             headers.append(name.clone(), value.clone());
         }
-        if !request.decode {
+        if !request.metadata {
             headers.insert(
                 http::header::ACCEPT_ENCODING,
                 HeaderValue::from_static("identity"),
@@ -293,12 +300,52 @@ impl UpstreamClient {
         }
     }
 
-    fn semaphore(&self, key: &str) -> Arc<Semaphore> {
-        let mut map = self.per_host.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(key.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.limits.max_connections_per_host)))
-            .clone()
+    /// A connection slot for `host` in the request's budget, waiting at most the first-byte
+    /// timeout: a host whose slots are all held by stalled downloads answers a timeout (and a
+    /// stale copy, where there is one) rather than an endless wait.
+    async fn slot(
+        &self,
+        key: &str,
+        metadata: bool,
+        host: &str,
+    ) -> Result<OwnedSemaphorePermit, UpstreamError> {
+        let budget = {
+            let mut map = self.per_host.lock().unwrap_or_else(|p| p.into_inner());
+            let per_host = self.limits.max_connections_per_host;
+            map.entry(key.to_string())
+                .or_insert_with(|| {
+                    Arc::new(HostBudget {
+                        metadata: Arc::new(Semaphore::new(per_host)),
+                        artifacts: Arc::new(Semaphore::new(per_host)),
+                    })
+                })
+                .clone()
+        };
+        let semaphore = match metadata {
+            true => budget.metadata.clone(),
+            false => budget.artifacts.clone(),
+        };
+        let after = self.limits.first_byte_timeout;
+        match tokio::time::timeout(after, semaphore.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(UpstreamError::Connect {
+                host: host.into(),
+                detail: "shutting down".into(),
+            }),
+            Err(_) => {
+                tracing::warn!(%host, metadata, "every connection slot to this upstream stayed busy for {}", humantime::format_duration(after));
+                Err(UpstreamError::Timeout {
+                    host: host.into(),
+                    after,
+                })
+            }
+        }
     }
+}
+
+/// Statuses that say the host cannot serve now, rather than anything about the object.
+fn is_availability_failure(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
 }
 
 fn is_retryable(err: &UpstreamError) -> bool {
@@ -350,7 +397,7 @@ mod tests {
             headers: &[],
             etag: None,
             last_modified: None,
-            decode: false,
+            metadata: false,
             credentials: None,
         };
         let err = client.send(&request).await.err().unwrap();
