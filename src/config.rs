@@ -54,6 +54,8 @@ const LIMITS_KEYS: &[&str] = &[
     "first_byte_timeout",
     "idle_timeout",
     "stale_timeout",
+    "stale_while_revalidate",
+    "unresponsive_after",
     "retries",
     "max_connections_per_host",
 ];
@@ -241,11 +243,13 @@ impl Config {
         }
         let l = &self.limits;
         out.push_str(&format!(
-            "\n[limits]\nconnect_timeout = {:?}\nfirst_byte_timeout = {:?}\nidle_timeout = {:?}\nstale_timeout = {:?}\nretries = {}\nmax_connections_per_host = {}\n",
+            "\n[limits]\nconnect_timeout = {:?}\nfirst_byte_timeout = {:?}\nidle_timeout = {:?}\nstale_timeout = {:?}\nstale_while_revalidate = {:?}\nunresponsive_after = {:?}\nretries = {}\nmax_connections_per_host = {}\n",
             humantime::format_duration(l.connect_timeout).to_string(),
             humantime::format_duration(l.first_byte_timeout).to_string(),
             humantime::format_duration(l.idle_timeout).to_string(),
             humantime::format_duration(l.stale_timeout).to_string(),
+            humantime::format_duration(l.stale_while_revalidate).to_string(),
+            humantime::format_duration(l.unresponsive_after).to_string(),
             l.retries,
             l.max_connections_per_host,
         ));
@@ -462,6 +466,12 @@ fn parse_limits(mut table: Table) -> Result<Limits> {
         first_byte_timeout: take_duration(&mut table, "first_byte_timeout", d.first_byte_timeout)?,
         idle_timeout: take_duration(&mut table, "idle_timeout", d.idle_timeout)?,
         stale_timeout: take_duration(&mut table, "stale_timeout", d.stale_timeout)?,
+        stale_while_revalidate: take_duration(
+            &mut table,
+            "stale_while_revalidate",
+            d.stale_while_revalidate,
+        )?,
+        unresponsive_after: take_duration(&mut table, "unresponsive_after", d.unresponsive_after)?,
         retries: take_integer(&mut table, "retries", d.retries as u64)? as u32,
         max_connections_per_host: take_integer(
             &mut table,

@@ -311,7 +311,14 @@ async fn metrics(app: &App) -> respond::Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
     );
-    let body = app.metrics.encode(usage);
+    let down: Vec<String> = app
+        .engine
+        .client
+        .hosts_down()
+        .into_iter()
+        .map(|(host, _)| host)
+        .collect();
+    let body = app.metrics.encode(usage, &down);
     respond::build(StatusCode::OK, headers, Body::Full(body.into()))
 }
 
@@ -336,6 +343,7 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
         usage,
         max_size: app.max_size,
         offline: app.engine.offline(),
+        upstreams_down: app.engine.client.hosts_down(),
         in_flight: app.engine.fills.len(),
     };
     let mut headers = http::HeaderMap::new();

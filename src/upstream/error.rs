@@ -30,6 +30,10 @@ pub enum UpstreamError {
     Offline,
     #[error("larder could not store the download: {detail}")]
     Storage { detail: String },
+    #[error("upstream {host} is marked down after failing repeatedly; serving the cached copy without asking it (it is probed every few seconds)")]
+    Down { host: String },
+    #[error("upstream {host} is being asked for a newer copy in the background; serving the cached one meanwhile")]
+    Revalidating { host: String },
     #[error("the download made no progress for {}; larder gave up waiting for it (see larder's log)", humantime::format_duration(*.after))]
     Stuck { after: Duration },
 }
@@ -45,7 +49,7 @@ impl UpstreamError {
             UpstreamError::Status { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            UpstreamError::Offline => StatusCode::SERVICE_UNAVAILABLE,
+            UpstreamError::Offline | UpstreamError::Down { .. } => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_GATEWAY,
         }
     }

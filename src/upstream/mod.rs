@@ -13,9 +13,11 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 mod error;
+mod health;
 mod settings;
 
 pub use error::UpstreamError;
+pub use health::{Availability, PROBE_INTERVAL};
 use settings::retry_backoff;
 pub use settings::{Credentials, Limits};
 
@@ -53,6 +55,7 @@ pub struct UpstreamClient {
     limits: Limits,
     allowed: HashSet<String>,
     per_host: Mutex<HashMap<String, Arc<HostBudget>>>,
+    breakers: health::Breakers,
 }
 
 /// One host's connection slots, in two budgets of `max_connections_per_host` each: a build's
@@ -81,6 +84,7 @@ impl UpstreamClient {
             allowed: upstreams.iter().filter_map(host_key).collect(),
             limits,
             per_host: Mutex::new(HashMap::new()),
+            breakers: health::Breakers::default(),
         })
     }
 
@@ -90,6 +94,9 @@ impl UpstreamClient {
 
     /// Sends the request and waits for the response head, retrying connection failures and
     /// timeouts. Any HTTP status is returned as a response: the caller decides what it means.
+    /// The outcome feeds the host's breaker ([`UpstreamClient::availability`]); so does a head
+    /// still missing after `unresponsive_after`, so that a hung host is marked down about as
+    /// fast as one that refuses.
     pub async fn send(
         &self,
         request: &UpstreamRequest<'_>,
@@ -100,10 +107,62 @@ impl UpstreamClient {
         if !self.allowed.contains(&key) {
             return Err(UpstreamError::HostNotAllowed { host: key });
         }
-        let permit = self.slot(&key, request.metadata, &host).await?;
+        let sent = self.send_with_retries(request, &host, &key);
+        tokio::pin!(sent);
+        let slow_after = self.limits.unresponsive_after;
+        let result = tokio::select! {
+            result = &mut sent => result,
+            _ = tokio::time::sleep(slow_after) => {
+                let why = format!("no answer within {}", humantime::format_duration(slow_after));
+                self.breakers.failure(&key, &why);
+                sent.await
+            }
+        };
+        match &result {
+            Ok(upstream) if is_availability_failure(upstream.response.status()) => {
+                self.breakers.failure(&key, &upstream.response.status());
+            }
+            Ok(_) => self.breakers.success(&key),
+            Err(err @ (UpstreamError::Connect { .. } | UpstreamError::Timeout { .. })) => {
+                self.breakers.failure(&key, err);
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Whether `url`'s host is answering (see [`health`]).
+    pub fn availability(&self, url: &Url) -> Availability {
+        match host_key(url) {
+            Some(key) => self.breakers.availability(&key),
+            None => Availability::Up,
+        }
+    }
+
+    /// Resolves once `url`'s host is marked down (for a client waiting on a revalidation that
+    /// its stale copy can answer instead); never, while it is up.
+    pub async fn marked_down(&self, url: &Url) {
+        let Some(key) = host_key(url) else {
+            return std::future::pending().await;
+        };
+        self.breakers.marked_down(&key).await
+    }
+
+    /// The hosts marked down, with for how long (for metrics and the status page).
+    pub fn hosts_down(&self) -> Vec<(String, Duration)> {
+        self.breakers.down()
+    }
+
+    async fn send_with_retries(
+        &self,
+        request: &UpstreamRequest<'_>,
+        host: &str,
+        key: &str,
+    ) -> Result<UpstreamResponse, UpstreamError> {
+        let permit = self.slot(key, request.metadata, host).await?;
         let mut attempt = 0;
         loop {
-            match self.attempt(request, &host).await {
+            match self.attempt(request, host).await {
                 Ok(response) => return Ok(UpstreamResponse { response, permit }),
                 Err(err) if attempt < self.limits.retries && is_retryable(&err) => {
                     attempt += 1;
@@ -282,6 +341,11 @@ impl UpstreamClient {
             }
         }
     }
+}
+
+/// Statuses that say the host cannot serve now, rather than anything about the object.
+fn is_availability_failure(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
 }
 
 fn is_retryable(err: &UpstreamError) -> bool {

@@ -13,6 +13,17 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// How long a client waits for a revalidation when a stale copy could be served instead.
     pub stale_timeout: Duration,
+    /// How long past its TTL a metadata copy is still served at once while it is revalidated
+    /// in the background (RFC 5861's stale-while-revalidate): a slow upstream then adds no
+    /// latency to a request larder can answer. Past it, the client waits for the revalidation
+    /// (at most `stale_timeout`). Off by default: npm asks nothing special when a version it
+    /// wants is missing from a packument, so a just-published version would fail an install
+    /// once if a copy past its TTL were served unasked.
+    pub stale_while_revalidate: Duration,
+    /// A request still unanswered after this long counts as a failure of its upstream (the
+    /// breaker: `upstream/health.rs`), so a hung upstream is marked down about as fast as one
+    /// that refuses connections.
+    pub unresponsive_after: Duration,
     /// Extra attempts for a request that failed before any response (connect error, timeout).
     pub retries: u32,
     pub max_connections_per_host: usize,
@@ -25,6 +36,8 @@ impl Default for Limits {
             first_byte_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(30),
             stale_timeout: Duration::from_secs(5),
+            stale_while_revalidate: Duration::ZERO,
+            unresponsive_after: Duration::from_secs(1),
             retries: 2,
             max_connections_per_host: 64,
         }
