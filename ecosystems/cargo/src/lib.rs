@@ -77,16 +77,17 @@ impl Cargo {
     }
 
     fn route_download(&self, registry_name: &str, registry: &Registry, segments: &[&str]) -> Route {
-        let download =
-            match dl::parse(segments) {
-                Ok(download) => download,
-                Err(dl::Malformed(why)) => return Route::reply(
+        let download = match dl::parse(segments) {
+            Ok(download) => download,
+            Err(dl::Malformed(why)) => {
+                return Route::reply(
                     StatusCode::BAD_REQUEST,
                     format!(
                         "{why}: larder's crate downloads are the URLs its config.json's dl makes"
                     ),
-                ),
-            };
+                )
+            }
+        };
         let upstream = match Url::parse(&download.upstream_url()) {
             Ok(url) if registry.allows_download(&url) => url,
             _ => {
