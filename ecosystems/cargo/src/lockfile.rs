@@ -37,6 +37,26 @@ impl Pin {
             checksum,
         ))
     }
+
+    /// The name of the larder registry (`/cargo/<name>/`) that serves this pin, for larder at
+    /// `larder_base` (`http://host:7878`): crates.io's packages (also when cargo replaced the
+    /// source with larder: the lockfile keeps crates.io's), or a registry whose lockfile source
+    /// is larder's own URL. `None` for a registry the lockfile reaches around larder.
+    pub fn larder_registry(&self, larder_base: &str) -> Option<String> {
+        if self.registry == crate::CRATES_IO {
+            return Some(self.registry.clone());
+        }
+        let prefix = format!("{}/cargo/", larder_base.trim_end_matches('/'));
+        let name = self.registry.strip_prefix(&prefix)?.trim_end_matches('/');
+        let ok = !name.is_empty() && !name.contains(['/', '?', '#']);
+        ok.then(|| name.to_string())
+    }
+}
+
+/// The `dl` of a `config.json` (larder's, when read through larder).
+pub fn dl_of(config_json: &[u8]) -> Option<String> {
+    let config: serde_json::Value = serde_json::from_slice(config_json).ok()?;
+    Some(config.get("dl")?.as_str()?.to_string())
 }
 
 /// Why a lockfile could not be read.
@@ -139,6 +159,29 @@ source = "git+https://example.com/x.git#abc"
             pins[0].download_url("http://l/cargo/crates-io/dl/T/{crate}/{version}/{sha256-checksum}"),
             Some("http://l/cargo/crates-io/dl/T/serde/1.0.200/ddc6f9cc94d67c0e21aaf7eda3a010fd3af78ebf6e096aa6e2e13c79749cce4f".to_string())
         );
+    }
+
+    #[test]
+    fn pins_map_to_larder_registries() {
+        let pins = cargo_lock(LOCK.as_bytes()).unwrap();
+        assert_eq!(
+            pins[0].larder_registry("http://l:1").as_deref(),
+            Some("crates-io")
+        );
+        assert_eq!(pins[1].larder_registry("http://l:1"), None, "around larder");
+        let through = Pin {
+            registry: "http://l:1/cargo/corp/".into(),
+            ..pins[1].clone()
+        };
+        assert_eq!(
+            through.larder_registry("http://l:1/").as_deref(),
+            Some("corp")
+        );
+        assert_eq!(
+            dl_of(br#"{"dl":"http://l/x"}"#).as_deref(),
+            Some("http://l/x")
+        );
+        assert_eq!(dl_of(b"{}"), None);
     }
 
     #[test]
