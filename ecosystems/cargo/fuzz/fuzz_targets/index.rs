@@ -16,6 +16,5 @@ fuzz_target!(|bytes: &[u8]| {
     let url = url::Url::parse("https://index.crates.io/se/rd/serde").unwrap();
     let index = Object::new("crates-io/index/serde", url.clone(), Freshness::Immutable);
     let artifact = Object::new("crates-io/crate/serde/1.0.0", url, Freshness::Immutable);
-    use larder_adapter::Ecosystem as _;
     let _ = cargo.find_digest(&index, bytes, &artifact);
 });
