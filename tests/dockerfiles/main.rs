@@ -17,6 +17,9 @@ mod support;
 #[path = "../apt/fixture.rs"]
 mod apt_fixture;
 #[allow(dead_code)]
+#[path = "../cargo/fixture.rs"]
+mod cargo_fixture;
+#[allow(dead_code)]
 #[path = "../go/fixture.rs"]
 mod go_fixture;
 #[allow(dead_code)]
@@ -27,6 +30,7 @@ mod npm_fixture;
 mod pypi_fixture;
 
 mod buildah;
+mod cargo;
 mod examples;
 
 use buildah::Buildah;
