@@ -18,6 +18,7 @@ use larder_adapter::{ClientRequest, Route};
 use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 
 /// Everything a request handler needs.
@@ -53,14 +54,42 @@ pub fn router(app: Arc<App>) -> axum::Router {
                 && !headers.contains_key(header::CONTENT_RANGE)
                 && (content_type.contains("json") || content_type.starts_with("text/"))
         };
-    axum::Router::new().fallback(handle).with_state(app).layer(
-        CompressionLayer::new()
-            .gzip(true)
-            .no_br()
-            .no_deflate()
-            .no_zstd()
-            .compress_when(compress_metadata),
-    )
+    let panics = app.metrics.handler_panics.clone();
+    axum::Router::new()
+        .fallback(handle)
+        .with_state(app)
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .no_br()
+                .no_deflate()
+                .no_zstd()
+                .compress_when(compress_metadata),
+        )
+        // A bug in one handler answers that request 500 and is counted, while every other
+        // request and fill goes on (an abort would cut them all).
+        .layer(CatchPanicLayer::custom(move |panic| {
+            answer_panic(&panics, panic)
+        }))
+}
+
+fn answer_panic(
+    panics: &prometheus_client::metrics::counter::Counter,
+    panic: Box<dyn std::any::Any + Send>,
+) -> Response {
+    panics.inc();
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "a request handler panicked; answered 500");
+    into_axum(respond::text(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "larder hit a bug answering this request (logged and counted in larder_handler_panics_total); \
+         retrying may work, and a report helps\n"
+            .into(),
+    ))
 }
 
 /// Serves `service` on `listener` until `graceful` resolves, then stops accepting and lets
@@ -307,7 +336,7 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
         usage,
         max_size: app.max_size,
         offline: app.engine.offline(),
-        in_flight: app.engine.fills.in_flight(),
+        in_flight: app.engine.fills.len(),
     };
     let mut headers = http::HeaderMap::new();
     headers.insert(
@@ -323,7 +352,7 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
 }
 
 async fn store_usage(app: &App) -> Option<crate::store::Usage> {
-    match app.engine.store_call(|store| store.usage()).await {
+    match app.engine.store.usage().await {
         Ok(usage) => Some(usage),
         Err(err) => {
             tracing::warn!(error = %err, "could not measure the store");

@@ -240,6 +240,8 @@ pub struct Metrics {
     by_name: BTreeMap<&'static str, Arc<EcoMetrics>>,
     store_bytes: Gauge,
     store_blobs: Gauge,
+    /// Requests whose handler panicked (answered 500; a bug to report).
+    pub handler_panics: Counter,
     /// Serializes scrapes (the registry is encoded under it).
     scrape: Mutex<()>,
 }
@@ -373,11 +375,18 @@ impl Metrics {
             store_bytes.clone(),
         );
         registry.register("store_blobs", "Blobs in the store", store_blobs.clone());
+        let handler_panics = Counter::default();
+        registry.register(
+            "handler_panics",
+            "Requests whose handler panicked and were answered 500 (a bug: please report it)",
+            handler_panics.clone(),
+        );
         Metrics {
             registry,
             by_name,
             store_bytes,
             store_blobs,
+            handler_panics,
             scrape: Mutex::new(()),
         }
     }
@@ -457,6 +466,7 @@ fn error_kind(err: &UpstreamError) -> &'static str {
         UpstreamError::DigestMismatch { .. } => "digest_mismatch",
         UpstreamError::HostNotAllowed { .. } => "host_not_allowed",
         UpstreamError::Storage { .. } | UpstreamError::Offline => "storage",
+        UpstreamError::Stuck { .. } => "stuck",
     }
 }
 

@@ -70,6 +70,9 @@ impl Ecosystem for TestEcosystem {
             };
             return Route::Fetch(object.verify(verify));
         }
+        if path == "/panic" {
+            panic!("the test ecosystem's deliberate bug");
+        }
         if path == "/decl" {
             return Route::Fetch(self.object("decl", path, self.mutable()).declares_digests());
         }

@@ -1,0 +1,209 @@
+//! The store as the async code sees it: the local store's calls that may block (a disk) run on
+//! the blocking pool here, so no async worker ever waits for a disk; the calls that never block
+//! ([`Store::hit_without_waiting`], [`Store::blob_without_waiting`]) are made directly. For
+//! replicas, a [`SharedTier`] (a bucket) answers where the local store has nothing, awaited.
+
+use super::tiered::SharedTier;
+use super::{BlobFile, Pointer, Store, StoreHealth, TempBlob, Usage};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Blobs up to this size are read with the lookup that opens them and served from memory: a
+/// hit then costs no hand-off to the blocking pool when the blob is in the page cache
+/// (`Store::hit_without_waiting`), and one instead of two when it is not (benches/RESULTS.md).
+/// At 256 connections this holds at most 16 MiB.
+pub const SMALL_BLOB: u64 = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AsyncStore {
+    store: Arc<dyn Store>,
+    shared: Option<Arc<SharedTier>>,
+}
+
+impl AsyncStore {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        AsyncStore {
+            store,
+            shared: None,
+        }
+    }
+
+    /// The local store in front of a shared tier (replicas).
+    pub fn with_shared(store: Arc<dyn Store>, shared: SharedTier) -> Self {
+        AsyncStore {
+            store,
+            shared: Some(Arc::new(shared)),
+        }
+    }
+
+    /// The local store, for the calls that never block.
+    pub fn now(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    pub fn shared(&self) -> Option<&Arc<SharedTier>> {
+        self.shared.as_ref()
+    }
+
+    pub fn health(&self) -> StoreHealth {
+        match &self.shared {
+            Some(shared) => shared.health(),
+            None => StoreHealth::default(),
+        }
+    }
+
+    /// An object's record and, for a stored body, its blob (read whole when small). `None`
+    /// when there is no record, or its blob is gone. Hits are local; a local miss asks the
+    /// shared tier, and keeps what it finds.
+    pub async fn lookup(&self, key: &str) -> io::Result<Option<(Pointer, Option<BlobFile>)>> {
+        if let Some((pointer, blob)) = self.store.hit_without_waiting(key, SMALL_BLOB) {
+            return Ok(Some((pointer, Some(blob))));
+        }
+        let owned = key.to_string();
+        let local = self
+            .call(move |store| {
+                let Some(pointer) = store.get_pointer(&owned)? else {
+                    return Ok(None);
+                };
+                let blob = match &pointer.sha256 {
+                    Some(sha) => store.open_blob(sha)?.map(read_if_small).transpose()?,
+                    None => None,
+                };
+                Ok(Some((pointer, blob)))
+            })
+            .await?;
+        let pointer = match local {
+            Some((pointer, Some(blob))) => return Ok(Some((pointer, Some(blob)))),
+            Some((pointer, None)) if pointer.is_negative() => return Ok(Some((pointer, None))),
+            Some((pointer, None)) => pointer,
+            None => match self.pointer_from_shared(key).await? {
+                Some(pointer) => pointer,
+                None => return Ok(None),
+            },
+        };
+        match &pointer.sha256 {
+            None => Ok(Some((pointer, None))),
+            Some(sha) => Ok(self.open_blob(sha).await?.map(|blob| (pointer, Some(blob)))),
+        }
+    }
+
+    /// The shared tier's record of `key`, kept locally.
+    async fn pointer_from_shared(&self, key: &str) -> io::Result<Option<Pointer>> {
+        let Some(shared) = &self.shared else {
+            return Ok(None);
+        };
+        let Some(pointer) = shared.pointer(key).await else {
+            return Ok(None);
+        };
+        let kept = pointer.clone();
+        if let Err(err) = self.call(move |store| store.put_pointer(&kept)).await {
+            tracing::warn!(%key, error = %err, "could not keep the bucket's pointer locally");
+        }
+        Ok(Some(pointer))
+    }
+
+    /// The blob `sha256`, read whole when small: local, else copied from the shared tier.
+    pub async fn open_blob(&self, sha256: &str) -> io::Result<Option<BlobFile>> {
+        let sha = sha256.to_string();
+        let local = self
+            .call(move |store| store.open_blob(&sha)?.map(read_if_small).transpose())
+            .await?;
+        match (local, &self.shared) {
+            (Some(blob), _) => Ok(Some(blob)),
+            (None, None) => Ok(None),
+            (None, Some(shared)) => match shared.copy_blob(&self.store, sha256).await {
+                Some(blob) => {
+                    let blob = tokio::task::spawn_blocking(move || read_if_small(blob));
+                    Ok(Some(blob.await.map_err(io::Error::other)??))
+                }
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// The blob a record names, if it is still there.
+    pub async fn open_blob_of(&self, pointer: &Pointer) -> Option<BlobFile> {
+        self.open_blob(pointer.sha256.as_deref()?)
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Writes records locally, then shares them in the background through the shared tier.
+    pub async fn put_pointers(&self, pointers: Vec<Pointer>) -> io::Result<()> {
+        let written = match &self.shared {
+            Some(_) => pointers.clone(),
+            None => Vec::new(),
+        };
+        self.call(move |store| pointers.iter().try_for_each(|p| store.put_pointer(p)))
+            .await?;
+        if let Some(shared) = &self.shared {
+            for pointer in &written {
+                shared.share(&self.store, pointer);
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn create_temp(&self) -> io::Result<TempBlob> {
+        self.call(|store| store.create_temp()).await
+    }
+
+    pub async fn publish(&self, temp: PathBuf, sha256: String) -> io::Result<()> {
+        self.call(move |store| store.publish(&temp, &sha256)).await
+    }
+
+    pub async fn discard(&self, temp: PathBuf) {
+        let _ = self
+            .call(move |store| {
+                store.discard(&temp);
+                Ok(())
+            })
+            .await;
+    }
+
+    pub async fn usage(&self) -> io::Result<Usage> {
+        self.call(|store| store.usage()).await
+    }
+
+    async fn call<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&dyn Store) -> io::Result<T> + Send + 'static,
+    ) -> io::Result<T> {
+        blocking(&self.store, op).await
+    }
+}
+
+/// Runs a blocking store operation off the async workers.
+pub(super) async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    op: impl FnOnce(&dyn Store) -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || op(store.as_ref()))
+        .await
+        .map_err(io::Error::other)?
+}
+
+/// A whole file, read on the blocking pool (an index to parse).
+pub async fn read_whole(file: Arc<std::fs::File>) -> io::Result<Vec<u8>> {
+    tokio::task::spawn_blocking(move || {
+        let len = file.metadata()?.len() as usize;
+        let mut buf = vec![0; len];
+        file.read_exact_at(&mut buf, 0)?;
+        Ok(buf)
+    })
+    .await
+    .map_err(io::Error::other)?
+}
+
+fn read_if_small(mut blob: BlobFile) -> io::Result<BlobFile> {
+    if blob.len <= SMALL_BLOB {
+        let mut content = vec![0; blob.len as usize];
+        blob.file.read_exact_at(&mut content, 0)?;
+        blob.content = Some(bytes::Bytes::from(content));
+    }
+    Ok(blob)
+}
