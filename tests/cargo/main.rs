@@ -272,4 +272,20 @@ fn config_json_sends_downloads_to_larder_and_publishing_is_refused() {
     );
     let missing = support::get(&larder.at("cargo/crates-io/no/ne/nonexistent"));
     assert_eq!(missing.status(), 404, "upstream's 404 is passed on");
+
+    // The status page tells cargo users what to paste, with the URL they opened it at.
+    let page = support::get(&larder.at("")).text().unwrap();
+    let snippet = format!(
+        "registry = &quot;sparse+{}&quot;",
+        larder.at("cargo/crates-io/")
+    );
+    let plain = format!("registry = \"sparse+{}\"", larder.at("cargo/crates-io/"));
+    assert!(
+        page.contains(&snippet) || page.contains(&plain),
+        "no cargo snippet on the status page:\n{page}"
+    );
+    assert!(
+        page.contains("CARGO_LARDER_INDEX"),
+        "no cargo build-arg:\n{page}"
+    );
 }

@@ -1,7 +1,7 @@
 //! The example Dockerfiles in `deploy/examples/`, built for real with buildah through larder.
 //!
 //! For each example: build once with larder in front of fixture upstreams (the generators of
-//! the ecosystem tests, `tests/{npm,pypi,go,apt}/fixture.rs`, included as they are), stop the
+//! the ecosystem tests, `tests/{npm,pypi,go,apt,cargo}/fixture.rs`, included as they are), stop the
 //! fixtures, build again with `--no-cache` so that every RUN step runs again: the second build
 //! succeeds from larder alone and installs exactly what the first did. The build-args come
 //! from `larder env --format build-args`, as a user would paste them.
