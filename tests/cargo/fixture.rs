@@ -54,14 +54,19 @@ pub enum DlForm {
     Markers,
 }
 
-/// The registry's files, path (below the fixture root) → body. `index_base` is the index's
-/// path on the fixture (`/index/`), `root` the fixture's URL.
-pub fn registry_files(work: &Path, root: &str, form: DlForm) -> Vec<(String, Vec<u8>)> {
+/// The registry's files, path (below the fixture root) → body: the index under `/index/`, the
+/// crates where `dl` (under `dl_root`) says. `api_root` is what `config.json` names as `api`.
+pub fn registry_files(
+    work: &Path,
+    api_root: &str,
+    dl_root: &str,
+    form: DlForm,
+) -> Vec<(String, Vec<u8>)> {
     let dl = match form {
-        DlForm::CratesIo => format!("{root}/api/v1/crates"),
-        DlForm::Markers => format!("{root}/files/{{lowerprefix}}/{{crate}}-{{version}}.crate"),
+        DlForm::CratesIo => format!("{dl_root}/api/v1/crates"),
+        DlForm::Markers => format!("{dl_root}/files/{{lowerprefix}}/{{crate}}-{{version}}.crate"),
     };
-    let config = format!("{{\"dl\":\"{dl}\",\"api\":\"{root}\"}}");
+    let config = format!("{{\"dl\":\"{dl}\",\"api\":\"{api_root}\"}}");
     let mut files = vec![("/index/config.json".to_string(), config.into_bytes())];
     let mut index: std::collections::BTreeMap<String, String> = Default::default();
     for published in crates() {
@@ -99,10 +104,26 @@ pub fn registry_files(work: &Path, root: &str, form: DlForm) -> Vec<(String, Vec
 /// The fixture registry on 127.0.0.1, each index file with an ETag as registries send them.
 pub fn start(work: &Path, form: DlForm) -> Upstream {
     let upstream = Upstream::start(Routes::new());
-    for (path, body) in registry_files(work, &upstream.url, form) {
+    for (path, body) in registry_files(work, &upstream.url, &upstream.url, form) {
         upstream.insert(&path, resource(&path, body));
     }
     upstream
+}
+
+/// The same registry with its crates on a host of their own, as crates.io's are: returns the
+/// index's fixture and the downloads' fixture.
+pub fn start_split(work: &Path, form: DlForm) -> (Upstream, Upstream) {
+    let index = Upstream::start(Routes::new());
+    let files = Upstream::start(Routes::new());
+    for (path, body) in registry_files(work, &index.url, &files.url, form) {
+        let host = if path.starts_with("/index/") {
+            &index
+        } else {
+            &files
+        };
+        host.insert(&path, resource(&path, body));
+    }
+    (index, files)
 }
 
 pub fn resource(path: &str, body: Vec<u8>) -> Resource {

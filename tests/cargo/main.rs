@@ -289,3 +289,46 @@ fn config_json_sends_downloads_to_larder_and_publishing_is_refused() {
         "no cargo build-arg:\n{page}"
     );
 }
+
+#[test]
+fn a_registry_with_downloads_on_another_host_needs_its_dl_configured() {
+    let work = tempfile::tempdir().unwrap();
+    let (index, files) = fixture::start_split(work.path(), DlForm::Markers);
+
+    // Without `dl`, larder refuses the other host before contacting it, and says what to add.
+    let plain = Larder::start(&format!(
+        "[cargo.registries]\nsplit = \"{}/index/\"\n",
+        index.url
+    ));
+    let home = CargoHome::with_registry(&work.path().join("a"), "split", &plain.at("cargo/split/"));
+    let app = work.path().join("a/app");
+    fixture::write_app(&app, Some("split"));
+    let refused = home.run(&app, &["build"], &[]);
+    assert!(
+        !refused.ok,
+        "cargo built from an unconfigured download host"
+    );
+    assert!(
+        refused.stderr.contains("403") && refused.stderr.contains("[cargo.registries]"),
+        "cargo shows larder's reason: {}",
+        refused.stderr
+    );
+    assert!(files.requests().is_empty(), "{:#?}", files.requests());
+
+    let larder = Larder::start(&format!(
+        "[cargo.registries]\nsplit = {{ index = \"{}/index/\", dl = \"{}/files/\" }}\n",
+        index.url, files.url
+    ));
+    let home =
+        CargoHome::with_registry(&work.path().join("b"), "split", &larder.at("cargo/split/"));
+    let app = work.path().join("b/app");
+    fixture::write_app(&app, Some("split"));
+    let run = home.run(&app, &["run", "-q"], &[]);
+    assert_eq!(run.assert_ok("split registry").stdout.trim(), APP_OUTPUT);
+    assert_eq!(
+        download_count(&files, DlForm::Markers),
+        2,
+        "{:#?}",
+        files.requests()
+    );
+}
