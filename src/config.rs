@@ -8,6 +8,8 @@
 //! `username` / `password_env`, plus the keys its adapter declares. Unknown keys are an error
 //! that names the key.
 
+use crate::toml_keys::{take_bool, take_string};
+pub use crate::upstream::{Credentials, Limits};
 use anyhow::{anyhow, bail, Context, Result};
 use larder_adapter::{AdapterFactory, Section};
 use std::collections::BTreeMap;
@@ -95,34 +97,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// Timeouts and connection caps for upstream requests (`[limits]`).
-#[derive(Clone, Debug)]
-pub struct Limits {
-    pub connect_timeout: Duration,
-    /// From sending a request to receiving the response head.
-    pub first_byte_timeout: Duration,
-    /// Longest silence between two body chunks.
-    pub idle_timeout: Duration,
-    /// How long a client waits for a revalidation when a stale copy could be served instead.
-    pub stale_timeout: Duration,
-    /// Extra attempts for a request that failed before any response (connect error, timeout).
-    pub retries: u32,
-    pub max_connections_per_host: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            connect_timeout: Duration::from_secs(10),
-            first_byte_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(30),
-            stale_timeout: Duration::from_secs(5),
-            retries: 2,
-            max_connections_per_host: 64,
-        }
-    }
-}
-
 /// One ecosystem's section, resolved.
 #[derive(Clone)]
 pub struct EcosystemConfig {
@@ -138,22 +112,6 @@ impl std::fmt::Debug for EcosystemConfig {
             .field("section", &self.section)
             .field("credentials", &self.credentials)
             .finish()
-    }
-}
-
-/// Credentials for a private upstream, sent only to that upstream's origin.
-#[derive(Clone)]
-pub enum Credentials {
-    Bearer(String),
-    Basic { username: String, password: String },
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Credentials::Bearer(_) => f.write_str("Bearer(***)"),
-            Credentials::Basic { username, .. } => write!(f, "Basic({username}:***)"),
-        }
     }
 }
 
@@ -416,22 +374,6 @@ fn take_section(table: &mut Table, name: &str, allowed: &[&str]) -> Result<Table
         );
     }
     Ok(section)
-}
-
-pub(crate) fn take_string(table: &mut Table, key: &str) -> Result<Option<String>> {
-    match table.remove(key) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => bail!("`{key}` must be a string, got {other}"),
-    }
-}
-
-pub(crate) fn take_bool(table: &mut Table, key: &str) -> Result<Option<bool>> {
-    match table.remove(key) {
-        None => Ok(None),
-        Some(Value::Boolean(b)) => Ok(Some(b)),
-        Some(other) => bail!("`{key}` must be true or false, got {other}"),
-    }
 }
 
 pub fn parse_duration(key: &str, raw: &str) -> Result<Duration> {

@@ -5,7 +5,6 @@
 //! a timeout, retries requests that failed before any response, and caps concurrent requests
 //! per host.
 
-use crate::config::{Credentials, Limits};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -13,86 +12,12 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
-/// Why an upstream request failed; each maps to the status the client sees.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum UpstreamError {
-    #[error("host {host} is not a configured upstream; larder only contacts configured upstreams")]
-    HostNotAllowed { host: String },
-    #[error("upstream {host} is unreachable: {detail}")]
-    Connect { host: String, detail: String },
-    #[error("upstream {host} did not answer within {}", humantime::format_duration(*.after))]
-    Timeout { host: String, after: Duration },
-    #[error("upstream {host} answered {status}")]
-    Status { host: String, status: StatusCode },
-    #[error("upstream {host} answered with an HTML page where a file was expected (an error or captive-portal page?); not cached")]
-    HtmlPage { host: String },
-    #[error("upstream {host} broke off the download: {detail}")]
-    Body { host: String, detail: String },
-    #[error("upstream {host} sent {got} bytes where it announced {announced}")]
-    Short {
-        host: String,
-        got: u64,
-        announced: u64,
-    },
-    #[error("bytes from {host} do not match the published digest (expected {expected}); nothing was stored")]
-    DigestMismatch { host: String, expected: String },
-    #[error("larder runs offline and has no copy of this object")]
-    Offline,
-    #[error("larder could not store the download: {detail}")]
-    Storage { detail: String },
-    #[error("the download made no progress for {}; larder gave up waiting for it (see larder's log)", humantime::format_duration(*.after))]
-    Stuck { after: Duration },
-}
+mod error;
+mod settings;
 
-impl UpstreamError {
-    /// The status a client gets when no cached copy can stand in.
-    pub fn client_status(&self) -> StatusCode {
-        match self {
-            UpstreamError::HostNotAllowed { .. } => StatusCode::FORBIDDEN,
-            UpstreamError::Timeout { .. } | UpstreamError::Stuck { .. } => {
-                StatusCode::GATEWAY_TIMEOUT
-            }
-            UpstreamError::Status { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            UpstreamError::Offline => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_GATEWAY,
-        }
-    }
-
-    /// Whether a stale cached copy should be served instead (stale-if-error). True for
-    /// failures of upstream's availability, including 401/403 from an expired token.
-    pub fn allows_stale(&self) -> bool {
-        match self {
-            UpstreamError::Status { status, .. } => {
-                status.is_server_error()
-                    || *status == StatusCode::TOO_MANY_REQUESTS
-                    || *status == StatusCode::UNAUTHORIZED
-                    || *status == StatusCode::FORBIDDEN
-            }
-            UpstreamError::HostNotAllowed { .. } | UpstreamError::DigestMismatch { .. } => false,
-            _ => true,
-        }
-    }
-}
-
-impl Limits {
-    /// The longest a response head can take with every retry: past it, a request waiting for
-    /// a fill's head is answered 504 rather than kept waiting for a fill that is stuck.
-    pub fn head_wait(&self) -> Duration {
-        let attempts = self.retries + 1;
-        let backoff: Duration = (1..attempts).map(retry_backoff).sum();
-        (self.connect_timeout + self.first_byte_timeout) * attempts + backoff + SCHEDULING_SLACK
-    }
-
-    /// The longest a fill may go without progress before its waiters give up on it.
-    pub fn stall_wait(&self) -> Duration {
-        self.head_wait().max(self.idle_timeout + SCHEDULING_SLACK)
-    }
-}
-
-/// Time for the task that drives a fill to be scheduled and write what it received.
-const SCHEDULING_SLACK: Duration = Duration::from_secs(5);
+pub use error::UpstreamError;
+use settings::retry_backoff;
+pub use settings::{Credentials, Limits};
 
 /// An HTML body is an error page unless the object may be HTML: the registries' error pages,
 /// proxies' and captive portals' answers arrive as `200 text/html`.
@@ -357,11 +282,6 @@ impl UpstreamClient {
             }
         }
     }
-}
-
-/// The pause before retry number `attempt` (1, 2, ...): 100 ms, 400 ms, 1.6 s, ...
-fn retry_backoff(attempt: u32) -> Duration {
-    Duration::from_millis(100 * 4u64.pow(attempt.saturating_sub(1).min(10)))
 }
 
 fn is_retryable(err: &UpstreamError) -> bool {
