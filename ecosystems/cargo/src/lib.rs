@@ -4,6 +4,7 @@
 //! Architecture invariant: no I/O. This crate checks request paths, names the upstream
 //! objects, says which never change, finds a crate's `cksum` in its index file, and rewrites
 //! `config.json`'s `dl` so that downloads come through larder; the engine does the rest.
+#![forbid(unsafe_code)]
 
 mod config_json;
 mod dl;
