@@ -45,10 +45,7 @@ impl Registries {
     pub fn from_section(section: &Section) -> Result<Registries, SettingsError> {
         let mut by_name = BTreeMap::new();
         let index = base_url("[cargo] upstream", section.upstream.as_str())?;
-        let mut downloads = vec![origin_of(&index)];
-        if index.as_str() == CRATES_IO_INDEX {
-            downloads.push(base_url("crates.io's dl", CRATES_IO_DL)?);
-        }
+        let downloads = default_downloads(&index)?;
         by_name.insert(CRATES_IO.to_string(), Registry { index, downloads });
         match section.extra.get("registries") {
             None => {}
@@ -121,9 +118,19 @@ fn registry(name: &str, value: &serde_json::Value) -> Result<Registry, SettingsE
     let index = base_url(&what, index.strip_prefix("sparse+").unwrap_or(index))?;
     let downloads = match dl {
         Some(dl) => vec![base_url(&format!("{what}.dl"), dl)?],
-        None => vec![origin_of(&index)],
+        None => default_downloads(&index)?,
     };
     Ok(Registry { index, downloads })
+}
+
+/// Where a registry's crates may come from when its entry names no `dl`: the index's origin,
+/// and for crates.io's own index also the host its `config.json` sends downloads to.
+fn default_downloads(index: &Url) -> Result<Vec<Url>, SettingsError> {
+    let mut downloads = vec![origin_of(index)];
+    if index.as_str() == CRATES_IO_INDEX {
+        downloads.push(base_url("crates.io's dl", CRATES_IO_DL)?);
+    }
+    Ok(downloads)
 }
 
 /// A name must be one path segment of larder's URL, and readable in `larder env`.
@@ -222,6 +229,19 @@ mod tests {
         assert!(!split.allows_download(&Url::parse("http://127.0.0.1:10/other/x").unwrap()));
         assert!(!split.allows_download(&Url::parse("http://127.0.0.1:9/index/x").unwrap()));
         assert_eq!(registries.names().count(), 3);
+
+        let named = Registries::from_section(&section(serde_json::json!({"registries": {
+            "crates-io": "sparse+https://index.crates.io/"
+        }})))
+        .unwrap();
+        let static_host = Url::parse("https://static.crates.io/crates/serde/1.0.0/download");
+        assert!(
+            named
+                .get(CRATES_IO)
+                .unwrap()
+                .allows_download(&static_host.unwrap()),
+            "crates.io named explicitly keeps its download host"
+        );
     }
 
     #[test]
