@@ -139,14 +139,12 @@ fn check_name(name: &str) -> Result<String, SettingsError> {
         && name.len() <= 64
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'))
-        && name != "dl"
-        && name != "api";
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_'));
     if ok {
         Ok(name.to_string())
     } else {
         Err(SettingsError(format!(
-            "[cargo.registries] name {name:?} must be a word of letters, digits, '-' and '_' (at most 64), other than \"dl\" and \"api\""
+            "[cargo.registries] name {name:?} must be a word of letters, digits, '-' and '_' (at most 64)"
         )))
     }
 }
@@ -276,10 +274,6 @@ mod tests {
             (
                 serde_json::json!({"registries": {"a/b": "http://a/"}}),
                 "a word of",
-            ),
-            (
-                serde_json::json!({"registries": {"dl": "http://a/"}}),
-                "other than",
             ),
             (
                 serde_json::json!({"registries": {"x": {"dl": "http://a/"}}}),
