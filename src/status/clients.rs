@@ -77,6 +77,12 @@ pub fn for_ecosystem(name: &str, base: &str, proxy_hosts: &[String]) -> Vec<Snip
                 },
             ]
         }
+        "cargo" => vec![Snippet {
+            title: "cargo",
+            text: format!(
+                "# in $CARGO_HOME/config.toml (or .cargo/config.toml):\n[source.crates-io]\nreplace-with = \"larder\"\n\n[source.larder]\nregistry = \"sparse+{base}/cargo/crates-io/\""
+            ),
+        }],
         _ => Vec::new(),
     }
 }
@@ -129,7 +135,11 @@ mod tests {
         assert!(apt[1]
             .text
             .contains("deb http://m:1/apt/deb.debian.org/debian bookworm main"));
-        assert!(for_ecosystem("fifth", "http://m:1", &[]).is_empty());
+        let cargo = for_ecosystem("cargo", "http://m:1", &[]);
+        assert!(cargo[0]
+            .text
+            .contains("registry = \"sparse+http://m:1/cargo/crates-io/\""));
+        assert!(for_ecosystem("sixth", "http://m:1", &[]).is_empty());
         let args = build_args("http://m:1");
         assert!(args[0].text.contains("ARG GOPROXY"));
         assert!(args[1].text.contains("--build-arg GOPROXY=http://m:1/go"));

@@ -18,6 +18,8 @@ pub enum Job {
     Proxy { uri: String },
     /// Find the file for a pin on its project's page through larder, then GET it.
     Python { pin: Pin },
+    /// GET a crate's index file, then the `.crate` at the `dl` of larder's `config.json`.
+    Cargo { pin: larder_cargo::lockfile::Pin },
 }
 
 impl Job {
@@ -26,6 +28,7 @@ impl Job {
             Job::Get { path, .. } => path.clone(),
             Job::Proxy { uri } => uri.clone(),
             Job::Python { pin } => format!("pypi {}=={}", pin.name, pin.version),
+            Job::Cargo { pin } => format!("cargo {}@{}", pin.name, pin.version),
         }
     }
 }
@@ -39,6 +42,7 @@ pub enum Format {
     UvLock,
     GoSum,
     AptUris,
+    CargoLock,
 }
 
 /// Recognizes a file by its name, and by its content for apt's `--print-uris` output (which
@@ -57,13 +61,14 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format> {
         "pnpm-lock.yaml" => Format::PnpmLock,
         "uv.lock" => Format::UvLock,
         "go.sum" => Format::GoSum,
+        "cargo.lock" => Format::CargoLock,
         _ if looks_like_apt => Format::AptUris,
         _ if name.ends_with(".txt") => Format::Requirements,
         _ if name.ends_with(".json") && bytes.windows(15).any(|w| w == b"lockfileVersion") => {
             Format::PackageLock
         }
         _ => bail!(
-            "{}: not a lockfile larder knows (package-lock.json, pnpm-lock.yaml, requirements*.txt, uv.lock, go.sum, or the output of `apt-get install --print-uris`)",
+            "{}: not a lockfile larder knows (package-lock.json, pnpm-lock.yaml, requirements*.txt, uv.lock, go.sum, Cargo.lock, or the output of `apt-get install --print-uris`)",
             path.display()
         ),
     })
@@ -108,6 +113,10 @@ pub fn jobs(format: Format, bytes: &[u8]) -> Result<Vec<Job>> {
         Format::AptUris => larder_apt::print_uris::print_uris(bytes)?
             .into_iter()
             .map(|u| Job::Proxy { uri: u.uri })
+            .collect(),
+        Format::CargoLock => larder_cargo::lockfile::cargo_lock(bytes)?
+            .into_iter()
+            .map(|pin| Job::Cargo { pin })
             .collect(),
     })
 }
@@ -211,6 +220,7 @@ mod tests {
         );
         assert_eq!(detect("go.sum", b""), Some(Format::GoSum));
         assert_eq!(detect("uv.lock", b""), Some(Format::UvLock));
-        assert_eq!(detect("Cargo.lock", b""), None);
+        assert_eq!(detect("Cargo.lock", b""), Some(Format::CargoLock));
+        assert_eq!(detect("Gemfile.lock", b""), None);
     }
 }
