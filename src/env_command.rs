@@ -191,7 +191,8 @@ mod tests {
              --build-arg PIP_TRUSTED_HOST=127.0.0.1 \
              --build-arg UV_DEFAULT_INDEX=http://127.0.0.1:7878/pypi/simple/ \
              --build-arg GOPROXY=http://127.0.0.1:7878/go \
-             --build-arg APT_PROXY=http://127.0.0.1:7878\n"
+             --build-arg APT_PROXY=http://127.0.0.1:7878 \
+             --build-arg CARGO_LARDER_INDEX=http://127.0.0.1:7878/cargo/crates-io/\n"
         );
     }
 
@@ -205,7 +206,8 @@ mod tests {
              export PIP_TRUSTED_HOST=mirror.internal\n\
              export UV_DEFAULT_INDEX=http://mirror.internal:7878/pypi/simple/\n\
              export GOPROXY=http://mirror.internal:7878/go\n\
-             export APT_PROXY=http://mirror.internal:7878\n"
+             export APT_PROXY=http://mirror.internal:7878\n\
+             export CARGO_LARDER_INDEX=http://mirror.internal:7878/cargo/crates-io/\n"
         );
         let dockerfile = render(&settings(&base), Format::Dockerfile);
         let args: Vec<&str> = dockerfile.lines().filter(|l| !l.starts_with('#')).collect();
@@ -217,7 +219,8 @@ mod tests {
                 "ARG PIP_TRUSTED_HOST",
                 "ARG UV_DEFAULT_INDEX",
                 "ARG GOPROXY",
-                "ARG APT_PROXY"
+                "ARG APT_PROXY",
+                "ARG CARGO_LARDER_INDEX"
             ]
         );
         assert!(!dockerfile.contains("mirror.internal"), "{dockerfile}");
@@ -233,7 +236,8 @@ mod tests {
              PIP_INDEX_URL       = \"https://larder.example.com/pypi/simple/\"\n  \
              UV_DEFAULT_INDEX    = \"https://larder.example.com/pypi/simple/\"\n  \
              GOPROXY             = \"https://larder.example.com/go\"\n  \
-             APT_PROXY           = \"https://larder.example.com\"\n\
+             APT_PROXY           = \"https://larder.example.com\"\n  \
+             CARGO_LARDER_INDEX  = \"https://larder.example.com/cargo/crates-io/\"\n\
              }\n"
         );
     }

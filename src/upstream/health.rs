@@ -105,7 +105,7 @@ impl Breakers {
         let now = Instant::now();
         let probe = state
             .last_probe
-            .is_none_or(|at| now.duration_since(at) >= PROBE_INTERVAL);
+            .map_or(true, |at| now.duration_since(at) >= PROBE_INTERVAL);
         if probe {
             state.last_probe = Some(now);
         }

@@ -295,17 +295,19 @@ mod tests {
         assert_eq!(detect("-", b"'http://a/b.deb' b.deb 1 SHA256:x\n"), apt);
         assert_eq!(detect("go.sum", b""), Some(("go", "go.sum")));
         assert_eq!(detect("uv.lock", b""), Some(("pypi", "uv.lock")));
-        assert_eq!(detect("Cargo.lock", b""), None);
+        assert_eq!(detect("Cargo.lock", b""), Some(("cargo", "Cargo.lock")));
+        assert_eq!(detect("Gemfile.lock", b""), None);
     }
 
     #[test]
     fn an_unknown_file_lists_every_format() {
         let factories: Vec<&AdapterFactory> = crate::adapters::all().iter().collect();
-        let err = detect(&factories, Path::new("Cargo.lock"), b"").unwrap_err();
+        let err = detect(&factories, Path::new("Gemfile.lock"), b"").unwrap_err();
         assert_eq!(
             err.to_string(),
-            "Cargo.lock: not a lockfile larder knows (package-lock.json, pnpm-lock.yaml, \
-             requirements*.txt, uv.lock, go.sum, or the output of `apt-get install --print-uris`)"
+            "Gemfile.lock: not a lockfile larder knows (package-lock.json, pnpm-lock.yaml, \
+             requirements*.txt, uv.lock, go.sum, the output of `apt-get install --print-uris`, \
+             or Cargo.lock)"
         );
     }
 

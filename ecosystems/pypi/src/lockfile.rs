@@ -521,6 +521,7 @@ mod tests {
             python: Some(PythonTarget::Tags(vec![
                 "cp312-cp312-macosx_14_0_arm64".into()
             ])),
+            ..Default::default()
         };
         assert_eq!(
             pick(page, &mac).unwrap(),
