@@ -91,10 +91,7 @@ fn a_down_or_hung_upstream_is_marked_down_and_stale_copies_are_served_at_once() 
             body.contains("\"new\"")
         });
         let text = scrape(larder.url.trim_end_matches("/t"));
-        assert_eq!(
-            metric(&text, down.rsplit_once(' ').unwrap().0),
-            Some(0.0)
-        );
+        assert_eq!(metric(&text, down.rsplit_once(' ').unwrap().0), Some(0.0));
     }
 }
 
