@@ -5,7 +5,7 @@
 //! after `/apt/`. Its value is the base URL larder fetches from, http or https, so that an
 //! https archive can be cached through a plain-http mirror line.
 
-use larder_adapter::{Section, SettingsError};
+use larder_adapter::{parse_base_url as base_url, Section, SettingsError};
 use std::collections::BTreeMap;
 use url::Url;
 
@@ -55,7 +55,7 @@ impl Remotes {
             }
             // `upstream` stands for the Debian archive (the factory's default upstream), so
             // `[apt] upstream = "http://mirror.lan/"` points `deb.debian.org` at a local mirror.
-            let url = base_url("upstream", section.upstream.as_str())?;
+            let url = base_url("[apt] upstream", section.upstream.as_str())?;
             by_name.insert(UPSTREAM_REMOTE.to_string(), Remote { url });
         }
         match section.extra.get("remotes") {
@@ -146,27 +146,6 @@ fn is_host(name: &str) -> bool {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     port_ok && host_ok
-}
-
-fn base_url(what: &str, raw: &str) -> Result<Url, SettingsError> {
-    let mut url = Url::parse(raw)
-        .map_err(|err| SettingsError(format!("{what} = {raw:?} is not a URL: {err}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(SettingsError(format!(
-            "{what} = {raw:?} must be an http:// or https:// URL with a host"
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(SettingsError(format!(
-            "{what} = {raw:?} must not have a query or fragment"
-        )));
-    }
-    // Paths are appended to the base: it must end with '/' to be a directory.
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
 }
 
 #[cfg(test)]
