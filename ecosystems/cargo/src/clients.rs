@@ -1,12 +1,14 @@
-//! How cargo is pointed at larder: `larder env`'s variable and the status page's text.
+//! How cargo is pointed at larder: `larder env`'s build-arg and the status page's text.
+//!
+//! cargo reads no source replacement from the environment, so `CARGO_LARDER_INDEX` is a
+//! build-arg for the Dockerfile to turn into `--config source.larder.registry=...` flags
+//! (`deploy/examples/cargo/`), not a variable cargo itself reads.
 
 use larder_adapter::{ClientBase, ClientSettings, EnvSetting, Snippet};
 
 pub fn settings(base: &ClientBase<'_>) -> ClientSettings {
     let index = format!("{}/{}/", base.mount(crate::NAME), crate::CRATES_IO);
     ClientSettings {
-        // Not a variable cargo reads (source replacement comes only from config): the example
-        // Dockerfile turns it into `--config source.larder.registry=...` flags.
         env: vec![EnvSetting {
             name: "CARGO_LARDER_INDEX",
             value: index.clone(),
@@ -25,7 +27,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn crates_io_is_replaced_by_larders_sparse_index() {
+    fn the_index_is_crates_io_under_larders_cargo_mount() {
         let url = url::Url::parse("http://m:1/").unwrap();
         let settings = settings(&ClientBase {
             url: &url,

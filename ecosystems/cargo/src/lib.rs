@@ -6,7 +6,7 @@
 //! `config.json`'s `dl` so that downloads come through larder; the engine does the rest.
 #![forbid(unsafe_code)]
 
-pub mod clients;
+mod clients;
 mod config_json;
 mod dl;
 mod index;
@@ -29,8 +29,9 @@ pub use dl::full_template;
 pub use name::index_path;
 pub use registries::{CRATES_IO, CRATES_IO_INDEX};
 
-/// The adapter's name, URL prefix and config section.
+/// The adapter's name: its URL prefix and config section.
 pub const NAME: &str = "cargo";
+
 const JSON: &str = "application/json";
 
 /// Registers the adapter: `[cargo]` with `upstream` (crates.io's sparse index, or a mirror of
