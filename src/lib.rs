@@ -17,6 +17,7 @@ pub mod fill;
 pub mod http;
 pub mod inflight;
 pub mod maintenance;
+pub mod memory;
 pub mod metrics;
 pub mod mounted;
 pub mod nowait;

@@ -47,7 +47,10 @@ impl Engine {
         })
         .await;
         match prepared {
-            Ok(prepared) => eco.declarations.install(&index.key, prepared),
+            Ok(prepared) => {
+                eco.declarations.install(&index.key, prepared);
+                crate::memory::give_back_freed();
+            }
             Err(err) => {
                 tracing::error!(index = %index.key, error = %err, "reading an index's declared digests failed")
             }
