@@ -12,6 +12,7 @@
 
 pub mod digest;
 pub mod object;
+pub mod remotes;
 pub mod request;
 pub mod rewrite;
 pub mod settings;

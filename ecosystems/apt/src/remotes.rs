@@ -5,7 +5,7 @@
 //! after `/apt/`. Its value is the base URL larder fetches from, http or https, so that an
 //! https archive can be cached through a plain-http mirror line.
 
-use larder_adapter::{Section, SettingsError};
+use larder_adapter::{remotes, Section, SettingsError};
 use std::collections::BTreeMap;
 use url::Url;
 
@@ -38,44 +38,19 @@ pub struct Remotes {
 
 impl Remotes {
     pub fn from_section(section: &Section) -> Result<Remotes, SettingsError> {
-        let defaults = match section.extra.get("default_remotes") {
-            None => true,
-            Some(serde_json::Value::Bool(keep)) => *keep,
-            Some(other) => {
-                return Err(SettingsError(format!(
-                    "[apt] default_remotes must be true or false, got {other}"
-                )))
-            }
-        };
         let mut by_name = BTreeMap::new();
-        if defaults {
+        if remotes::keep_defaults(section, "apt")? {
             for (name, url) in DEFAULT_REMOTES {
-                let url = base_url(name, url)?;
+                let url = remotes::base_url(name, url)?;
                 by_name.insert(name.to_string(), Remote { url });
             }
             // `upstream` stands for the Debian archive (the factory's default upstream), so
             // `[apt] upstream = "http://mirror.lan/"` points `deb.debian.org` at a local mirror.
-            let url = base_url("upstream", section.upstream.as_str())?;
+            let url = remotes::base_url("upstream", section.upstream.as_str())?;
             by_name.insert(UPSTREAM_REMOTE.to_string(), Remote { url });
         }
-        match section.extra.get("remotes") {
-            None => {}
-            Some(serde_json::Value::Object(table)) => {
-                for (name, value) in table {
-                    let serde_json::Value::String(url) = value else {
-                        return Err(SettingsError(format!(
-                            "[apt.remotes] {name:?} must be a base URL string like \"http://deb.debian.org/\", got {value}"
-                        )));
-                    };
-                    let url = base_url(&format!("[apt.remotes] {name:?}"), url)?;
-                    by_name.insert(check_name(name)?, Remote { url });
-                }
-            }
-            Some(other) => {
-                return Err(SettingsError(format!(
-                    "[apt] remotes must be a table of name = \"base URL\", got {other}"
-                )))
-            }
+        for (name, url) in remotes::configured(section, "apt", "http://deb.debian.org/")? {
+            by_name.insert(check_name(&name)?, Remote { url });
         }
         if by_name.is_empty() {
             return Err(SettingsError(
@@ -146,27 +121,6 @@ fn is_host(name: &str) -> bool {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     port_ok && host_ok
-}
-
-fn base_url(what: &str, raw: &str) -> Result<Url, SettingsError> {
-    let mut url = Url::parse(raw)
-        .map_err(|err| SettingsError(format!("{what} = {raw:?} is not a URL: {err}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(SettingsError(format!(
-            "{what} = {raw:?} must be an http:// or https:// URL with a host"
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(SettingsError(format!(
-            "{what} = {raw:?} must not have a query or fragment"
-        )));
-    }
-    // Paths are appended to the base: it must end with '/' to be a directory.
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
 }
 
 #[cfg(test)]
