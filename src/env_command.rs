@@ -93,6 +93,12 @@ pub fn settings(base: &Url) -> Vec<Setting> {
         name: "APT_PROXY",
         value: root.to_string(),
     });
+    // Maven reads no environment variable for its repository: the example Dockerfile writes
+    // a settings.xml `<mirror>` with this URL (deploy/examples/maven/).
+    out.push(Setting {
+        name: "MAVEN_MIRROR",
+        value: format!("{root}/maven/central/"),
+    });
     out
 }
 
@@ -214,7 +220,8 @@ mod tests {
              --build-arg PIP_TRUSTED_HOST=127.0.0.1 \
              --build-arg UV_DEFAULT_INDEX=http://127.0.0.1:7878/pypi/simple/ \
              --build-arg GOPROXY=http://127.0.0.1:7878/go \
-             --build-arg APT_PROXY=http://127.0.0.1:7878\n"
+             --build-arg APT_PROXY=http://127.0.0.1:7878 \
+             --build-arg MAVEN_MIRROR=http://127.0.0.1:7878/maven/central/\n"
         );
     }
 
@@ -228,7 +235,8 @@ mod tests {
              export PIP_TRUSTED_HOST=mirror.internal\n\
              export UV_DEFAULT_INDEX=http://mirror.internal:7878/pypi/simple/\n\
              export GOPROXY=http://mirror.internal:7878/go\n\
-             export APT_PROXY=http://mirror.internal:7878\n"
+             export APT_PROXY=http://mirror.internal:7878\n\
+             export MAVEN_MIRROR=http://mirror.internal:7878/maven/central/\n"
         );
         let dockerfile = render(&settings(&base), Format::Dockerfile);
         let args: Vec<&str> = dockerfile.lines().filter(|l| !l.starts_with('#')).collect();
@@ -240,7 +248,8 @@ mod tests {
                 "ARG PIP_TRUSTED_HOST",
                 "ARG UV_DEFAULT_INDEX",
                 "ARG GOPROXY",
-                "ARG APT_PROXY"
+                "ARG APT_PROXY",
+                "ARG MAVEN_MIRROR"
             ]
         );
         assert!(!dockerfile.contains("mirror.internal"), "{dockerfile}");
@@ -256,7 +265,8 @@ mod tests {
              PIP_INDEX_URL       = \"https://larder.example.com/pypi/simple/\"\n  \
              UV_DEFAULT_INDEX    = \"https://larder.example.com/pypi/simple/\"\n  \
              GOPROXY             = \"https://larder.example.com/go\"\n  \
-             APT_PROXY           = \"https://larder.example.com\"\n\
+             APT_PROXY           = \"https://larder.example.com\"\n  \
+             MAVEN_MIRROR        = \"https://larder.example.com/maven/central/\"\n\
              }\n"
         );
     }

@@ -77,6 +77,12 @@ pub fn for_ecosystem(name: &str, base: &str, proxy_hosts: &[String]) -> Vec<Snip
                 },
             ]
         }
+        "maven" => vec![Snippet {
+            title: "Maven (~/.m2/settings.xml)",
+            text: format!(
+                "<settings><mirrors><mirror>\n  <id>larder</id><mirrorOf>central</mirrorOf>\n  <url>{base}/maven/central/</url>\n</mirror></mirrors></settings>"
+            ),
+        }],
         _ => Vec::new(),
     }
 }
@@ -129,6 +135,10 @@ mod tests {
         assert!(apt[1]
             .text
             .contains("deb http://m:1/apt/deb.debian.org/debian bookworm main"));
+        let maven = for_ecosystem("maven", "http://m:1", &[]);
+        assert!(maven[0]
+            .text
+            .contains("<url>http://m:1/maven/central/</url>"));
         assert!(for_ecosystem("fifth", "http://m:1", &[]).is_empty());
         let args = build_args("http://m:1");
         assert!(args[0].text.contains("ARG GOPROXY"));

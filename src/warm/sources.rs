@@ -39,6 +39,7 @@ pub enum Format {
     UvLock,
     GoSum,
     AptUris,
+    MavenDependencyList,
 }
 
 /// Recognizes a file by its name, and by its content for apt's `--print-uris` output (which
@@ -52,18 +53,22 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format> {
     let looks_like_apt = bytes
         .split(|&b| b == b'\n')
         .any(|line| line.starts_with(b"'http://") || line.starts_with(b"'https://"));
+    let looks_like_maven = bytes
+        .windows(MAVEN_LIST_HEADING.len())
+        .any(|w| w == MAVEN_LIST_HEADING);
     Ok(match name.as_str() {
         "package-lock.json" | "npm-shrinkwrap.json" => Format::PackageLock,
         "pnpm-lock.yaml" => Format::PnpmLock,
         "uv.lock" => Format::UvLock,
         "go.sum" => Format::GoSum,
         _ if looks_like_apt => Format::AptUris,
+        _ if looks_like_maven => Format::MavenDependencyList,
         _ if name.ends_with(".txt") => Format::Requirements,
         _ if name.ends_with(".json") && bytes.windows(15).any(|w| w == b"lockfileVersion") => {
             Format::PackageLock
         }
         _ => bail!(
-            "{}: not a lockfile larder knows (package-lock.json, pnpm-lock.yaml, requirements*.txt, uv.lock, go.sum, or the output of `apt-get install --print-uris`)",
+            "{}: not a lockfile larder knows (package-lock.json, pnpm-lock.yaml, requirements*.txt, uv.lock, go.sum, or the output of `apt-get install --print-uris` or `mvn dependency:list`)",
             path.display()
         ),
     })
@@ -109,8 +114,23 @@ pub fn jobs(format: Format, bytes: &[u8]) -> Result<Vec<Job>> {
             .into_iter()
             .map(|u| Job::Proxy { uri: u.uri })
             .collect(),
+        Format::MavenDependencyList => {
+            let text =
+                std::str::from_utf8(bytes).context("mvn dependency:list output is not UTF-8")?;
+            larder_maven::coordinates::paths(text, "central")
+                .into_iter()
+                .map(|path| Job::Get {
+                    path: format!("maven/{path}"),
+                    headers: Vec::new(),
+                })
+                .collect()
+        }
     })
 }
+
+/// The heading `mvn dependency:list` prints above its coordinates, on the console and in
+/// `-DoutputFile` (which has no conventional name).
+const MAVEN_LIST_HEADING: &[u8] = b"The following files have been resolved:";
 
 /// What `python3` says about itself: its `sys_tags()` (best first), or its version and platform
 /// when `packaging` is not importable.
@@ -211,6 +231,13 @@ mod tests {
         );
         assert_eq!(detect("go.sum", b""), Some(Format::GoSum));
         assert_eq!(detect("uv.lock", b""), Some(Format::UvLock));
+        assert_eq!(
+            detect(
+                "deps.txt",
+                b"\nThe following files have been resolved:\n   junit:junit:jar:4.13.2:test\n"
+            ),
+            Some(Format::MavenDependencyList)
+        );
         assert_eq!(detect("Cargo.lock", b""), None);
     }
 }

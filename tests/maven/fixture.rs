@@ -160,9 +160,9 @@ pub fn debian_jar(group: &str, artifact: &str, version: &str) -> PathBuf {
     dir.join(format!("{artifact}-{version}.jar"))
 }
 
-/// The releases every test starts from: a POM-only parent for the project, and a build
-/// extension (plexus-utils) that depends on commons-lang3 by a version range (so Maven reads
-/// its `maven-metadata.xml`) and on javax.inject.
+/// The releases every test starts from: a POM-only parent for the project; plexus-utils with
+/// its dependencies pinned (commons-lang3, javax.inject); and `ranged`, which needs
+/// plexus-utils and commons-lang3 by a version range (so Maven reads its `maven-metadata.xml`).
 pub fn base_releases() -> Vec<Release> {
     vec![
         Release {
@@ -178,8 +178,19 @@ pub fn base_releases() -> Vec<Release> {
             version: "3.4.2",
             jar: Some(debian_jar("org.codehaus.plexus", "plexus-utils", "3.4.2")),
             dependencies: vec![
-                ("org.apache.commons", "commons-lang3", "[3.0,4.0)"),
+                ("org.apache.commons", "commons-lang3", "3.12.0"),
                 ("javax.inject", "javax.inject", "1"),
+            ],
+        },
+        Release {
+            group: "org.larder.fixture",
+            artifact: "ranged",
+            version: "1.0",
+            // Any real jar will do: Maven only puts it on the extension's class path.
+            jar: Some(debian_jar("javax.inject", "javax.inject", "1")),
+            dependencies: vec![
+                ("org.codehaus.plexus", "plexus-utils", "3.4.2"),
+                ("org.apache.commons", "commons-lang3", "[3.0,4.0)"),
             ],
         },
         lang3("3.12.0"),
@@ -208,19 +219,19 @@ pub fn lang3(version: &'static str) -> Release {
 /// A Maven project whose build needs `extension` (groupId, artifactId, version): Maven core
 /// resolves a build extension and its dependencies through the repositories before any
 /// plugin runs, exactly as it resolves plugins and their dependencies for `mvn package`.
-pub fn write_project(dir: &Path, extension: (&str, &str, &str)) {
+/// With `parent`, the project's parent POM is `fixture-parent`, from the repository too.
+pub fn write_project(dir: &Path, extension: (&str, &str, &str), parent: bool) {
     std::fs::create_dir_all(dir).expect("project dir");
     let (g, a, v) = extension;
+    let parent = match parent {
+        true => "<parent>\n    <groupId>org.larder.fixture</groupId>\n    <artifactId>fixture-parent</artifactId>\n    <version>1.0</version>\n    <relativePath/>\n  </parent>",
+        false => "<groupId>org.larder.fixture</groupId>\n  <version>1.0</version>",
+    };
     let pom = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
-  <parent>
-    <groupId>org.larder.fixture</groupId>
-    <artifactId>fixture-parent</artifactId>
-    <version>1.0</version>
-    <relativePath/>
-  </parent>
+  {parent}
   <artifactId>app</artifactId>
   <build>
     <extensions>

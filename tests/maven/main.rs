@@ -24,13 +24,17 @@ use std::process::Command;
 use std::time::Duration;
 use support::{Larder, Mode, Upstream};
 
-/// The build extension the project needs, and the jars its resolution brings.
-const EXTENSION: (&str, &str, &str) = ("org.codehaus.plexus", "plexus-utils", "3.4.2");
-const JARS: [(&str, &str, &str); 3] = [
-    ("org.codehaus.plexus", "plexus-utils", "3.4.2"),
+/// The build extension most projects here need (it depends on commons-lang3 by a range), and
+/// the jars its resolution brings.
+const RANGED: (&str, &str, &str) = ("org.larder.fixture", "ranged", "1.0");
+const RANGED_JARS: [(&str, &str, &str); 4] = [
+    RANGED,
+    PLEXUS_UTILS,
     ("org.apache.commons", "commons-lang3", "3.12.0"),
     ("javax.inject", "javax.inject", "1"),
 ];
+/// An extension whose dependencies are all pinned.
+const PLEXUS_UTILS: (&str, &str, &str) = ("org.codehaus.plexus", "plexus-utils", "3.4.2");
 
 /// Everything one test needs: the fixture repository served on 127.0.0.1, and scratch space.
 struct Setup {
@@ -84,13 +88,25 @@ impl Run {
     }
 }
 
-/// `mvn -B validate` of a project needing `extension`, with a fresh local repository and a
-/// settings.xml whose `<mirror>` sends every repository to `mirror_url`.
+/// `mvn -B validate` of a project needing `extension` (and the fixture's parent POM), with a
+/// fresh local repository and a settings.xml whose `<mirror>` sends every repository to
+/// `mirror_url`.
 fn mvn(
     setup: &Setup,
     name: &str,
     mirror_url: &str,
     extension: (&str, &str, &str),
+) -> (Run, PathBuf) {
+    mvn_project(setup, name, mirror_url, extension, true)
+}
+
+/// [`mvn`], with or without the parent POM.
+fn mvn_project(
+    setup: &Setup,
+    name: &str,
+    mirror_url: &str,
+    extension: (&str, &str, &str),
+    parent: bool,
 ) -> (Run, PathBuf) {
     let root = setup.fresh(name);
     let settings = root.join("settings.xml");
@@ -103,7 +119,7 @@ fn mvn(
     )
     .expect("settings.xml");
     let project = root.join("project");
-    fixture::write_project(&project, extension);
+    fixture::write_project(&project, extension, parent);
     let local_repo = root.join("m2");
     let output = Command::new("mvn")
         .current_dir(&project)
@@ -131,9 +147,14 @@ fn mirror(larder: &Larder) -> String {
     larder.at("maven/central/")
 }
 
-/// Every jar the build needed is in the local repository, byte for byte the fixture's.
+/// Every jar the build of `RANGED` needed is in the local repository, byte for byte the
+/// fixture's.
 fn assert_installed(setup: &Setup, local_repo: &Path, what: &str) {
-    for (g, a, v) in JARS {
+    assert_jars(setup, local_repo, &RANGED_JARS, what);
+}
+
+fn assert_jars(setup: &Setup, local_repo: &Path, jars: &[(&str, &str, &str)], what: &str) {
+    for (g, a, v) in jars {
         let path = Repo::path(g, a, v, "jar");
         let installed = std::fs::read(local_repo.join(&path))
             .unwrap_or_else(|err| panic!("{what}: {path} not in the local repository: {err}"));
@@ -162,7 +183,7 @@ fn the_fixture_works_without_larder() {
         &setup,
         "direct",
         &format!("{}/", setup.upstream.url),
-        EXTENSION,
+        RANGED,
     );
     run.assert_ok("straight from the fixture");
     assert_installed(&setup, &local_repo, "straight from the fixture");
@@ -174,7 +195,7 @@ fn mvn_installs_cold_then_with_upstream_down_then_after_a_restart() {
     let data_dir = setup.temp.path().join("larder-data");
     let mut larder = Larder::start_in(&data_dir, &setup.config());
 
-    let (run, local_repo) = mvn(&setup, "cold", &mirror(&larder), EXTENSION);
+    let (run, local_repo) = mvn(&setup, "cold", &mirror(&larder), RANGED);
     run.assert_ok("cold");
     assert_installed(&setup, &local_repo, "cold");
     let jar = Repo::path("org.apache.commons", "commons-lang3", "3.12.0", "jar");
@@ -193,13 +214,13 @@ fn mvn_installs_cold_then_with_upstream_down_then_after_a_restart() {
     setup.upstream.set_mode(Mode::Down);
     // Past the metadata TTL, so commons-lang3's maven-metadata.xml is due and served stale.
     std::thread::sleep(Duration::from_millis(1500));
-    let (run, local_repo) = mvn(&setup, "upstream-down", &mirror(&larder), EXTENSION);
+    let (run, local_repo) = mvn(&setup, "upstream-down", &mirror(&larder), RANGED);
     run.assert_ok("with the upstream down");
     assert_installed(&setup, &local_repo, "with the upstream down");
 
     larder.terminate();
     let larder = Larder::start_in(&data_dir, &setup.config());
-    let (run, local_repo) = mvn(&setup, "restarted", &mirror(&larder), EXTENSION);
+    let (run, local_repo) = mvn(&setup, "restarted", &mirror(&larder), RANGED);
     run.assert_ok("after a restart, upstream still down");
     assert_installed(&setup, &local_repo, "after a restart");
 }
@@ -223,7 +244,7 @@ fn a_tampered_jar_is_refused_and_not_stored() {
         &setup,
         "direct",
         &format!("{}/", setup.upstream.url),
-        EXTENSION,
+        RANGED,
     );
     run.assert_ok("straight from the tampered fixture");
     assert!(
@@ -238,7 +259,7 @@ fn a_tampered_jar_is_refused_and_not_stored() {
     );
 
     let larder = Larder::start(&setup.config());
-    let (run, local_repo) = mvn(&setup, "through-larder", &mirror(&larder), EXTENSION);
+    let (run, local_repo) = mvn(&setup, "through-larder", &mirror(&larder), RANGED);
     assert!(!run.ok, "mvn must fail through larder:\n{}", run.output);
     assert!(
         !local_repo.join(&installed).exists(),
@@ -270,7 +291,7 @@ fn a_release_missing_at_first_is_served_once_published_and_ranges_see_new_versio
         version: late.2,
         jar: Some(fixture::debian_jar("javax.inject", "javax.inject", "1")),
         // Maven adds plexus-utils 1.1 to an extension that does not depend on plexus-utils.
-        dependencies: vec![EXTENSION],
+        dependencies: vec![PLEXUS_UTILS],
     });
     let (run, local_repo) = mvn(&setup, "after", &mirror(&larder), late);
     run.assert_ok("right after late:1.0 is published");
@@ -280,11 +301,11 @@ fn a_release_missing_at_first_is_served_once_published_and_ranges_see_new_versio
 
     // The extension's range [3.0,4.0) picks the newest commons-lang3 that the (revalidated)
     // maven-metadata.xml lists.
-    let (run, _) = mvn(&setup, "range-before", &mirror(&larder), EXTENSION);
+    let (run, _) = mvn(&setup, "range-before", &mirror(&larder), RANGED);
     run.assert_ok("range, before the new release");
     setup.repo.publish(&fixture::lang3("3.13.0"));
     std::thread::sleep(Duration::from_millis(1500));
-    let (run, local_repo) = mvn(&setup, "range-after", &mirror(&larder), EXTENSION);
+    let (run, local_repo) = mvn(&setup, "range-after", &mirror(&larder), RANGED);
     run.assert_ok("range, after the new release");
     let newer = Repo::path("org.apache.commons", "commons-lang3", "3.13.0", "jar");
     assert!(
@@ -292,4 +313,45 @@ fn a_release_missing_at_first_is_served_once_published_and_ranges_see_new_versio
         "the range did not see 3.13.0:\n{}",
         run.output
     );
+}
+
+/// `larder warm` reads what `mvn dependency:list` printed; the build then installs with the
+/// upstream down.
+#[test]
+fn warm_from_dependency_list_then_mvn_installs_with_the_upstream_down() {
+    let setup = Setup::new();
+    let larder = Larder::start(&setup.config());
+    let listed = setup.temp.path().join("deps.txt");
+    std::fs::write(
+        &listed,
+        "[INFO] --- maven-dependency-plugin:3.6.1:list (default-cli) @ app ---\n\
+         [INFO] The following files have been resolved:\n\
+         [INFO]    org.codehaus.plexus:plexus-utils:jar:3.4.2:compile\n\
+         [INFO]    org.apache.commons:commons-lang3:jar:3.12.0:compile -- module org.apache.commons.lang3\n\
+         [INFO]    javax.inject:javax.inject:jar:1:compile\n",
+    )
+    .expect("write the list");
+    let warmed = Command::new(env!("CARGO_BIN_EXE_larder"))
+        .args(["warm", "--url", &larder.url])
+        .arg(&listed)
+        .output()
+        .expect("run larder warm");
+    assert!(
+        warmed.status.success(),
+        "larder warm failed:\n{}{}",
+        String::from_utf8_lossy(&warmed.stdout),
+        String::from_utf8_lossy(&warmed.stderr)
+    );
+    let jar = Repo::path("org.apache.commons", "commons-lang3", "3.12.0", "jar");
+    assert_eq!(
+        setup.upstream.count(&format!("/{jar}")),
+        1,
+        "warm fetched it"
+    );
+
+    setup.upstream.set_mode(Mode::Down);
+    let (run, local_repo) =
+        mvn_project(&setup, "after-warm", &mirror(&larder), PLEXUS_UTILS, false);
+    run.assert_ok("after warm, upstream down");
+    assert_jars(&setup, &local_repo, &RANGED_JARS[1..], "after warm");
 }
