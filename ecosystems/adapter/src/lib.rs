@@ -7,7 +7,7 @@
 //!
 //! Architecture invariant: nothing in this crate or in an adapter performs I/O. No sockets, no
 //! files, no clocks, no runtime. The engine (`src/` of the `larder` crate) does all of that and
-//! never matches on an ecosystem's name, so a fifth ecosystem is a new crate plus one line in
+//! never matches on an ecosystem's name, so a new ecosystem is a new crate plus one line in
 //! the binary's adapter list.
 
 pub mod digest;
