@@ -3,17 +3,18 @@
 //! A fill runs as its own task, independent of any client, so a client that disconnects cancels
 //! nothing. The body is hashed and written to a temp file as it arrives; every waiting client,
 //! including one that joins late, reads that file from byte 0 up to what has been written
-//! ([`crate::body`]). Only when the bytes are verified is the temp file published to the store;
+//! (`body.rs`). Only when the bytes are verified is the temp file published to the store;
 //! the last byte of a download reaches clients only after that, so a mismatch or a short stream
 //! always ends in a broken connection, never in a complete-looking response.
 //!
 //! States, in order: `Connecting` → one of `NotModified`, `Missing`, `Failed`, or `Body`; a
 //! `Body` fill ends with an [`Outcome`].
 
+use crate::inflight::{Abandon, InFlight, Leader};
 use crate::store::Pointer;
 use crate::upstream::UpstreamError;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// What a fill has got to; broadcast to every waiting client.
@@ -58,70 +59,61 @@ pub enum Outcome {
     Failed(Arc<UpstreamError>),
 }
 
-/// The fills in flight, by full object key.
-#[derive(Default)]
-pub struct Fills {
-    inflight: Mutex<HashMap<String, watch::Receiver<FillState>>>,
-}
-
-impl Fills {
-    /// Joins the fill for `key`, or creates one and hands its sender to `start`, which must
-    /// spawn the task that drives it and calls [`Fills::finish`] before its final state.
-    pub fn join_or_start(
-        &self,
-        key: &str,
-        start: impl FnOnce(watch::Sender<FillState>),
-    ) -> watch::Receiver<FillState> {
-        let mut inflight = self.inflight.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(rx) = inflight.get(key) {
-            return rx.clone();
+impl Abandon for FillState {
+    fn abandon(&mut self) {
+        let err = Arc::new(UpstreamError::Storage {
+            detail: "the fill ended unexpectedly (see larder's log)".into(),
+        });
+        match self {
+            FillState::Body(progress) if progress.outcome.is_none() => {
+                progress.outcome = Some(Outcome::Failed(err))
+            }
+            FillState::Connecting => *self = FillState::Failed(err),
+            _ => {}
         }
-        let (tx, rx) = watch::channel(FillState::Connecting);
-        inflight.insert(key.to_string(), rx.clone());
-        start(tx);
-        rx
-    }
-
-    /// Removes a fill so the next request looks at the store (or starts afresh).
-    pub fn finish(&self, key: &str) {
-        self.inflight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
-    }
-
-    pub fn in_flight(&self) -> usize {
-        self.inflight
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .len()
     }
 }
 
-/// Waits until the fill has a response head (or a final answer without one).
-pub async fn await_head(rx: &mut watch::Receiver<FillState>) -> FillState {
-    match rx
-        .wait_for(|state| !matches!(state, FillState::Connecting))
-        .await
-    {
-        Ok(state) => state.clone(),
-        Err(_) => FillState::Failed(Arc::new(UpstreamError::Storage {
-            detail: "the fill task ended unexpectedly".into(),
-        })),
+/// The fills in flight, by fill key (the object's key, plus the digest it expects).
+pub type Fills = InFlight<FillState>;
+
+/// The task's handle on its fill: dropped without finishing, it fails the fill for every client.
+pub type FillLeader = Leader<FillState>;
+
+/// Waits until the fill has a response head (or a final answer without one), at most `bound`:
+/// a fill stuck before its head (a hung disk, a bug) answers its clients with a 504.
+pub async fn await_head(rx: &mut watch::Receiver<FillState>, bound: Duration) -> FillState {
+    let head = rx.wait_for(|state| !matches!(state, FillState::Connecting));
+    match tokio::time::timeout(bound, head).await {
+        Ok(Ok(state)) => state.clone(),
+        Ok(Err(_)) => ended_unexpectedly(),
+        Err(_) => FillState::Failed(Arc::new(UpstreamError::Stuck { after: bound })),
     }
 }
 
-/// Waits until the fill is over: a final state, or a body with its outcome.
-pub async fn await_end(rx: &mut watch::Receiver<FillState>) -> FillState {
-    let done = |state: &FillState| match state {
-        FillState::Connecting => false,
-        FillState::Body(progress) => progress.outcome.is_some(),
-        _ => true,
-    };
-    match rx.wait_for(done).await {
-        Ok(state) => state.clone(),
-        Err(_) => FillState::Failed(Arc::new(UpstreamError::Storage {
-            detail: "the fill task ended unexpectedly".into(),
-        })),
+/// Waits until the fill is over: a final state, or a body with its outcome. Gives up when the
+/// fill makes no progress for `stall`.
+pub async fn await_end(rx: &mut watch::Receiver<FillState>, stall: Duration) -> FillState {
+    loop {
+        let state = rx.borrow_and_update().clone();
+        let done = match &state {
+            FillState::Connecting => false,
+            FillState::Body(progress) => progress.outcome.is_some(),
+            _ => true,
+        };
+        if done {
+            return state;
+        }
+        match tokio::time::timeout(stall, rx.changed()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return ended_unexpectedly(),
+            Err(_) => return FillState::Failed(Arc::new(UpstreamError::Stuck { after: stall })),
+        }
     }
+}
+
+fn ended_unexpectedly() -> FillState {
+    FillState::Failed(Arc::new(UpstreamError::Storage {
+        detail: "the fill task ended unexpectedly".into(),
+    }))
 }

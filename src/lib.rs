@@ -2,25 +2,28 @@
 //!
 //! Where a request goes (see `docs/ARCHITECTURE.md`): [`http`] routes it to an adapter (one
 //! crate per ecosystem under `ecosystems/`), which classifies it; the [`engine`] finds the bytes
-//! in the [`store`] or starts a [`fill`] ([`fetch`]) through the [`upstream`] client; [`respond`]
+//! in the [`store`] or starts a [`fill`] through the [`upstream`] client; [`respond`]
 //! and [`body`] turn the result into the response.
 
 pub mod access;
 pub mod adapters;
 pub mod body;
 pub mod config;
+pub mod declarations;
 pub mod direct;
 pub mod engine;
 pub mod env_command;
-pub mod fetch;
 pub mod fill;
 pub mod http;
+pub mod inflight;
 pub mod maintenance;
 pub mod metrics;
+pub mod mounted;
 pub mod nowait;
 pub mod respond;
 pub mod server;
 pub mod status;
 pub mod store;
+pub mod triage;
 pub mod upstream;
 pub mod warm;

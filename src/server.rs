@@ -138,10 +138,10 @@ pub async fn start(
             // Fills run apart from their clients: one whose clients all left is still worth
             // storing, and one cut now would be fetched again after the restart.
             let mut announced = false;
-            while engine.fills.in_flight() > 0 {
+            while !engine.fills.is_empty() {
                 if !announced {
                     tracing::info!(
-                        downloads = engine.fills.in_flight(),
+                        downloads = engine.fills.len(),
                         "waiting for downloads without clients to finish"
                     );
                     announced = true;
@@ -157,7 +157,7 @@ pub async fn start(
             }
             () = &mut deadline => {
                 tracing::warn!(
-                    downloads = engine.fills.in_flight(),
+                    downloads = engine.fills.len(),
                     "downloads still running after shutdown_grace ({}); exiting without storing them",
                     humantime::format_duration(grace)
                 );

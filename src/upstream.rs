@@ -40,6 +40,8 @@ pub enum UpstreamError {
     Offline,
     #[error("larder could not store the download: {detail}")]
     Storage { detail: String },
+    #[error("the download made no progress for {}; larder gave up waiting for it (see larder's log)", humantime::format_duration(*.after))]
+    Stuck { after: Duration },
 }
 
 impl UpstreamError {
@@ -47,7 +49,9 @@ impl UpstreamError {
     pub fn client_status(&self) -> StatusCode {
         match self {
             UpstreamError::HostNotAllowed { .. } => StatusCode::FORBIDDEN,
-            UpstreamError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+            UpstreamError::Timeout { .. } | UpstreamError::Stuck { .. } => {
+                StatusCode::GATEWAY_TIMEOUT
+            }
             UpstreamError::Status { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -72,6 +76,24 @@ impl UpstreamError {
     }
 }
 
+impl Limits {
+    /// The longest a response head can take with every retry: past it, a request waiting for
+    /// a fill's head is answered 504 rather than kept waiting for a fill that is stuck.
+    pub fn head_wait(&self) -> Duration {
+        let attempts = self.retries + 1;
+        let backoff: Duration = (1..attempts).map(retry_backoff).sum();
+        (self.connect_timeout + self.first_byte_timeout) * attempts + backoff + SCHEDULING_SLACK
+    }
+
+    /// The longest a fill may go without progress before its waiters give up on it.
+    pub fn stall_wait(&self) -> Duration {
+        self.head_wait().max(self.idle_timeout + SCHEDULING_SLACK)
+    }
+}
+
+/// Time for the task that drives a fill to be scheduled and write what it received.
+const SCHEDULING_SLACK: Duration = Duration::from_secs(5);
+
 /// An HTML body is an error page unless the object may be HTML: the registries' error pages,
 /// proxies' and captive portals' answers arrive as `200 text/html`.
 pub fn is_unexpected_html(object: &larder_adapter::Object, content_type: Option<&str>) -> bool {
@@ -87,13 +109,14 @@ pub struct UpstreamRequest<'a> {
     pub headers: &'a [(HeaderName, HeaderValue)],
     pub etag: Option<&'a str>,
     pub last_modified: Option<&'a str>,
-    /// Metadata may be fetched compressed and decoded; artifacts never are.
-    pub decode: bool,
+    /// Metadata may be fetched compressed and decoded (artifacts never are), and has a
+    /// connection budget of its own, so it never queues behind artifact downloads.
+    pub metadata: bool,
     pub credentials: Option<&'a (Url, Credentials)>,
 }
 
-/// A response head, with the permit that holds this host's connection slot until the body is
-/// consumed.
+/// A response head, with the permit that holds one of this host's connection slots (of the
+/// request's budget: metadata or artifacts) until the body is consumed.
 pub struct UpstreamResponse {
     pub response: reqwest::Response,
     pub permit: OwnedSemaphorePermit,
@@ -104,7 +127,15 @@ pub struct UpstreamClient {
     verbatim: reqwest::Client,
     limits: Limits,
     allowed: HashSet<String>,
-    per_host: Mutex<HashMap<String, Arc<Semaphore>>>,
+    per_host: Mutex<HashMap<String, Arc<HostBudget>>>,
+}
+
+/// One host's connection slots, in two budgets of `max_connections_per_host` each: a build's
+/// many artifact downloads (each holding its slot for its whole body) must never delay the
+/// metadata revalidations every install starts with.
+struct HostBudget {
+    metadata: Arc<Semaphore>,
+    artifacts: Arc<Semaphore>,
 }
 
 impl UpstreamClient {
@@ -144,23 +175,15 @@ impl UpstreamClient {
         if !self.allowed.contains(&key) {
             return Err(UpstreamError::HostNotAllowed { host: key });
         }
-        let permit =
-            self.semaphore(&key)
-                .acquire_owned()
-                .await
-                .map_err(|_| UpstreamError::Connect {
-                    host: host.clone(),
-                    detail: "shutting down".into(),
-                })?;
+        let permit = self.slot(&key, request.metadata, &host).await?;
         let mut attempt = 0;
         loop {
             match self.attempt(request, &host).await {
                 Ok(response) => return Ok(UpstreamResponse { response, permit }),
                 Err(err) if attempt < self.limits.retries && is_retryable(&err) => {
                     attempt += 1;
-                    let backoff = Duration::from_millis(100 * 4u64.pow(attempt - 1));
                     tracing::debug!(%host, attempt, %err, "retrying upstream request");
-                    tokio::time::sleep(backoff).await;
+                    tokio::time::sleep(retry_backoff(attempt)).await;
                 }
                 Err(err) => return Err(err),
             }
@@ -172,7 +195,7 @@ impl UpstreamClient {
         request: &UpstreamRequest<'_>,
         host: &str,
     ) -> Result<reqwest::Response, UpstreamError> {
-        let client = if request.decode {
+        let client = if request.metadata {
             &self.decoding
         } else {
             &self.verbatim
@@ -181,7 +204,7 @@ impl UpstreamClient {
         for (name, value) in request.headers {
             headers.append(name.clone(), value.clone());
         }
-        if !request.decode {
+        if !request.metadata {
             headers.insert(
                 http::header::ACCEPT_ENCODING,
                 HeaderValue::from_static("identity"),
@@ -293,12 +316,52 @@ impl UpstreamClient {
         }
     }
 
-    fn semaphore(&self, key: &str) -> Arc<Semaphore> {
-        let mut map = self.per_host.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry(key.to_string())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.limits.max_connections_per_host)))
-            .clone()
+    /// A connection slot for `host` in the request's budget, waiting at most the first-byte
+    /// timeout: a host whose slots are all held by stalled downloads answers a timeout (and a
+    /// stale copy, where there is one) rather than an endless wait.
+    async fn slot(
+        &self,
+        key: &str,
+        metadata: bool,
+        host: &str,
+    ) -> Result<OwnedSemaphorePermit, UpstreamError> {
+        let budget = {
+            let mut map = self.per_host.lock().unwrap_or_else(|p| p.into_inner());
+            let per_host = self.limits.max_connections_per_host;
+            map.entry(key.to_string())
+                .or_insert_with(|| {
+                    Arc::new(HostBudget {
+                        metadata: Arc::new(Semaphore::new(per_host)),
+                        artifacts: Arc::new(Semaphore::new(per_host)),
+                    })
+                })
+                .clone()
+        };
+        let semaphore = match metadata {
+            true => budget.metadata.clone(),
+            false => budget.artifacts.clone(),
+        };
+        let after = self.limits.first_byte_timeout;
+        match tokio::time::timeout(after, semaphore.acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            Ok(Err(_)) => Err(UpstreamError::Connect {
+                host: host.into(),
+                detail: "shutting down".into(),
+            }),
+            Err(_) => {
+                tracing::warn!(%host, metadata, "every connection slot to this upstream stayed busy for {}", humantime::format_duration(after));
+                Err(UpstreamError::Timeout {
+                    host: host.into(),
+                    after,
+                })
+            }
+        }
     }
+}
+
+/// The pause before retry number `attempt` (1, 2, ...): 100 ms, 400 ms, 1.6 s, ...
+fn retry_backoff(attempt: u32) -> Duration {
+    Duration::from_millis(100 * 4u64.pow(attempt.saturating_sub(1).min(10)))
 }
 
 fn is_retryable(err: &UpstreamError) -> bool {
@@ -350,7 +413,7 @@ mod tests {
             headers: &[],
             etag: None,
             last_modified: None,
-            decode: false,
+            metadata: false,
             credentials: None,
         };
         let err = client.send(&request).await.err().unwrap();

@@ -3,25 +3,33 @@
 //! gets one generation's Release with another's Release.gpg, and when upstream fails part-way,
 //! the previous set is served, whole.
 
-use super::{stored_or_missing, Engine, Found, Mounted};
-use crate::fetch::FillJob;
+use super::fetch::FillJob;
+use super::{stored_or_missing, Cached, Engine, Found, Mounted};
 use crate::fill::{await_end, FillState, Outcome};
+use crate::inflight::{Abandon, InFlight};
 use crate::metrics::Lookup;
 use crate::store::Pointer;
 use crate::upstream::UpstreamError;
 use larder_adapter::Object;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::watch;
 
 /// How a set's refresh ended: `None` while it runs.
-type Refreshed = Option<Result<(), Arc<UpstreamError>>>;
+#[derive(Clone)]
+pub struct Refreshed(Option<Result<(), Arc<UpstreamError>>>);
+
+impl Abandon for Refreshed {
+    fn abandon(&mut self) {
+        if self.0.is_none() {
+            self.0 = Some(Err(Arc::new(UpstreamError::Storage {
+                detail: "the refresh task ended unexpectedly (see larder's log)".into(),
+            })));
+        }
+    }
+}
 
 /// The set refreshes in flight, by the set's identity (its members' keys).
-#[derive(Default)]
-pub struct SetRefreshes {
-    inflight: Mutex<HashMap<String, watch::Receiver<Refreshed>>>,
-}
+pub type SetRefreshes = InFlight<Refreshed>;
 
 impl Engine {
     /// Serves `object`, a member of a set with `others`, after refreshing the whole set: the
@@ -33,26 +41,30 @@ impl Engine {
         eco: &Arc<Mounted>,
         object: &Object,
         others: Vec<Object>,
-        cached: Option<(Pointer, Option<crate::store::BlobFile>)>,
+        cached: Option<Cached>,
         lookup: &mut Lookup,
     ) -> Option<Found> {
         let key = Self::full_key(eco, object);
         let mut members = vec![object.clone()];
         members.extend(others);
         let mut rx = self.join_or_start_refresh(eco, members, lookup);
-        let ended = rx.wait_for(Option::is_some);
-        let refreshed = match &cached {
+        let ended = rx.wait_for(|refreshed| refreshed.0.is_some());
+        // With a copy in hand the client waits `stale_timeout`; without one, as long as a
+        // fill may take (each member's fill has its own timeouts).
+        let (wait, timeout) = match &cached {
             Some(_) => {
-                let stale_timeout = self.client.limits().stale_timeout;
-                match tokio::time::timeout(stale_timeout, ended).await {
-                    Ok(ended) => ended.ok().and_then(|state| state.clone()),
-                    Err(_) => Some(Err(Arc::new(UpstreamError::Timeout {
-                        host: object.upstream.host_str().unwrap_or_default().to_string(),
-                        after: stale_timeout,
-                    }))),
-                }
+                let after = self.client.limits().stale_timeout;
+                let host = object.upstream.host_str().unwrap_or_default().to_string();
+                (after, UpstreamError::Timeout { host, after })
             }
-            None => ended.await.ok().and_then(|state| state.clone()),
+            None => {
+                let after = self.client.limits().stall_wait();
+                (after, UpstreamError::Stuck { after })
+            }
+        };
+        let refreshed = match tokio::time::timeout(wait, ended).await {
+            Ok(ended) => ended.ok().and_then(|state| state.0.clone()),
+            Err(_) => Some(Err(Arc::new(timeout))),
         };
         let refreshed = refreshed.unwrap_or_else(|| {
             Err(Arc::new(UpstreamError::Storage {
@@ -61,7 +73,7 @@ impl Engine {
         });
         match (refreshed, cached) {
             (Ok(()), _) => {
-                let (pointer, blob) = self.cached(&key).await?;
+                let (pointer, blob) = self.store.lookup(&key).await.ok()??;
                 Some(stored_or_missing(pointer, blob.as_ref(), None))
             }
             (Err(err), Some((pointer, blob))) if err.allows_stale() => {
@@ -84,30 +96,23 @@ impl Engine {
             .collect();
         keys.sort();
         let set = keys.join(" ");
-        let mut inflight = self.sets.inflight.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(rx) = inflight.get(&set) {
-            *lookup = Lookup::Coalesced;
-            return rx.clone();
-        }
-        *lookup = Lookup::Miss;
-        let (tx, rx) = watch::channel(None);
-        inflight.insert(set.clone(), rx.clone());
-        let (engine, eco) = (self.clone(), eco.clone());
-        // A task of its own: a client that leaves does not cancel the refresh.
-        tokio::spawn(async move {
-            let result = engine.refresh_set(&eco, &members).await;
-            if let Err(err) = &result {
-                tracing::warn!(set = %set, error = %err, "set not refreshed; keeping the previous one");
-            }
-            engine
-                .sets
-                .inflight
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&set);
-            tx.send_replace(Some(result));
-        });
-        rx
+        *lookup = Lookup::Coalesced;
+        self.sets.join_or_lead(
+            &set,
+            || Refreshed(None),
+            |leader| {
+                *lookup = Lookup::Miss;
+                let (engine, eco, set) = (self.clone(), eco.clone(), set.clone());
+                // A task of its own: a client that leaves does not cancel the refresh.
+                tokio::spawn(async move {
+                    let result = engine.refresh_set(&eco, &members).await;
+                    if let Err(err) = &result {
+                        tracing::warn!(set = %set, error = %err, "set not refreshed; keeping the previous one");
+                    }
+                    leader.finish(|tx| drop(tx.send_replace(Refreshed(Some(result)))));
+                });
+            },
+        )
     }
 
     /// Fetches every member (conditionally, in parallel) as a fill that stores its bytes but
@@ -146,16 +151,9 @@ impl Engine {
             }
         }
         let written: Vec<Pointer> = pointers.iter().map(|(_, p)| p.clone()).collect();
-        for pointer in &written {
-            self.recent.forget(&pointer.key);
-        }
-        if let Err(err) = self
-            .store_call(move |store| written.iter().try_for_each(|p| store.put_pointer(p)))
-            .await
-        {
-            self.note_storage_failure(&err);
+        if !self.put_pointers(written).await {
             return Err(Arc::new(UpstreamError::Storage {
-                detail: err.to_string(),
+                detail: "the set's records could not be written".into(),
             }));
         }
         for (member, pointer) in &pointers {
@@ -169,20 +167,24 @@ impl Engine {
     /// One member's fill, revalidating its cached copy; its final state.
     async fn fill_member(self: &Arc<Self>, eco: &Arc<Mounted>, member: &Object) -> FillState {
         let key = Self::full_key(eco, member);
-        let previous = self.cached(&key).await.map(|(pointer, _)| pointer);
+        let previous = self.store.lookup(&key).await.ok().flatten();
+        let previous = previous.map(|(pointer, _)| pointer);
         let fill_key = format!("{key}#set");
-        let mut rx = self.fills.join_or_start(&fill_key, |tx| {
-            let job = FillJob {
-                engine: self.clone(),
-                eco: eco.clone(),
-                object: member.clone(),
-                key,
-                fill_key: fill_key.clone(),
-                previous,
-                publishes_pointer: false,
-            };
-            tokio::spawn(job.run(tx));
-        });
-        await_end(&mut rx).await
+        let mut rx = self.fills.join_or_lead(
+            &fill_key,
+            || FillState::Connecting,
+            |leader| {
+                let job = FillJob {
+                    engine: self.clone(),
+                    eco: eco.clone(),
+                    object: member.clone(),
+                    key,
+                    previous,
+                    publishes_pointer: false,
+                };
+                tokio::spawn(job.run(leader));
+            },
+        );
+        await_end(&mut rx, self.client.limits().stall_wait()).await
     }
 }

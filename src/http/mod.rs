@@ -307,7 +307,7 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
         usage,
         max_size: app.max_size,
         offline: app.engine.offline(),
-        in_flight: app.engine.fills.in_flight(),
+        in_flight: app.engine.fills.len(),
     };
     let mut headers = http::HeaderMap::new();
     headers.insert(
@@ -323,7 +323,7 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
 }
 
 async fn store_usage(app: &App) -> Option<crate::store::Usage> {
-    match app.engine.store_call(|store| store.usage()).await {
+    match app.engine.store.usage().await {
         Ok(usage) => Some(usage),
         Err(err) => {
             tracing::warn!(error = %err, "could not measure the store");

@@ -457,6 +457,7 @@ fn error_kind(err: &UpstreamError) -> &'static str {
         UpstreamError::DigestMismatch { .. } => "digest_mismatch",
         UpstreamError::HostNotAllowed { .. } => "host_not_allowed",
         UpstreamError::Storage { .. } | UpstreamError::Offline => "storage",
+        UpstreamError::Stuck { .. } => "stuck",
     }
 }
 

@@ -13,6 +13,7 @@
 pub mod archive;
 pub mod bucket;
 pub mod evict;
+pub mod facade;
 pub mod local;
 pub mod lru;
 pub mod scan;
@@ -26,6 +27,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+pub use facade::{read_whole, AsyncStore, SMALL_BLOB};
 pub use local::LocalStore;
 pub use lru::LruStore;
 pub use tiered::TieredStore;

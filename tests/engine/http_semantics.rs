@@ -432,3 +432,43 @@ fn a_blob_not_in_the_page_cache_is_served_whole() {
     }
     assert_eq!(upstream.count("/blob/cold"), 1);
 }
+
+/// A Range whose last position is `u64::MAX` (any position past the end is allowed by RFC 9110)
+/// gets the rest of the body with a true `Content-Range` and length, on a small hit (served from
+/// memory), a large hit (read from the file) and a miss.
+#[test]
+fn a_range_to_the_largest_position_ends_at_the_body() {
+    for len in [100, 300_000] {
+        let body = payload(len, 12);
+        let path = format!("/blob/r{len}");
+        let upstream = one(
+            &path,
+            Resource::new("application/octet-stream", body.clone()),
+        );
+        let larder = TestLarder::start(&upstream.url, "");
+        let client = http_client();
+        for outcome in ["miss", "hit"] {
+            let response = client
+                .get(larder.at(&path))
+                .header("range", "bytes=5-18446744073709551615")
+                .send()
+                .unwrap();
+            assert_eq!(response.headers()["x-larder-cache"], outcome);
+            if outcome == "hit" {
+                assert_eq!(response.status(), 206, "{len} bytes, {outcome}");
+                assert_eq!(
+                    response.headers()["content-range"],
+                    format!("bytes 5-{}/{len}", len - 1).as_str()
+                );
+            }
+            assert_eq!(
+                response.headers()["content-length"],
+                (len - 5).to_string().as_str()
+            );
+            assert!(
+                response.bytes().unwrap() == body[5..],
+                "{len} bytes, {outcome}"
+            );
+        }
+    }
+}

@@ -10,6 +10,10 @@ use http::StatusCode;
 use larder_adapter::Object;
 use sha2::Digest as _;
 
+mod range;
+
+pub use range::{model as range_model, parse_range, RangeRequest};
+
 /// A response body: the HTTP layer turns it into its own type.
 pub enum Body {
     Empty,
@@ -261,74 +265,9 @@ fn etag_matches(if_none_match: &str, etag: &str) -> bool {
         .any(|candidate| candidate == "*" || candidate.trim_start_matches("W/") == etag)
 }
 
-#[derive(Debug, PartialEq, Eq)]
-enum RangeRequest {
-    /// `start..end`, end exclusive.
-    Bytes(u64, u64),
-    Unsatisfiable,
-    /// Malformed or multi-range: served as a plain 200, as RFC 9110 allows.
-    Ignore,
-}
-
-fn parse_range(header: &str, len: u64) -> RangeRequest {
-    let Some(spec) = header.trim().strip_prefix("bytes=") else {
-        return RangeRequest::Ignore;
-    };
-    if spec.contains(',') {
-        return RangeRequest::Ignore;
-    }
-    let Some((first, last)) = spec.trim().split_once('-') else {
-        return RangeRequest::Ignore;
-    };
-    let (first, last) = (first.trim(), last.trim());
-    let parsed = match (first.is_empty(), last.is_empty()) {
-        (true, true) => return RangeRequest::Ignore,
-        // Suffix: the last N bytes.
-        (true, false) => match last.parse::<u64>() {
-            Ok(0) => return RangeRequest::Unsatisfiable,
-            Ok(n) => (len.saturating_sub(n), len),
-            Err(_) => return RangeRequest::Ignore,
-        },
-        (false, _) => {
-            let Ok(start) = first.parse::<u64>() else {
-                return RangeRequest::Ignore;
-            };
-            let end = if last.is_empty() {
-                len
-            } else {
-                match last.parse::<u64>() {
-                    Ok(last) if last >= start => (last + 1).min(len),
-                    _ => return RangeRequest::Ignore,
-                }
-            };
-            (start, end)
-        }
-    };
-    if parsed.0 >= len {
-        return RangeRequest::Unsatisfiable;
-    }
-    RangeRequest::Bytes(parsed.0, parsed.1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ranges_follow_rfc_9110() {
-        assert_eq!(parse_range("bytes=0-9", 100), RangeRequest::Bytes(0, 10));
-        assert_eq!(parse_range("bytes=90-", 100), RangeRequest::Bytes(90, 100));
-        assert_eq!(parse_range("bytes=-10", 100), RangeRequest::Bytes(90, 100));
-        assert_eq!(parse_range("bytes=-1000", 100), RangeRequest::Bytes(0, 100));
-        assert_eq!(
-            parse_range("bytes=50-5000", 100),
-            RangeRequest::Bytes(50, 100)
-        );
-        assert_eq!(parse_range("bytes=100-", 100), RangeRequest::Unsatisfiable);
-        assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeRequest::Ignore);
-        assert_eq!(parse_range("bytes=9-1", 100), RangeRequest::Ignore);
-        assert_eq!(parse_range("items=0-1", 100), RangeRequest::Ignore);
-    }
 
     #[test]
     fn etags_match_lists_and_weak_forms() {

@@ -1,0 +1,251 @@
+//! The engine: decides, for one object, whether the store can answer, whether upstream must be
+//! asked, and what the client gets when upstream fails. It never looks at an ecosystem's name.
+//!
+//! `find` reads the cached copy ([`lookup`]), decides a [`phase`] (a pure function, tested as a
+//! table) and carries it out: a hit, a fill ([`fetch`], coalesced through [`crate::fill`]) that
+//! [`settle`] turns into an answer, a set's refresh ([`sets`]), or the pass-through ([`crate::direct`]).
+
+use crate::direct::{Direct, DirectBody};
+use crate::fill::{BodyHead, FillState, Fills};
+use crate::metrics::Lookup;
+use crate::store::{AsyncStore, BlobFile, Pointer, Store};
+use crate::upstream::{UpstreamClient, UpstreamError};
+use larder_adapter::{Object, Verify};
+use std::sync::Arc;
+use tokio::sync::watch;
+
+mod clock;
+mod expiry;
+mod fetch;
+mod forced;
+mod learn;
+mod listed;
+mod lookup;
+pub mod phase;
+mod recent;
+mod sets;
+mod settle;
+mod sink;
+mod storage_health;
+
+pub use crate::mounted::Mounted;
+pub use clock::Clock;
+pub use expiry::valid_until_text;
+
+/// Where an object's bytes come from for one request.
+pub enum Found {
+    Stored {
+        pointer: Pointer,
+        blob: BlobFile,
+        /// Why upstream could not confirm this copy, when it is served stale.
+        stale: Option<Arc<UpstreamError>>,
+        /// When the copy stopped being acceptable to clients (`Ecosystem::valid_until`, unix
+        /// seconds), if it is served unconfirmed past that time.
+        expired: Option<i64>,
+    },
+    Filling {
+        head: Arc<BodyHead>,
+        rx: watch::Receiver<FillState>,
+    },
+    /// Upstream (now, or remembered) says it does not exist.
+    Missing {
+        status: u16,
+    },
+    /// Streamed straight from upstream, uncached, because the store cannot take writes.
+    Direct(DirectBody),
+    Failed(Arc<UpstreamError>),
+}
+
+/// A cached record, with its blob unless it is a remembered 404.
+type Cached = (Pointer, Option<BlobFile>);
+
+pub struct Engine {
+    pub store: AsyncStore,
+    pub client: UpstreamClient,
+    pub fills: Fills,
+    /// The time freshness is judged by; tests move it instead of sleeping out TTLs.
+    pub clock: Clock,
+    offline: bool,
+    forced: forced::ForcedRevalidations,
+    storage: storage_health::StorageHealth,
+    sets: sets::SetRefreshes,
+    recent: recent::RecentRecords,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, client: UpstreamClient, offline: bool) -> Self {
+        Engine {
+            store: AsyncStore::new(store),
+            client,
+            fills: Fills::default(),
+            clock: Clock::default(),
+            offline,
+            forced: forced::ForcedRevalidations::default(),
+            storage: storage_health::StorageHealth::default(),
+            sets: sets::SetRefreshes::default(),
+            recent: recent::RecentRecords::default(),
+        }
+    }
+
+    /// Whether larder runs with `--offline` (never contacting upstream).
+    pub fn offline(&self) -> bool {
+        self.offline
+    }
+
+    pub fn full_key(eco: &Mounted, object: &Object) -> String {
+        format!("{}/{}", eco.name(), object.key)
+    }
+
+    /// Finds the object's bytes: from the store when fresh (or immutable), else from a fill,
+    /// falling back to a stale copy when upstream fails. `force` asks upstream even within the
+    /// TTL (rate-limited per object). Counted in the ecosystem's metrics as a client lookup.
+    pub async fn obtain(
+        self: &Arc<Self>,
+        eco: &Arc<Mounted>,
+        object: &Object,
+        force: bool,
+    ) -> Found {
+        let mut lookup = Lookup::Miss;
+        let mut found = self.find(eco, object, force, &mut lookup).await;
+        eco.metrics.lookup(lookup);
+        if let Found::Stored {
+            stale,
+            blob,
+            expired,
+            ..
+        } = &mut found
+        {
+            if stale.is_some() {
+                eco.metrics.stale_served();
+            }
+            if stale.is_some() || (self.offline && object.is_metadata()) {
+                *expired = expiry::expired_copy(eco, object, blob).await;
+            }
+        }
+        found
+    }
+
+    /// [`Engine::obtain`] without counting (for the engine's own lookups of indexes); says in
+    /// `lookup` whether the store answered, or which fill did.
+    async fn find(
+        self: &Arc<Self>,
+        eco: &Arc<Mounted>,
+        object: &Object,
+        force: bool,
+        lookup: &mut Lookup,
+    ) -> Found {
+        let key = Self::full_key(eco, object);
+        let cached = self.cached_copy(eco, object, &key).await;
+        let set = eco.adapter.published_with(object);
+        let situation = phase::Situation {
+            freshness: object.freshness,
+            forced: force && object.is_metadata() && self.forced.allow(&key),
+            offline: self.offline,
+            store_refuses_writes: self.storage.refuses_writes(),
+            member_of_set: !set.is_empty(),
+        };
+        let copy = cached.as_ref().map(|(pointer, _)| phase::CachedCopy {
+            age: self.clock.age(pointer),
+            negative: pointer.is_negative(),
+        });
+        match (phase::decide(copy, &situation), cached) {
+            (phase::Phase::Serve, Some((pointer, blob))) => {
+                *lookup = Lookup::Hit;
+                stored_or_missing(pointer, blob.as_ref(), None)
+            }
+            (phase::Phase::Unavailable, _) => Found::Failed(Arc::new(UpstreamError::Offline)),
+            (phase::Phase::Bypass, cached) => self.direct_or_stale(eco, object, cached).await,
+            (phase::Phase::RefreshSet, cached) => {
+                // `None`: the refresh left nothing to serve; fetch the object on its own.
+                match self.obtain_from_set(eco, object, set, cached, lookup).await {
+                    Some(found) => found,
+                    None => self.fill_and_settle(eco, object, &key, None, lookup).await,
+                }
+            }
+            (_, cached) => {
+                self.fill_and_settle(eco, object, &key, cached, lookup)
+                    .await
+            }
+        }
+    }
+
+    /// While the store refuses writes: straight from upstream, or the cached copy if upstream
+    /// fails too.
+    async fn direct_or_stale(
+        &self,
+        eco: &Arc<Mounted>,
+        object: &Object,
+        cached: Option<Cached>,
+    ) -> Found {
+        match (self.direct(eco, object).await, cached) {
+            (Found::Failed(err), Some((pointer, blob))) if err.allows_stale() => {
+                stored_or_missing(pointer, blob.as_ref(), Some(err))
+            }
+            (found, _) => found,
+        }
+    }
+
+    async fn direct(&self, eco: &Mounted, object: &Object) -> Found {
+        match crate::direct::fetch(&self.client, eco, object).await {
+            Direct::Body(body) => Found::Direct(body),
+            Direct::Missing { status } => Found::Missing { status },
+            Direct::Failed(err) => Found::Failed(Arc::new(err)),
+        }
+    }
+
+    /// Records a pointer (forgetting the remembered copy of the old one); a store that refuses
+    /// the write puts misses into pass-through for a while.
+    pub async fn put_pointer(&self, pointer: &Pointer) {
+        self.put_pointers(vec![pointer.clone()]).await;
+    }
+
+    async fn put_pointers(&self, pointers: Vec<Pointer>) -> bool {
+        for pointer in &pointers {
+            self.recent.forget(&pointer.key);
+        }
+        match self.store.put_pointers(pointers).await {
+            Ok(()) => true,
+            Err(err) => {
+                self.storage.note_failure(&err);
+                false
+            }
+        }
+    }
+
+    /// The key a fill is shared under: the object's, plus the digest it expects when it has one.
+    /// Clients that expect different bytes (npm sends the lockfile's integrity) never share a
+    /// fill, so one client's wrong expectation does not fail another's download.
+    fn fill_key(key: &str, verify: &Verify) -> String {
+        match verify {
+            Verify::Digest(digest) => format!("{key}#{digest}"),
+            _ => key.to_string(),
+        }
+    }
+}
+
+/// The answer for a cached record: its body, or the 404 it remembers.
+fn stored_or_missing(
+    pointer: Pointer,
+    blob: Option<&BlobFile>,
+    stale: Option<Arc<UpstreamError>>,
+) -> Found {
+    let blob = blob.and_then(|b| {
+        b.file.try_clone().ok().map(|file| BlobFile {
+            file,
+            len: b.len,
+            content: b.content.clone(),
+        })
+    });
+    match blob {
+        Some(blob) if !pointer.is_negative() => Found::Stored {
+            pointer,
+            blob,
+            stale,
+            expired: None,
+        },
+        _ if pointer.is_negative() => Found::Missing {
+            status: pointer.status,
+        },
+        _ => Found::Missing { status: 404 },
+    }
+}
