@@ -211,6 +211,19 @@ fn mvn_installs_cold_then_with_upstream_down_then_after_a_restart() {
     use sha1::Digest as _;
     assert_eq!(sidecar.trim(), fixture::hex(&sha1::Sha1::digest(&served)));
 
+    // Metrics and the status page cover the ecosystem.
+    let metrics = support::scrape(&larder.url);
+    let misses = support::metric(&metrics, "larder_cache_misses_total{ecosystem=\"maven\"}");
+    assert!(
+        misses.is_some_and(|n| n >= 8.0),
+        "misses {misses:?}:\n{metrics}"
+    );
+    let page = support::get(&larder.url).text().expect("status page");
+    assert!(
+        page.contains("/maven/central/"),
+        "no Maven settings on the page:\n{page}"
+    );
+
     setup.upstream.set_mode(Mode::Down);
     // Past the metadata TTL, so commons-lang3's maven-metadata.xml is due and served stale.
     std::thread::sleep(Duration::from_millis(1500));
