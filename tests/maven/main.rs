@@ -9,7 +9,9 @@
 //! Debian ships them under its own versions and dependency trees, so a fixture with their
 //! real upstream trees cannot be built from Debian's packages.
 //!
-//! Needs Debian's maven (`.ci/install/maven.sh`).
+//! Gradle too: Debian's gradle 4.4 resolves a configuration through larder.
+//!
+//! Needs Debian's maven and gradle (`.ci/install/maven.sh`).
 
 #[allow(unused_imports)] // the shared harness exports more than this target uses
 #[path = "../support/mod.rs"]
@@ -367,4 +369,57 @@ fn warm_from_dependency_list_then_mvn_installs_with_the_upstream_down() {
         mvn_project(&setup, "after-warm", &mirror(&larder), PLEXUS_UTILS, false);
     run.assert_ok("after warm, upstream down");
     assert_jars(&setup, &local_repo, &RANGED_JARS[1..], "after warm");
+}
+
+/// Debian's gradle (4.4) resolving a configuration from larder's Maven repository, with a
+/// fresh Gradle home each time: cold, then with the upstream down.
+#[test]
+fn gradle_resolves_through_larder_cold_and_with_the_upstream_down() {
+    let setup = Setup::new();
+    let larder = Larder::start(&setup.config());
+    let resolve = |name: &str| -> String {
+        let root = setup.fresh(name);
+        let (g, a, v) = RANGED;
+        std::fs::write(
+            root.join("build.gradle"),
+            format!(
+                "repositories {{ maven {{ url \"{}\" }} }}\n\
+                 configurations {{ fetch }}\n\
+                 dependencies {{ fetch '{g}:{a}:{v}' }}\n\
+                 task resolve {{ doLast {{ configurations.fetch.files.each {{ println \"resolved \" + it.name }} }} }}\n",
+                mirror(&larder)
+            ),
+        )
+        .expect("build.gradle");
+        std::fs::write(root.join("settings.gradle"), "rootProject.name = 'app'\n")
+            .expect("settings.gradle");
+        let output = Command::new("gradle")
+            .current_dir(&root)
+            .args(["-q", "--no-daemon", "--gradle-user-home"])
+            .arg(root.join("gradle-home"))
+            .arg("resolve")
+            .env_remove("GRADLE_OPTS")
+            .env_remove("JAVA_OPTS")
+            .output()
+            .expect("run gradle: install Debian's gradle (.ci/install/maven.sh)");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "{name}: gradle failed:\n{text}");
+        text
+    };
+    let expect_all = |text: &str, what: &str| {
+        for (_, a, v) in RANGED_JARS {
+            assert!(
+                text.contains(&format!("resolved {a}-{v}.jar")),
+                "{what}: {a}-{v}.jar not resolved:\n{text}"
+            );
+        }
+    };
+    expect_all(&resolve("gradle-cold"), "cold");
+    setup.upstream.set_mode(Mode::Down);
+    std::thread::sleep(Duration::from_millis(1500));
+    expect_all(&resolve("gradle-upstream-down"), "with the upstream down");
 }
