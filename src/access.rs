@@ -48,7 +48,7 @@ struct Network {
 impl Access {
     pub fn from_section(mut table: Table) -> Result<Access> {
         let mut tokens = take_list(&mut table, "tokens")?;
-        let tokens_file = crate::config::take_string(&mut table, "tokens_file")?;
+        let tokens_file = crate::toml_keys::take_string(&mut table, "tokens_file")?;
         if let Some(path) = &tokens_file {
             let text = std::fs::read_to_string(path).with_context(|| {
                 format!("cannot read [access] tokens_file {path}; one token per line")

@@ -10,6 +10,7 @@ static FACTORIES: LazyLock<Vec<AdapterFactory>> = LazyLock::new(|| {
         larder_pypi::factory(),
         larder_go::factory(),
         larder_apt::factory(),
+        larder_cargo::factory(),
         larder_maven::factory(),
     ]
 });

@@ -8,6 +8,8 @@
 //! `username` / `password_env`, plus the keys its adapter declares. Unknown keys are an error
 //! that names the key.
 
+use crate::toml_keys::{take_bool, take_string};
+pub use crate::upstream::{Credentials, Limits};
 use anyhow::{anyhow, bail, Context, Result};
 use larder_adapter::{AdapterFactory, Section};
 use std::collections::BTreeMap;
@@ -52,6 +54,8 @@ const LIMITS_KEYS: &[&str] = &[
     "first_byte_timeout",
     "idle_timeout",
     "stale_timeout",
+    "stale_while_revalidate",
+    "unresponsive_after",
     "retries",
     "max_connections_per_host",
 ];
@@ -95,34 +99,6 @@ pub enum LogFormat {
     Json,
 }
 
-/// Timeouts and connection caps for upstream requests (`[limits]`).
-#[derive(Clone, Debug)]
-pub struct Limits {
-    pub connect_timeout: Duration,
-    /// From sending a request to receiving the response head.
-    pub first_byte_timeout: Duration,
-    /// Longest silence between two body chunks.
-    pub idle_timeout: Duration,
-    /// How long a client waits for a revalidation when a stale copy could be served instead.
-    pub stale_timeout: Duration,
-    /// Extra attempts for a request that failed before any response (connect error, timeout).
-    pub retries: u32,
-    pub max_connections_per_host: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            connect_timeout: Duration::from_secs(10),
-            first_byte_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(30),
-            stale_timeout: Duration::from_secs(5),
-            retries: 2,
-            max_connections_per_host: 64,
-        }
-    }
-}
-
 /// One ecosystem's section, resolved.
 #[derive(Clone)]
 pub struct EcosystemConfig {
@@ -138,22 +114,6 @@ impl std::fmt::Debug for EcosystemConfig {
             .field("section", &self.section)
             .field("credentials", &self.credentials)
             .finish()
-    }
-}
-
-/// Credentials for a private upstream, sent only to that upstream's origin.
-#[derive(Clone)]
-pub enum Credentials {
-    Bearer(String),
-    Basic { username: String, password: String },
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Credentials::Bearer(_) => f.write_str("Bearer(***)"),
-            Credentials::Basic { username, .. } => write!(f, "Basic({username}:***)"),
-        }
     }
 }
 
@@ -283,11 +243,13 @@ impl Config {
         }
         let l = &self.limits;
         out.push_str(&format!(
-            "\n[limits]\nconnect_timeout = {:?}\nfirst_byte_timeout = {:?}\nidle_timeout = {:?}\nstale_timeout = {:?}\nretries = {}\nmax_connections_per_host = {}\n",
+            "\n[limits]\nconnect_timeout = {:?}\nfirst_byte_timeout = {:?}\nidle_timeout = {:?}\nstale_timeout = {:?}\nstale_while_revalidate = {:?}\nunresponsive_after = {:?}\nretries = {}\nmax_connections_per_host = {}\n",
             humantime::format_duration(l.connect_timeout).to_string(),
             humantime::format_duration(l.first_byte_timeout).to_string(),
             humantime::format_duration(l.idle_timeout).to_string(),
             humantime::format_duration(l.stale_timeout).to_string(),
+            humantime::format_duration(l.stale_while_revalidate).to_string(),
+            humantime::format_duration(l.unresponsive_after).to_string(),
             l.retries,
             l.max_connections_per_host,
         ));
@@ -418,22 +380,6 @@ fn take_section(table: &mut Table, name: &str, allowed: &[&str]) -> Result<Table
     Ok(section)
 }
 
-pub(crate) fn take_string(table: &mut Table, key: &str) -> Result<Option<String>> {
-    match table.remove(key) {
-        None => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(other) => bail!("`{key}` must be a string, got {other}"),
-    }
-}
-
-pub(crate) fn take_bool(table: &mut Table, key: &str) -> Result<Option<bool>> {
-    match table.remove(key) {
-        None => Ok(None),
-        Some(Value::Boolean(b)) => Ok(Some(b)),
-        Some(other) => bail!("`{key}` must be true or false, got {other}"),
-    }
-}
-
 pub fn parse_duration(key: &str, raw: &str) -> Result<Duration> {
     humantime::parse_duration(raw).with_context(|| {
         format!("`{key}` = {raw:?} is not a duration like \"30s\", \"5m\" or \"1h\"")
@@ -520,6 +466,12 @@ fn parse_limits(mut table: Table) -> Result<Limits> {
         first_byte_timeout: take_duration(&mut table, "first_byte_timeout", d.first_byte_timeout)?,
         idle_timeout: take_duration(&mut table, "idle_timeout", d.idle_timeout)?,
         stale_timeout: take_duration(&mut table, "stale_timeout", d.stale_timeout)?,
+        stale_while_revalidate: take_duration(
+            &mut table,
+            "stale_while_revalidate",
+            d.stale_while_revalidate,
+        )?,
+        unresponsive_after: take_duration(&mut table, "unresponsive_after", d.unresponsive_after)?,
         retries: take_integer(&mut table, "retries", d.retries as u64)? as u32,
         max_connections_per_host: take_integer(
             &mut table,

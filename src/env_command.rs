@@ -93,6 +93,12 @@ pub fn settings(base: &Url) -> Vec<Setting> {
         name: "APT_PROXY",
         value: root.to_string(),
     });
+    // Not a variable cargo reads (source replacement comes only from config): the example
+    // Dockerfile turns it into `--config source.larder.registry=...` flags.
+    out.push(Setting {
+        name: "CARGO_LARDER_INDEX",
+        value: format!("{root}/cargo/crates-io/"),
+    });
     // Maven reads no environment variable for its repository: the example Dockerfile writes
     // a settings.xml `<mirror>` with this URL (deploy/examples/maven/).
     out.push(Setting {
@@ -221,6 +227,7 @@ mod tests {
              --build-arg UV_DEFAULT_INDEX=http://127.0.0.1:7878/pypi/simple/ \
              --build-arg GOPROXY=http://127.0.0.1:7878/go \
              --build-arg APT_PROXY=http://127.0.0.1:7878 \
+             --build-arg CARGO_LARDER_INDEX=http://127.0.0.1:7878/cargo/crates-io/ \
              --build-arg MAVEN_MIRROR=http://127.0.0.1:7878/maven/central/\n"
         );
     }
@@ -236,6 +243,7 @@ mod tests {
              export UV_DEFAULT_INDEX=http://mirror.internal:7878/pypi/simple/\n\
              export GOPROXY=http://mirror.internal:7878/go\n\
              export APT_PROXY=http://mirror.internal:7878\n\
+             export CARGO_LARDER_INDEX=http://mirror.internal:7878/cargo/crates-io/\n\
              export MAVEN_MIRROR=http://mirror.internal:7878/maven/central/\n"
         );
         let dockerfile = render(&settings(&base), Format::Dockerfile);
@@ -249,6 +257,7 @@ mod tests {
                 "ARG UV_DEFAULT_INDEX",
                 "ARG GOPROXY",
                 "ARG APT_PROXY",
+                "ARG CARGO_LARDER_INDEX",
                 "ARG MAVEN_MIRROR"
             ]
         );
@@ -266,6 +275,7 @@ mod tests {
              UV_DEFAULT_INDEX    = \"https://larder.example.com/pypi/simple/\"\n  \
              GOPROXY             = \"https://larder.example.com/go\"\n  \
              APT_PROXY           = \"https://larder.example.com\"\n  \
+             CARGO_LARDER_INDEX  = \"https://larder.example.com/cargo/crates-io/\"\n  \
              MAVEN_MIRROR        = \"https://larder.example.com/maven/central/\"\n\
              }\n"
         );

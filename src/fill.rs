@@ -117,3 +117,61 @@ fn ended_unexpectedly() -> FillState {
         detail: "the fill task ended unexpectedly".into(),
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_fill_stuck_before_its_head_is_answered_in_bounded_time() {
+        let (_tx, mut rx) = watch::channel(FillState::Connecting);
+        let state = await_head(&mut rx, Duration::from_millis(50)).await;
+        assert!(
+            matches!(&state, FillState::Failed(err) if matches!(**err, UpstreamError::Stuck { .. })),
+            "a stuck fill is a 504, not an endless wait"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_fill_that_stops_progressing_is_given_up() {
+        let (tx, mut rx) = watch::channel(FillState::Connecting);
+        let progress = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            tx.send_replace(FillState::Missing { status: 404 });
+            tx
+        });
+        // Progress within the stall bound is waited for.
+        let state = await_end(&mut rx, Duration::from_millis(500)).await;
+        assert!(matches!(state, FillState::Missing { status: 404 }));
+        let _tx = progress.await;
+        let (_tx, mut rx) = watch::channel(FillState::Connecting);
+        let state = await_end(&mut rx, Duration::from_millis(50)).await;
+        assert!(
+            matches!(&state, FillState::Failed(err) if matches!(**err, UpstreamError::Stuck { .. }))
+        );
+    }
+
+    #[test]
+    fn an_abandoned_body_ends_with_a_failure_its_clients_see() {
+        let (tx, _) = watch::channel(FillState::Connecting);
+        let head = Arc::new(BodyHead {
+            file: Arc::new(tempfile::tempfile().expect("temp file")),
+            content_length: None,
+            content_type: None,
+        });
+        tx.send_replace(FillState::Body(BodyProgress {
+            head,
+            written: 10,
+            outcome: None,
+        }));
+        tx.send_modify(FillState::abandon);
+        let state = tx.borrow().clone();
+        assert!(matches!(
+            state,
+            FillState::Body(BodyProgress {
+                outcome: Some(Outcome::Failed(_)),
+                ..
+            })
+        ));
+    }
+}

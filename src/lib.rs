@@ -24,6 +24,7 @@ pub mod respond;
 pub mod server;
 pub mod status;
 pub mod store;
+pub mod toml_keys;
 pub mod triage;
 pub mod upstream;
 pub mod warm;

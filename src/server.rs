@@ -13,7 +13,7 @@ use crate::engine::{Engine, Mounted};
 use crate::http::{router, App};
 use crate::metrics::history::History;
 use crate::metrics::Metrics;
-use crate::store::{bucket::Bucket, LocalStore, LruStore, Store, TieredStore};
+use crate::store::{bucket::Bucket, AsyncStore, LocalStore, LruStore, SharedTier, Store};
 use crate::upstream::UpstreamClient;
 use anyhow::{bail, Context, Result};
 use std::collections::HashMap;
@@ -34,8 +34,8 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         LocalStore::open(&config.data_dir)?,
         config.max_size,
     )?);
-    let store: Arc<dyn Store> = match &config.storage {
-        Storage::Local => local,
+    let store = match &config.storage {
+        Storage::Local => AsyncStore::new(local),
         Storage::S3(settings) => {
             let bucket = Bucket::connect(settings).with_context(|| {
                 format!(
@@ -44,7 +44,7 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
                 )
             })?;
             tracing::info!(bucket = %settings.bucket, prefix = %settings.prefix, "local tier in front of a shared bucket");
-            Arc::new(TieredStore::new(local, bucket)?)
+            AsyncStore::with_shared(local, SharedTier::new(bucket)?)
         }
     };
     let names: Vec<&'static str> = config.ecosystems.iter().map(|e| e.factory.name).collect();

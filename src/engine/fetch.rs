@@ -103,8 +103,8 @@ impl FillJob {
         let check = self.check();
         let streamed = self.stream(upstream, &head, tx, &check).await?;
         let outcome = self.verify_and_publish(streamed, check, head).await?;
-        if let Outcome::Stored(_) = &outcome {
-            tracing::info!(key = %self.key, ms = started.elapsed().as_millis() as u64, "stored");
+        if let Outcome::Stored(pointer) = &outcome {
+            tracing::info!(key = %self.key, bytes = pointer.size, ms = started.elapsed().as_millis() as u64, "stored");
         }
         Ok(Some(finished(tx, outcome)))
     }

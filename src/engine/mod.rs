@@ -8,9 +8,9 @@
 use crate::direct::{Direct, DirectBody};
 use crate::fill::{BodyHead, FillState, Fills};
 use crate::metrics::Lookup;
-use crate::store::{AsyncStore, BlobFile, Pointer, Store};
-use crate::upstream::{UpstreamClient, UpstreamError};
-use larder_adapter::{Object, Verify};
+use crate::store::{AsyncStore, BlobFile, Pointer};
+use crate::upstream::{Availability, UpstreamClient, UpstreamError};
+use larder_adapter::{Freshness, Object, Verify};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -73,9 +73,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(store: Arc<dyn Store>, client: UpstreamClient, offline: bool) -> Self {
+    pub fn new(store: AsyncStore, client: UpstreamClient, offline: bool) -> Self {
         Engine {
-            store: AsyncStore::new(store),
+            store,
             client,
             fills: Fills::default(),
             clock: Clock::default(),
@@ -137,21 +137,50 @@ impl Engine {
         let key = Self::full_key(eco, object);
         let cached = self.cached_copy(eco, object, &key).await;
         let set = eco.adapter.published_with(object);
+        let copy = cached.as_ref().map(|(pointer, _)| phase::CachedCopy {
+            age: self.clock.age(pointer),
+            negative: pointer.is_negative(),
+        });
+        // The breaker is consulted (and a probe slot taken) only for a copy that may be stale.
+        let maybe_stale = match (object.freshness, copy) {
+            (Freshness::Mutable { ttl, negative_ttl }, Some(copy)) => {
+                force || copy.age >= ttl.min(negative_ttl)
+            }
+            _ => false,
+        };
+        let (upstream_down, probe_due) = match maybe_stale {
+            true => match self.client.availability(&object.upstream) {
+                Availability::Up => (false, false),
+                Availability::Down { probe } => (true, probe),
+            },
+            false => (false, false),
+        };
         let situation = phase::Situation {
             freshness: object.freshness,
             forced: force && object.is_metadata() && self.forced.allow(&key),
             offline: self.offline,
             store_refuses_writes: self.storage.refuses_writes(),
             member_of_set: !set.is_empty(),
+            upstream_down,
+            probe_due,
+            stale_while_revalidate: self.client.limits().stale_while_revalidate,
         };
-        let copy = cached.as_ref().map(|(pointer, _)| phase::CachedCopy {
-            age: self.clock.age(pointer),
-            negative: pointer.is_negative(),
-        });
         match (phase::decide(copy, &situation), cached) {
             (phase::Phase::Serve, Some((pointer, blob))) => {
                 *lookup = Lookup::Hit;
                 stored_or_missing(pointer, blob.as_ref(), None)
+            }
+            (phase::Phase::ServeStale { why, revalidate }, Some((pointer, blob))) => {
+                *lookup = Lookup::Hit;
+                if revalidate {
+                    self.revalidate_in_background(eco, object, &key, set, &pointer);
+                }
+                let host = object.upstream.host_str().unwrap_or_default().to_string();
+                let why = match why {
+                    phase::Stale::UpstreamDown => UpstreamError::Down { host },
+                    phase::Stale::Revalidating => UpstreamError::Revalidating { host },
+                };
+                stored_or_missing(pointer, blob.as_ref(), Some(Arc::new(why)))
             }
             (phase::Phase::Unavailable, _) => Found::Failed(Arc::new(UpstreamError::Offline)),
             (phase::Phase::Bypass, cached) => self.direct_or_stale(eco, object, cached).await,

@@ -26,6 +26,12 @@ pub struct Situation {
     pub store_refuses_writes: bool,
     /// The object is published as one set with others (`Ecosystem::published_with`).
     pub member_of_set: bool,
+    /// The upstream's breaker is open (`upstream::Availability::Down`); `probe_due`: this
+    /// request may carry the probe.
+    pub upstream_down: bool,
+    pub probe_due: bool,
+    /// How long past its TTL a copy is served at once while it is revalidated in the background.
+    pub stale_while_revalidate: Duration,
 }
 
 /// What happens to the request.
@@ -33,6 +39,10 @@ pub struct Situation {
 pub enum Phase {
     /// Serve the cached copy (or its remembered 404) as it is.
     Serve,
+    /// Serve the stale copy at once, and revalidate it in the background if `revalidate`:
+    /// upstream is down (the revalidation is then the probe), or the copy is within the
+    /// stale-while-revalidate bound.
+    ServeStale { why: Stale, revalidate: bool },
     /// Offline, and nothing is cached: 503.
     Unavailable,
     /// Stream from upstream uncached; the cached copy, if any, stands in when upstream fails.
@@ -44,10 +54,31 @@ pub enum Phase {
     Fill { revalidating: bool },
 }
 
+/// Why a stale copy is served without waiting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stale {
+    UpstreamDown,
+    Revalidating,
+}
+
 pub fn decide(copy: Option<CachedCopy>, situation: &Situation) -> Phase {
     if let Some(copy) = copy {
         if is_fresh(copy, situation) || situation.offline {
             return Phase::Serve;
+        }
+        if situation.upstream_down {
+            return Phase::ServeStale {
+                why: Stale::UpstreamDown,
+                revalidate: situation.probe_due,
+            };
+        }
+        // A remembered 404 is never served past its TTL unasked: it must not hide a release
+        // for long. A client's `no-cache` (npm, after a version it wanted was missing) waits.
+        if !copy.negative && !situation.forced && within_grace(copy, situation) {
+            return Phase::ServeStale {
+                why: Stale::Revalidating,
+                revalidate: true,
+            };
         }
     } else if situation.offline {
         return Phase::Unavailable;
@@ -60,6 +91,13 @@ pub fn decide(copy: Option<CachedCopy>, situation: &Situation) -> Phase {
     }
     Phase::Fill {
         revalidating: copy.is_some(),
+    }
+}
+
+fn within_grace(copy: CachedCopy, situation: &Situation) -> bool {
+    match situation.freshness {
+        Freshness::Immutable => true,
+        Freshness::Mutable { ttl, .. } => copy.age < ttl + situation.stale_while_revalidate,
     }
 }
 
@@ -98,6 +136,9 @@ mod tests {
             offline: false,
             store_refuses_writes: false,
             member_of_set: false,
+            upstream_down: false,
+            probe_due: false,
+            stale_while_revalidate: Duration::ZERO,
         }
     }
 
@@ -125,6 +166,30 @@ mod tests {
             revalidating: false,
         };
         let revalidate = Phase::Fill { revalidating: true };
+        let grace = Situation {
+            stale_while_revalidate: Duration::from_secs(600),
+            ..mutable
+        };
+        let down = Situation {
+            upstream_down: true,
+            ..mutable
+        };
+        let probe = Situation {
+            probe_due: true,
+            ..down
+        };
+        let in_background = Phase::ServeStale {
+            why: Stale::Revalidating,
+            revalidate: true,
+        };
+        let down_no_probe = Phase::ServeStale {
+            why: Stale::UpstreamDown,
+            revalidate: false,
+        };
+        let down_probe = Phase::ServeStale {
+            why: Stale::UpstreamDown,
+            revalidate: true,
+        };
         #[rustfmt::skip]
         let table: &[(&str, Option<CachedCopy>, Situation, Phase)] = &[
             ("an artifact, cached, however old",     copy(1_000_000, false), immutable, Phase::Serve),
@@ -146,6 +211,17 @@ mod tests {
             ("a set member, stale",                  copy(301, false),       in_set,    Phase::RefreshSet),
             ("a set member, not cached",             None,                   in_set,    Phase::RefreshSet),
             ("a full disk beats a set refresh",      None,                   Situation { store_refuses_writes: true, ..in_set }, Phase::Bypass),
+            ("stale within the grace: at once",      copy(301, false),       grace,     in_background),
+            ("stale past the grace: wait",           copy(901, false),       grace,     revalidate),
+            ("within the grace, forced: wait",       copy(301, false),       Situation { forced: true, ..grace }, revalidate),
+            ("a stale 404 is never served in grace", copy(61, true),         grace,     revalidate),
+            ("a set member in grace",                copy(301, false),       Situation { member_of_set: true, ..grace }, in_background),
+            ("upstream down, a stale copy",          copy(10_000, false),    down,      down_no_probe),
+            ("upstream down, the probe is due",      copy(10_000, false),    probe,     down_probe),
+            ("upstream down, forced: still at once", copy(10, false),        Situation { forced: true, ..down }, down_no_probe),
+            ("upstream down, a stale 404",           copy(61, true),         down,      down_no_probe),
+            ("upstream down, nothing cached: try",   None,                   down,      fill),
+            ("upstream down, a fresh copy",          copy(1, false),         down,      Phase::Serve),
         ];
         for (case, copy, situation, expected) in table {
             assert_eq!(decide(*copy, situation), *expected, "{case}");

@@ -84,7 +84,7 @@ impl Engine {
         }
     }
 
-    fn join_or_start_refresh(
+    pub(super) fn join_or_start_refresh(
         self: &Arc<Self>,
         eco: &Arc<Mounted>,
         members: Vec<Object>,

@@ -29,6 +29,26 @@ impl Engine {
         }
     }
 
+    /// Starts (or joins) the revalidation of a stale copy that is served meanwhile: the fill,
+    /// or the refresh of the set the object belongs to. Nobody waits for it.
+    pub(super) fn revalidate_in_background(
+        self: &Arc<Self>,
+        eco: &Arc<Mounted>,
+        object: &Object,
+        key: &str,
+        set: Vec<Object>,
+        stale: &Pointer,
+    ) {
+        let mut lookup = Lookup::Miss;
+        if set.is_empty() {
+            self.join_or_start_fill(eco, object, key, Some(stale.clone()), &mut lookup);
+        } else {
+            let mut members = vec![object.clone()];
+            members.extend(set);
+            self.join_or_start_refresh(eco, members, &mut lookup);
+        }
+    }
+
     fn join_or_start_fill(
         self: &Arc<Self>,
         eco: &Arc<Mounted>,
@@ -80,12 +100,22 @@ impl Engine {
             tracing::warn!(key = %pointer.key, error = %err, "serving the cached copy");
             stored_or_missing(pointer.clone(), blob.as_ref(), Some(err))
         };
-        let Ok(state) = tokio::time::timeout(stale_timeout, await_end(&mut rx, stall)).await else {
-            let host = object.upstream.host_str().unwrap_or_default().to_string();
-            return stale(Arc::new(UpstreamError::Timeout {
-                host,
-                after: stale_timeout,
-            }));
+        let host = object.upstream.host_str().unwrap_or_default().to_string();
+        let ended = tokio::time::timeout(stale_timeout, await_end(&mut rx, stall));
+        // Upstream marked down meanwhile (other requests failed): the copy answers at once.
+        let state = tokio::select! {
+            ended = ended => match ended {
+                Ok(state) => state,
+                Err(_) => {
+                    return stale(Arc::new(UpstreamError::Timeout {
+                        host,
+                        after: stale_timeout,
+                    }))
+                }
+            },
+            _ = self.client.marked_down(&object.upstream) => {
+                return stale(Arc::new(UpstreamError::Down { host }));
+            }
         };
         match state {
             FillState::NotModified(fresh) => stored_or_missing(fresh, blob.as_ref(), None),

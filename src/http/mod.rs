@@ -18,6 +18,7 @@ use larder_adapter::{ClientRequest, Route};
 use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::sync::Arc;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 
 /// Everything a request handler needs.
@@ -53,14 +54,42 @@ pub fn router(app: Arc<App>) -> axum::Router {
                 && !headers.contains_key(header::CONTENT_RANGE)
                 && (content_type.contains("json") || content_type.starts_with("text/"))
         };
-    axum::Router::new().fallback(handle).with_state(app).layer(
-        CompressionLayer::new()
-            .gzip(true)
-            .no_br()
-            .no_deflate()
-            .no_zstd()
-            .compress_when(compress_metadata),
-    )
+    let panics = app.metrics.handler_panics.clone();
+    axum::Router::new()
+        .fallback(handle)
+        .with_state(app)
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .no_br()
+                .no_deflate()
+                .no_zstd()
+                .compress_when(compress_metadata),
+        )
+        // A bug in one handler answers that request 500 and is counted, while every other
+        // request and fill goes on (an abort would cut them all).
+        .layer(CatchPanicLayer::custom(move |panic| {
+            answer_panic(&panics, panic)
+        }))
+}
+
+fn answer_panic(
+    panics: &prometheus_client::metrics::counter::Counter,
+    panic: Box<dyn std::any::Any + Send>,
+) -> Response {
+    panics.inc();
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "a request handler panicked; answered 500");
+    into_axum(respond::text(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "larder hit a bug answering this request (logged and counted in larder_handler_panics_total); \
+         retrying may work, and a report helps\n"
+            .into(),
+    ))
 }
 
 /// Serves `service` on `listener` until `graceful` resolves, then stops accepting and lets
@@ -282,7 +311,14 @@ async fn metrics(app: &App) -> respond::Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
     );
-    let body = app.metrics.encode(usage);
+    let down: Vec<String> = app
+        .engine
+        .client
+        .hosts_down()
+        .into_iter()
+        .map(|(host, _)| host)
+        .collect();
+    let body = app.metrics.encode(usage, &down);
     respond::build(StatusCode::OK, headers, Body::Full(body.into()))
 }
 
@@ -307,6 +343,7 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
         usage,
         max_size: app.max_size,
         offline: app.engine.offline(),
+        upstreams_down: app.engine.client.hosts_down(),
         in_flight: app.engine.fills.len(),
     };
     let mut headers = http::HeaderMap::new();

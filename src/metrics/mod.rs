@@ -47,6 +47,11 @@ struct EcoLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct HostLabel {
+    host: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct SourceLabel {
     ecosystem: String,
     source: String,
@@ -240,6 +245,12 @@ pub struct Metrics {
     by_name: BTreeMap<&'static str, Arc<EcoMetrics>>,
     store_bytes: Gauge,
     store_blobs: Gauge,
+    /// Requests whose handler panicked (answered 500; a bug to report).
+    pub handler_panics: Counter,
+    /// 1 for each upstream host whose breaker is open, 0 once it answers again.
+    upstream_down: Family<HostLabel, Gauge>,
+    /// Hosts ever marked down, so that their gauge goes back to 0.
+    hosts_seen_down: Mutex<std::collections::BTreeSet<String>>,
     /// Serializes scrapes (the registry is encoded under it).
     scrape: Mutex<()>,
 }
@@ -373,11 +384,26 @@ impl Metrics {
             store_bytes.clone(),
         );
         registry.register("store_blobs", "Blobs in the store", store_blobs.clone());
+        let handler_panics = Counter::default();
+        registry.register(
+            "handler_panics",
+            "Requests whose handler panicked and were answered 500 (a bug: please report it)",
+            handler_panics.clone(),
+        );
+        let upstream_down = Family::<HostLabel, Gauge>::default();
+        registry.register(
+            "upstream_down",
+            "1 while an upstream host is marked down (cached copies are served without asking it)",
+            upstream_down.clone(),
+        );
         Metrics {
             registry,
             by_name,
             store_bytes,
             store_blobs,
+            handler_panics,
+            upstream_down,
+            hosts_seen_down: Mutex::default(),
             scrape: Mutex::new(()),
         }
     }
@@ -395,13 +421,23 @@ impl Metrics {
         self.by_name.values().map(|eco| eco.snapshot()).collect()
     }
 
-    /// The text exposition, with the store's current usage.
-    pub fn encode(&self, usage: Option<Usage>) -> String {
+    /// The text exposition, with the store's current usage and the upstream hosts now down.
+    pub fn encode(&self, usage: Option<Usage>, hosts_down: &[String]) -> String {
         let _scrape = self.scrape.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(usage) = usage {
             self.store_bytes.set(usage.bytes as i64);
             self.store_blobs.set(usage.blobs as i64);
         }
+        let mut seen = self
+            .hosts_seen_down
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        seen.extend(hosts_down.iter().cloned());
+        for host in seen.iter() {
+            let label = HostLabel { host: host.clone() };
+            handle(&self.upstream_down, &label).set(i64::from(hosts_down.contains(host)));
+        }
+        drop(seen);
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             out.clear();
@@ -458,6 +494,7 @@ fn error_kind(err: &UpstreamError) -> &'static str {
         UpstreamError::HostNotAllowed { .. } => "host_not_allowed",
         UpstreamError::Storage { .. } | UpstreamError::Offline => "storage",
         UpstreamError::Stuck { .. } => "stuck",
+        UpstreamError::Down { .. } | UpstreamError::Revalidating { .. } => "down",
     }
 }
 
@@ -482,10 +519,14 @@ mod tests {
             host: "h".into(),
             after: std::time::Duration::from_secs(1),
         });
-        let text = metrics.encode(Some(Usage {
-            bytes: 1234,
-            blobs: 2,
-        }));
+        let text = metrics.encode(
+            Some(Usage {
+                bytes: 1234,
+                blobs: 2,
+            }),
+            &["registry.example:443".to_string()],
+        );
+        assert!(text.contains("larder_upstream_down{host=\"registry.example:443\"} 1"));
         for (series, value) in [
             ("larder_requests_total{ecosystem=\"npm\"}", "1"),
             ("larder_requests_total{ecosystem=\"go\"}", "0"),

@@ -77,6 +77,12 @@ pub fn for_ecosystem(name: &str, base: &str, proxy_hosts: &[String]) -> Vec<Snip
                 },
             ]
         }
+        "cargo" => vec![Snippet {
+            title: "cargo",
+            text: format!(
+                "# in $CARGO_HOME/config.toml (or .cargo/config.toml):\n[source.crates-io]\nreplace-with = \"larder\"\n\n[source.larder]\nregistry = \"sparse+{base}/cargo/crates-io/\""
+            ),
+        }],
         "maven" => vec![Snippet {
             title: "Maven (~/.m2/settings.xml)",
             text: format!(
@@ -135,11 +141,15 @@ mod tests {
         assert!(apt[1]
             .text
             .contains("deb http://m:1/apt/deb.debian.org/debian bookworm main"));
+        let cargo = for_ecosystem("cargo", "http://m:1", &[]);
+        assert!(cargo[0]
+            .text
+            .contains("registry = \"sparse+http://m:1/cargo/crates-io/\""));
         let maven = for_ecosystem("maven", "http://m:1", &[]);
         assert!(maven[0]
             .text
             .contains("<url>http://m:1/maven/central/</url>"));
-        assert!(for_ecosystem("fifth", "http://m:1", &[]).is_empty());
+        assert!(for_ecosystem("seventh", "http://m:1", &[]).is_empty());
         let args = build_args("http://m:1");
         assert!(args[0].text.contains("ARG GOPROXY"));
         assert!(args[1].text.contains("--build-arg GOPROXY=http://m:1/go"));

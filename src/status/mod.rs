@@ -21,6 +21,8 @@ pub struct Page<'a> {
     /// The store's size limit, once one is configured.
     pub max_size: Option<u64>,
     pub offline: bool,
+    /// Upstream hosts marked down, with for how long.
+    pub upstreams_down: Vec<(String, std::time::Duration)>,
     pub in_flight: usize,
 }
 
@@ -86,6 +88,15 @@ fn header(html: &mut String, page: &Page) {
             ""
         }
     );
+    for (host, since) in &page.upstreams_down {
+        let _ = write!(
+            html,
+            "<p><strong>upstream {} is down</strong> (for {}s): cached copies are served without \
+             asking it; it is probed every few seconds.</p>",
+            esc(host),
+            since.as_secs()
+        );
+    }
     match page.usage {
         Some(usage) => {
             let limit = match page.max_size {
@@ -368,6 +379,7 @@ mod tests {
             }),
             max_size: Some(12 * 1024 * 1024),
             offline: false,
+            upstreams_down: Vec::new(),
             in_flight: 0,
         })
     }

@@ -1,8 +1,9 @@
-//! The store as the async code sees it: every call that may block (a disk, the bucket) runs on
-//! the blocking pool here and nowhere else, so no async worker ever waits for a disk; the calls
-//! that never block ([`Store::hit_without_waiting`], [`Store::blob_without_waiting`],
-//! [`Store::health`]) are made directly.
+//! The store as the async code sees it: the local store's calls that may block (a disk) run on
+//! the blocking pool here, so no async worker ever waits for a disk; the calls that never block
+//! ([`Store::hit_without_waiting`], [`Store::blob_without_waiting`]) are made directly. For
+//! replicas, a [`SharedTier`] (a bucket) answers where the local store has nothing, awaited.
 
+use super::tiered::SharedTier;
 use super::{BlobFile, Pointer, Store, StoreHealth, TempBlob, Usage};
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -18,49 +19,108 @@ pub const SMALL_BLOB: u64 = 64 * 1024;
 #[derive(Clone)]
 pub struct AsyncStore {
     store: Arc<dyn Store>,
+    shared: Option<Arc<SharedTier>>,
 }
 
 impl AsyncStore {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        AsyncStore { store }
+        AsyncStore {
+            store,
+            shared: None,
+        }
     }
 
-    /// The synchronous store, for the calls that never block.
+    /// The local store in front of a shared tier (replicas).
+    pub fn with_shared(store: Arc<dyn Store>, shared: SharedTier) -> Self {
+        AsyncStore {
+            store,
+            shared: Some(Arc::new(shared)),
+        }
+    }
+
+    /// The local store, for the calls that never block.
     pub fn now(&self) -> &dyn Store {
         self.store.as_ref()
     }
 
+    pub fn shared(&self) -> Option<&Arc<SharedTier>> {
+        self.shared.as_ref()
+    }
+
     pub fn health(&self) -> StoreHealth {
-        self.store.health()
+        match &self.shared {
+            Some(shared) => shared.health(),
+            None => StoreHealth::default(),
+        }
     }
 
     /// An object's record and, for a stored body, its blob (read whole when small). `None`
-    /// when there is no record, or its blob is gone.
+    /// when there is no record, or its blob is gone. Hits are local; a local miss asks the
+    /// shared tier, and keeps what it finds.
     pub async fn lookup(&self, key: &str) -> io::Result<Option<(Pointer, Option<BlobFile>)>> {
         if let Some((pointer, blob)) = self.store.hit_without_waiting(key, SMALL_BLOB) {
             return Ok(Some((pointer, Some(blob))));
         }
-        let key = key.to_string();
-        self.call(move |store| {
-            let Some(pointer) = store.get_pointer(&key)? else {
-                return Ok(None);
-            };
-            match &pointer.sha256 {
-                None => Ok(Some((pointer, None))),
-                Some(sha) => match store.open_blob(sha)? {
-                    Some(blob) => Ok(Some((pointer, Some(read_if_small(blob)?)))),
-                    None => Ok(None),
-                },
-            }
-        })
-        .await
+        let owned = key.to_string();
+        let local = self
+            .call(move |store| {
+                let Some(pointer) = store.get_pointer(&owned)? else {
+                    return Ok(None);
+                };
+                let blob = match &pointer.sha256 {
+                    Some(sha) => store.open_blob(sha)?.map(read_if_small).transpose()?,
+                    None => None,
+                };
+                Ok(Some((pointer, blob)))
+            })
+            .await?;
+        let pointer = match local {
+            Some((pointer, Some(blob))) => return Ok(Some((pointer, Some(blob)))),
+            Some((pointer, None)) if pointer.is_negative() => return Ok(Some((pointer, None))),
+            Some((pointer, None)) => pointer,
+            None => match self.pointer_from_shared(key).await? {
+                Some(pointer) => pointer,
+                None => return Ok(None),
+            },
+        };
+        match &pointer.sha256 {
+            None => Ok(Some((pointer, None))),
+            Some(sha) => Ok(self.open_blob(sha).await?.map(|blob| (pointer, Some(blob)))),
+        }
     }
 
-    /// The blob `sha256`, read whole when small.
+    /// The shared tier's record of `key`, kept locally.
+    async fn pointer_from_shared(&self, key: &str) -> io::Result<Option<Pointer>> {
+        let Some(shared) = &self.shared else {
+            return Ok(None);
+        };
+        let Some(pointer) = shared.pointer(key).await else {
+            return Ok(None);
+        };
+        let kept = pointer.clone();
+        if let Err(err) = self.call(move |store| store.put_pointer(&kept)).await {
+            tracing::warn!(%key, error = %err, "could not keep the bucket's pointer locally");
+        }
+        Ok(Some(pointer))
+    }
+
+    /// The blob `sha256`, read whole when small: local, else copied from the shared tier.
     pub async fn open_blob(&self, sha256: &str) -> io::Result<Option<BlobFile>> {
-        let sha256 = sha256.to_string();
-        self.call(move |store| store.open_blob(&sha256)?.map(read_if_small).transpose())
-            .await
+        let sha = sha256.to_string();
+        let local = self
+            .call(move |store| store.open_blob(&sha)?.map(read_if_small).transpose())
+            .await?;
+        match (local, &self.shared) {
+            (Some(blob), _) => Ok(Some(blob)),
+            (None, None) => Ok(None),
+            (None, Some(shared)) => match shared.copy_blob(&self.store, sha256).await {
+                Some(blob) => {
+                    let blob = tokio::task::spawn_blocking(move || read_if_small(blob));
+                    Ok(Some(blob.await.map_err(io::Error::other)??))
+                }
+                None => Ok(None),
+            },
+        }
     }
 
     /// The blob a record names, if it is still there.
@@ -71,9 +131,20 @@ impl AsyncStore {
             .flatten()
     }
 
+    /// Writes records locally, then shares them in the background through the shared tier.
     pub async fn put_pointers(&self, pointers: Vec<Pointer>) -> io::Result<()> {
+        let written = match &self.shared {
+            Some(_) => pointers.clone(),
+            None => Vec::new(),
+        };
         self.call(move |store| pointers.iter().try_for_each(|p| store.put_pointer(p)))
-            .await
+            .await?;
+        if let Some(shared) = &self.shared {
+            for pointer in &written {
+                shared.share(&self.store, pointer);
+            }
+        }
+        Ok(())
     }
 
     pub async fn create_temp(&self) -> io::Result<TempBlob> {
@@ -97,16 +168,23 @@ impl AsyncStore {
         self.call(|store| store.usage()).await
     }
 
-    /// Runs a blocking store operation off the async workers.
     async fn call<T: Send + 'static>(
         &self,
         op: impl FnOnce(&dyn Store) -> io::Result<T> + Send + 'static,
     ) -> io::Result<T> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || op(store.as_ref()))
-            .await
-            .map_err(io::Error::other)?
+        blocking(&self.store, op).await
     }
+}
+
+/// Runs a blocking store operation off the async workers.
+pub(super) async fn blocking<T: Send + 'static>(
+    store: &Arc<dyn Store>,
+    op: impl FnOnce(&dyn Store) -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || op(store.as_ref()))
+        .await
+        .map_err(io::Error::other)?
 }
 
 /// A whole file, read on the blocking pool (an index to parse).

@@ -8,7 +8,7 @@
 //! (`larder export` / `larder import`); [`lru`] wraps it with a record of use and
 //! eviction under `max_size` ([`evict`]); [`scan`] walks it for `larder gc` and `larder verify`
 //! ([`verify`]). Replicas put that local tier in front of a shared S3-compatible bucket
-//! ([`bucket`]) as a [`tiered`] store. Adapters never see the store.
+//! ([`bucket`]) as a [`tiered`] shared tier, which [`facade`] consults. Adapters never see the store.
 
 pub mod archive;
 pub mod bucket;
@@ -30,7 +30,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use facade::{read_whole, AsyncStore, SMALL_BLOB};
 pub use local::LocalStore;
 pub use lru::LruStore;
-pub use tiered::TieredStore;
+pub use tiered::SharedTier;
 
 /// A store's state for `/-/health`.
 #[derive(Clone, Debug, Default)]
@@ -134,7 +134,9 @@ pub struct TempBlob {
     pub file: std::fs::File,
 }
 
-/// The storage backend interface the engine uses.
+/// The local storage backend. Every method may block on a disk, except
+/// [`Store::hit_without_waiting`] and [`Store::blob_without_waiting`], which must return at once:
+/// async code calls the others only through [`AsyncStore`], which runs them on the blocking pool.
 pub trait Store: Send + Sync + 'static {
     /// Opens the blob with this hex sha256, if present.
     fn open_blob(&self, sha256: &str) -> io::Result<Option<BlobFile>>;
@@ -163,10 +165,6 @@ pub trait Store: Send + Sync + 'static {
     fn put_pointer(&self, pointer: &Pointer) -> io::Result<()>;
     /// What the blobs take up now (for `/-/metrics` and the status page; may walk the store).
     fn usage(&self) -> io::Result<Usage>;
-    /// The shared tier's state; a store without one is always healthy.
-    fn health(&self) -> StoreHealth {
-        StoreHealth::default()
-    }
 }
 
 /// The blobs a store holds.

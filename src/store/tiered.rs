@@ -1,5 +1,6 @@
-//! The tiered store for replicas: the local disk store (LRU-bounded by `max_size`) in front, a
-//! shared bucket behind.
+//! The shared tier for replicas: a bucket behind the local disk store (LRU-bounded by
+//! `max_size`). [`super::AsyncStore`] consults it where the local store has nothing; every call
+//! to the bucket is awaited (none blocks a thread).
 //!
 //! - Hits are local: a pointer and blob on local disk are served without asking the bucket.
 //! - A local miss asks the bucket (pointer, then blob). A blob found there is downloaded whole
@@ -13,10 +14,10 @@
 //!   store alone; a probe notices when it answers again.
 
 use super::bucket::Bucket;
-use super::{BlobFile, Pointer, Store, StoreHealth, TempBlob, Usage};
+use super::facade::blocking;
+use super::{BlobFile, Pointer, Store, StoreHealth};
 use std::collections::HashMap;
 use std::io;
-use std::path::Path;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -27,18 +28,15 @@ const PROBE_DEGRADED: Duration = Duration::from_secs(1);
 /// How often the prober looks at the bucket's state (a failed request marks it degraded).
 const PROBE_TICK: Duration = Duration::from_millis(250);
 
-pub struct TieredStore {
-    /// The local tier (the local store, bounded by `max_size`).
-    local: Arc<dyn Store>,
+pub struct SharedTier {
     bucket: Arc<Bucket>,
-    runtime: tokio::runtime::Handle,
     /// Blobs being copied from the bucket, so concurrent misses copy once.
-    copying: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    copying: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
-impl TieredStore {
-    /// Must be called within a tokio runtime; its handle runs the bucket calls.
-    pub fn new(local: Arc<dyn Store>, bucket: Bucket) -> io::Result<TieredStore> {
+impl SharedTier {
+    /// Must be called within a tokio runtime, which runs the bucket's prober.
+    pub fn new(bucket: Bucket) -> io::Result<SharedTier> {
         let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
         let bucket = Arc::new(bucket);
         let weak: Weak<Bucket> = Arc::downgrade(&bucket);
@@ -59,10 +57,8 @@ impl TieredStore {
                 tokio::time::sleep(PROBE_TICK).await;
             }
         });
-        Ok(TieredStore {
-            local,
+        Ok(SharedTier {
             bucket,
-            runtime,
             copying: Mutex::new(HashMap::new()),
         })
     }
@@ -71,9 +67,26 @@ impl TieredStore {
         &self.bucket
     }
 
+    /// The bucket's record of `key`, if it is reachable and has one.
+    pub async fn pointer(&self, key: &str) -> Option<Pointer> {
+        if self.bucket.is_degraded() {
+            return None;
+        }
+        match self.bucket.get_pointer(key).await {
+            Ok(pointer) => pointer,
+            Err(err) => {
+                tracing::warn!(%key, error = %err, "could not read a pointer from the bucket; treating it as a miss");
+                None
+            }
+        }
+    }
+
     /// Copies a blob from the bucket into the local tier; `None` if the bucket lacks it or
-    /// cannot be reached.
-    fn copy_from_bucket(&self, sha256: &str) -> io::Result<Option<BlobFile>> {
+    /// cannot be reached. Concurrent copies of one blob on this replica are one.
+    pub async fn copy_blob(&self, local: &Arc<dyn Store>, sha256: &str) -> Option<BlobFile> {
+        if self.bucket.is_degraded() || !super::is_sha256_hex(sha256) {
+            return None;
+        }
         let lock = self
             .copying
             .lock()
@@ -82,128 +95,85 @@ impl TieredStore {
             .or_default()
             .clone();
         let copied = {
-            let _one_at_a_time = lock.lock().unwrap_or_else(|p| p.into_inner());
-            self.copy_locked(sha256)
+            let _one_at_a_time = lock.lock().await;
+            self.copy_locked(local, sha256).await
         };
         self.copying
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(sha256);
-        copied
+        match copied {
+            Ok(blob) => blob,
+            Err(err) => {
+                tracing::warn!(sha256, error = %err, "could not copy a blob from the bucket; treating it as a miss");
+                None
+            }
+        }
     }
 
-    fn copy_locked(&self, sha256: &str) -> io::Result<Option<BlobFile>> {
-        if let Some(blob) = self.local.open_blob(sha256)? {
-            return Ok(Some(blob));
-        }
-        if self.bucket.is_degraded() {
-            return Ok(None);
-        }
-        let mut temp = self.local.create_temp()?;
-        let started = std::time::Instant::now();
-        match self
-            .runtime
-            .block_on(self.bucket.get_blob(sha256, &mut temp.file))
+    async fn copy_locked(
+        &self,
+        local: &Arc<dyn Store>,
+        sha256: &str,
+    ) -> io::Result<Option<BlobFile>> {
+        let sha = sha256.to_string();
+        let mut temp = match blocking(local, move |local| match local.open_blob(&sha)? {
+            Some(blob) => Ok(Err(blob)),
+            None => local.create_temp().map(Ok),
+        })
+        .await?
         {
+            // Copied meanwhile by a request that held the lock before this one.
+            Err(blob) => return Ok(Some(blob)),
+            Ok(temp) => temp,
+        };
+        let started = std::time::Instant::now();
+        let got = self.bucket.get_blob(sha256, &mut temp.file).await;
+        let sha = sha256.to_string();
+        let path = temp.path.clone();
+        match got {
             Ok(true) => {
-                self.local.publish(&temp.path, sha256)?;
+                let blob = blocking(local, move |local| {
+                    local.publish(&path, &sha)?;
+                    local.open_blob(&sha)
+                })
+                .await?;
                 tracing::debug!(
                     sha256,
                     ms = started.elapsed().as_millis() as u64,
                     "copied from the bucket"
                 );
-                self.local.open_blob(sha256)
+                Ok(blob)
             }
             Ok(false) => {
-                self.local.discard(&temp.path);
+                discard(local, path).await;
                 Ok(None)
             }
             Err(err) => {
-                self.local.discard(&temp.path);
-                tracing::warn!(sha256, error = %err, "could not copy a blob from the bucket; treating it as a miss");
-                Ok(None)
-            }
-        }
-    }
-}
-
-impl Store for TieredStore {
-    fn open_blob(&self, sha256: &str) -> io::Result<Option<BlobFile>> {
-        match self.local.open_blob(sha256)? {
-            Some(blob) => Ok(Some(blob)),
-            None if self.bucket.is_degraded() || !super::is_sha256_hex(sha256) => Ok(None),
-            None => self.copy_from_bucket(sha256),
-        }
-    }
-
-    fn create_temp(&self) -> io::Result<TempBlob> {
-        self.local.create_temp()
-    }
-
-    /// Hits are local (module comment), so the local tier's fast path is this store's.
-    fn hit_without_waiting(&self, key: &str, read_up_to: u64) -> Option<(Pointer, BlobFile)> {
-        self.local.hit_without_waiting(key, read_up_to)
-    }
-
-    fn blob_without_waiting(&self, sha256: &str, read_up_to: u64) -> Option<BlobFile> {
-        self.local.blob_without_waiting(sha256, read_up_to)
-    }
-
-    fn publish(&self, temp: &Path, sha256: &str) -> io::Result<()> {
-        // Shared with its pointer (`put_pointer`), so the bucket never holds a pointer whose
-        // blob it lacks.
-        self.local.publish(temp, sha256)
-    }
-
-    fn discard(&self, temp: &Path) {
-        self.local.discard(temp)
-    }
-
-    fn get_pointer(&self, key: &str) -> io::Result<Option<Pointer>> {
-        if let Some(pointer) = self.local.get_pointer(key)? {
-            return Ok(Some(pointer));
-        }
-        if self.bucket.is_degraded() {
-            return Ok(None);
-        }
-        match self.runtime.block_on(self.bucket.get_pointer(key)) {
-            Ok(Some(pointer)) => {
-                if let Err(err) = self.local.put_pointer(&pointer) {
-                    tracing::warn!(%key, error = %err, "could not keep the bucket's pointer locally");
-                }
-                Ok(Some(pointer))
-            }
-            Ok(None) => Ok(None),
-            Err(err) => {
-                tracing::warn!(%key, error = %err, "could not read a pointer from the bucket; treating it as a miss");
-                Ok(None)
+                discard(local, path).await;
+                Err(io::Error::other(err.to_string()))
             }
         }
     }
 
-    fn put_pointer(&self, pointer: &Pointer) -> io::Result<()> {
-        self.local.put_pointer(pointer)?;
+    /// Shares a record written locally, in the background: its blob first (if the bucket
+    /// lacks it), then the record, so the bucket never holds a pointer whose blob it lacks.
+    pub fn share(&self, local: &Arc<dyn Store>, pointer: &Pointer) {
         if self.bucket.is_degraded() {
             tracing::debug!(key = %pointer.key, "bucket unreachable; not shared");
-            return Ok(());
+            return;
         }
-        let (bucket, local, pointer) = (self.bucket.clone(), self.local.clone(), pointer.clone());
+        let (bucket, local, pointer) = (self.bucket.clone(), local.clone(), pointer.clone());
         bucket.upload_started();
-        self.runtime.spawn(async move {
-            if let Err(err) = share(&bucket, local.as_ref(), &pointer).await {
+        tokio::spawn(async move {
+            if let Err(err) = share(&bucket, &local, &pointer).await {
                 tracing::warn!(key = %pointer.key, error = %err, "could not share an object through the bucket; it stays on this replica");
             }
             bucket.upload_finished();
         });
-        Ok(())
     }
 
-    /// The local tier's usage (the bucket's is bounded by its lifecycle rules, not by larder).
-    fn usage(&self) -> io::Result<Usage> {
-        self.local.usage()
-    }
-
-    fn health(&self) -> StoreHealth {
+    pub fn health(&self) -> StoreHealth {
         StoreHealth {
             shared: true,
             degraded: self.bucket.degraded(),
@@ -212,18 +182,28 @@ impl Store for TieredStore {
     }
 }
 
+async fn discard(local: &Arc<dyn Store>, temp: std::path::PathBuf) {
+    let _ = blocking(local, move |local| {
+        local.discard(&temp);
+        Ok(())
+    })
+    .await;
+}
+
 /// Uploads the blob if the bucket lacks it, then the pointer.
 async fn share(
     bucket: &Bucket,
-    local: &dyn Store,
+    local: &Arc<dyn Store>,
     pointer: &Pointer,
 ) -> Result<(), super::bucket::BucketError> {
-    if let Some(sha) = &pointer.sha256 {
-        if !bucket.has_blob(sha).await? {
-            let Some(blob) = local.open_blob(sha)? else {
+    if let Some(sha) = pointer.sha256.clone() {
+        if !bucket.has_blob(&sha).await? {
+            let Some(blob) = blocking(local, move |local| local.open_blob(&sha)).await? else {
                 return Ok(());
             };
-            bucket.put_blob(sha, blob.file).await?;
+            bucket
+                .put_blob(pointer.sha256.as_deref().unwrap_or_default(), blob.file)
+                .await?;
         }
     }
     bucket.put_pointer(pointer).await?;

@@ -2,7 +2,7 @@
 //! build that follows finds it all cached.
 //!
 //! Parsing is each adapter's (`larder_npm::lockfile`, `larder_pypi::lockfile`,
-//! `larder_go::lockfile`, `larder_apt::print_uris`: pure functions); [`sources`] picks the
+//! `larder_go::lockfile`, `larder_apt::print_uris`, `larder_cargo::lockfile`: pure functions); [`sources`] picks the
 //! parser; this module does the I/O: plain HTTP requests to larder (never to an upstream: larder
 //! fetches, verifies and stores exactly as for a client), a bounded number at a time, with a
 //! progress bar on a terminal and plain lines otherwise.
@@ -167,7 +167,49 @@ impl Client {
                 }
             }
             Job::Python { pin } => self.python(pin, tags).await,
+            Job::Cargo { pin } => self.cargo(pin).await,
         }
+    }
+
+    /// What cargo does for a locked crate: its index file, then the download its registry's
+    /// `config.json` (larder's, so the download goes through larder) names.
+    async fn cargo(&self, pin: &larder_cargo::lockfile::Pin) -> Result<Got, String> {
+        let Some(registry) = pin.larder_registry(&self.base) else {
+            return Err(format!(
+                "its registry {} is not one reached through this larder; name it in [cargo.registries] and build with its index at {}/cargo/<name>/",
+                pin.registry, self.base
+            ));
+        };
+        let root = format!("{}/cargo/{registry}", self.base);
+        let config_url = format!("{root}/config.json");
+        let response = self
+            .direct
+            .get(&config_url)
+            .send()
+            .await
+            .map_err(|err| format!("{config_url}: {err}"))?;
+        let status = response.status();
+        if status != reqwest::StatusCode::OK {
+            return Err(format!(
+                "{config_url}: {}",
+                status_text(status, response).await
+            ));
+        }
+        let config = response
+            .bytes()
+            .await
+            .map_err(|err| format!("{config_url}: {err}"))?;
+        let dl = larder_cargo::lockfile::dl_of(&config)
+            .ok_or_else(|| format!("{config_url}: no `dl` in it"))?;
+        let index = drain(self.direct.get(format!("{root}/{}", pin.index_path())))
+            .await
+            .map_err(|err| format!("index file {}: {err}", pin.index_path()))?;
+        let download = pin
+            .download_url(&dl)
+            .ok_or("the lockfile has no checksum for it (a version 1 Cargo.lock: run `cargo update -w` to rewrite it)")?;
+        let mut got = drain(self.direct.get(download)).await?;
+        got.bytes += index.bytes;
+        Ok(got)
     }
 
     async fn python(&self, pin: &Pin, tags: &Tags) -> Result<Got, String> {

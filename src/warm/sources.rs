@@ -18,6 +18,8 @@ pub enum Job {
     Proxy { uri: String },
     /// Find the file for a pin on its project's page through larder, then GET it.
     Python { pin: Pin },
+    /// GET a crate's index file, then the `.crate` at the `dl` of larder's `config.json`.
+    Cargo { pin: larder_cargo::lockfile::Pin },
 }
 
 impl Job {
@@ -26,6 +28,7 @@ impl Job {
             Job::Get { path, .. } => path.clone(),
             Job::Proxy { uri } => uri.clone(),
             Job::Python { pin } => format!("pypi {}=={}", pin.name, pin.version),
+            Job::Cargo { pin } => format!("cargo {}@{}", pin.name, pin.version),
         }
     }
 }
@@ -39,6 +42,7 @@ pub enum Format {
     UvLock,
     GoSum,
     AptUris,
+    CargoLock,
     MavenDependencyList,
 }
 
@@ -61,6 +65,7 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format> {
         "pnpm-lock.yaml" => Format::PnpmLock,
         "uv.lock" => Format::UvLock,
         "go.sum" => Format::GoSum,
+        "cargo.lock" => Format::CargoLock,
         _ if looks_like_apt => Format::AptUris,
         _ if looks_like_maven => Format::MavenDependencyList,
         _ if name.ends_with(".txt") => Format::Requirements,
@@ -68,7 +73,7 @@ pub fn detect(path: &Path, bytes: &[u8]) -> Result<Format> {
             Format::PackageLock
         }
         _ => bail!(
-            "{}: not a lockfile larder knows (package-lock.json, pnpm-lock.yaml, requirements*.txt, uv.lock, go.sum, or the output of `apt-get install --print-uris` or `mvn dependency:list`)",
+            "{}: not a lockfile larder knows (package-lock.json, pnpm-lock.yaml, requirements*.txt, uv.lock, go.sum, Cargo.lock, or the output of `apt-get install --print-uris` or `mvn dependency:list`)",
             path.display()
         ),
     })
@@ -113,6 +118,10 @@ pub fn jobs(format: Format, bytes: &[u8]) -> Result<Vec<Job>> {
         Format::AptUris => larder_apt::print_uris::print_uris(bytes)?
             .into_iter()
             .map(|u| Job::Proxy { uri: u.uri })
+            .collect(),
+        Format::CargoLock => larder_cargo::lockfile::cargo_lock(bytes)?
+            .into_iter()
+            .map(|pin| Job::Cargo { pin })
             .collect(),
         Format::MavenDependencyList => {
             let text =
@@ -238,6 +247,7 @@ mod tests {
             ),
             Some(Format::MavenDependencyList)
         );
-        assert_eq!(detect("Cargo.lock", b""), None);
+        assert_eq!(detect("Cargo.lock", b""), Some(Format::CargoLock));
+        assert_eq!(detect("Gemfile.lock", b""), None);
     }
 }

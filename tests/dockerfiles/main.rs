@@ -1,7 +1,7 @@
 //! The example Dockerfiles in `deploy/examples/`, built for real with buildah through larder.
 //!
 //! For each example: build once with larder in front of fixture upstreams (the generators of
-//! the ecosystem tests, `tests/{npm,pypi,go,apt}/fixture.rs`, included as they are), stop the
+//! the ecosystem tests, `tests/{npm,pypi,go,apt,cargo}/fixture.rs`, included as they are), stop the
 //! fixtures, build again with `--no-cache` so that every RUN step runs again: the second build
 //! succeeds from larder alone and installs exactly what the first did. The build-args come
 //! from `larder env --format build-args`, as a user would paste them.
@@ -17,6 +17,9 @@ mod support;
 #[path = "../apt/fixture.rs"]
 mod apt_fixture;
 #[allow(dead_code)]
+#[path = "../cargo/fixture.rs"]
+mod cargo_fixture;
+#[allow(dead_code)]
 #[path = "../go/fixture.rs"]
 mod go_fixture;
 #[allow(dead_code)]
@@ -30,6 +33,7 @@ mod npm_fixture;
 mod pypi_fixture;
 
 mod buildah;
+mod cargo;
 mod examples;
 mod maven;
 

@@ -185,3 +185,45 @@ fn offline_mode_serves_what_is_cached_and_never_calls_upstream() {
         "offline larder contacted upstream"
     );
 }
+
+/// Artifact downloads that hold every connection slot to a host (each for its whole body) do
+/// not delay a metadata request to the same host: the two have separate budgets.
+#[test]
+fn metadata_does_not_queue_behind_slow_downloads_from_its_host() {
+    let mut routes = Routes::new();
+    for i in 0..4 {
+        routes.insert(
+            format!("/blob/slow{i}"),
+            vec![Resource::new("application/octet-stream", payload(100_000, i)).trickle(20_000)],
+        );
+    }
+    routes.insert(
+        "/meta/m".into(),
+        vec![Resource::new("application/json", b"{}".to_vec())],
+    );
+    let upstream = Upstream::start(routes);
+    let larder = TestLarder::start(&upstream.url, "[limits]\nmax_connections_per_host = 2\n");
+    for i in 0..4 {
+        let url = larder.at(&format!("blob/slow{i}"));
+        std::thread::spawn(move || {
+            let _ = http_client().get(url).send().and_then(|r| r.bytes());
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while (0..4)
+        .filter(|i| upstream.count(&format!("/blob/slow{i}")) > 0)
+        .count()
+        < 2
+    {
+        assert!(Instant::now() < deadline, "the downloads never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let started = Instant::now();
+    let meta = http_client().get(larder.at("meta/m")).send().unwrap();
+    assert_eq!(meta.status(), 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "metadata waited {:?} behind the downloads (each takes 5 s)",
+        started.elapsed()
+    );
+}

@@ -70,6 +70,9 @@ impl Ecosystem for TestEcosystem {
             };
             return Route::Fetch(object.verify(verify));
         }
+        if path == "/panic" {
+            panic!("the test ecosystem's deliberate bug");
+        }
         if path == "/decl" {
             return Route::Fetch(self.object("decl", path, self.mutable()).declares_digests());
         }
@@ -151,6 +154,7 @@ static FACTORIES: LazyLock<Vec<AdapterFactory>> = LazyLock::new(|| {
 /// A larder running in this process on its own runtime; stops when dropped.
 pub struct TestLarder {
     pub url: String,
+    app: std::sync::Arc<larder::http::App>,
     pub data_dir: std::path::PathBuf,
     runtime: Option<tokio::runtime::Runtime>,
     _temp: Option<tempfile::TempDir>,
@@ -184,6 +188,7 @@ impl TestLarder {
             data_dir.display().to_string()
         );
         let table: toml::Table = merge_sections(&text).parse().expect("test config is TOML");
+
         let config = Config::from_table(table, &FACTORIES).expect("test config is valid");
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -196,10 +201,16 @@ impl TestLarder {
         let addr: SocketAddr = running.addr;
         TestLarder {
             url: format!("http://{addr}/t"),
+            app: running.app.clone(),
             data_dir: data_dir.to_path_buf(),
             runtime: Some(runtime),
             _temp: None,
         }
+    }
+
+    /// The engine's clock: a test moves it past a TTL instead of sleeping.
+    pub fn clock(&self) -> &larder::engine::Clock {
+        &self.app.engine.clock
     }
 
     pub fn at(&self, path: &str) -> String {

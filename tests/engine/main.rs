@@ -7,6 +7,7 @@ mod support;
 mod bad_input;
 mod coalescing;
 mod crash;
+mod dead_upstream;
 mod failures;
 mod full_disk;
 mod harness;

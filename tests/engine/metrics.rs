@@ -263,3 +263,26 @@ async fn concurrent_misses_count_one_miss_and_coalesced_waits() {
         "(misses, coalesced, served from the fill, fetched)"
     );
 }
+
+/// A bug in one request's handler answers that request 500, is counted, and leaves the
+/// connection and every other request working.
+#[test]
+fn a_panicking_handler_answers_500_and_is_counted() {
+    let body = payload(1000, 3);
+    let mut routes = Routes::new();
+    routes.insert(
+        "/blob/ok".into(),
+        vec![Resource::new("application/octet-stream", body.clone())],
+    );
+    let upstream = Upstream::start(routes);
+    let larder = TestLarder::start(&upstream.url, "");
+    let client = http_client();
+    let panicked = client.get(larder.at("panic")).send().unwrap();
+    assert_eq!(panicked.status(), 500);
+    assert!(panicked.text().unwrap().contains("larder hit a bug"));
+    let after = client.get(larder.at("blob/ok")).send().unwrap();
+    assert_eq!(after.status(), 200);
+    assert!(after.bytes().unwrap() == body);
+    let text = scrape(&root(&larder));
+    assert_eq!(metric(&text, "larder_handler_panics_total"), Some(1.0));
+}

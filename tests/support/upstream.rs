@@ -41,6 +41,8 @@ pub struct Resource {
     /// Served only when the request's `Accept` contains this; `None` is the fallback.
     pub accept: Option<String>,
     pub headers: Vec<(String, String)>,
+    /// This resource's body alone trickles at this many bytes a second (in `Mode::Normal`).
+    pub trickle: Option<u64>,
 }
 
 impl Resource {
@@ -51,7 +53,13 @@ impl Resource {
             body: body.into(),
             accept: None,
             headers: Vec::new(),
+            trickle: None,
         }
+    }
+
+    pub fn trickle(mut self, bytes_per_sec: u64) -> Self {
+        self.trickle = Some(bytes_per_sec);
+        self
     }
 
     pub fn status(mut self, status: u16) -> Self {
@@ -305,6 +313,13 @@ async fn respond(
             .map_err(|never| match never {})
             .boxed()
     } else {
+        let mode = match (mode, resource.trickle) {
+            (Mode::Normal, Some(bytes_per_sec)) => Mode::Slow {
+                latency: Duration::ZERO,
+                bytes_per_sec,
+            },
+            (mode, _) => mode,
+        };
         body_for(mode, Bytes::from(resource.body))
     };
     Ok(builder.body(body).expect("valid fixture response"))

@@ -2,7 +2,7 @@
 //! stopped; `larder export` / `larder import` between data dirs, served offline; a tampered
 //! export refused.
 //!
-//! Reuses the fixture generators and client drivers of `tests/{npm,pypi,go,apt}` (tools from
+//! Reuses the fixture generators and client drivers of `tests/{npm,pypi,go,apt,cargo}` (tools from
 //! their `.ci/install/*.sh`).
 
 #[path = "../support/mod.rs"]
@@ -12,6 +12,12 @@ mod support;
 #[allow(dead_code)]
 #[path = "../apt/client.rs"]
 mod apt_client;
+#[allow(dead_code)]
+#[path = "../cargo/client.rs"]
+mod cargo_client;
+#[allow(dead_code)]
+#[path = "../cargo/fixture.rs"]
+mod cargo_fixture;
 #[allow(dead_code)]
 #[path = "../apt/fixture.rs"]
 mod fixture;
@@ -36,6 +42,7 @@ mod pypi_fixture;
 
 mod apt;
 mod archive;
+mod cargo;
 mod go;
 mod npm;
 mod pypi;

@@ -10,6 +10,8 @@
 //! never matches on an ecosystem's name, so a new ecosystem is a new crate plus one line in
 //! the binary's adapter list.
 
+#![forbid(unsafe_code)]
+
 pub mod digest;
 pub mod object;
 pub mod remotes;

@@ -22,6 +22,8 @@
 //!
 //! Architecture invariant: no I/O here (see `larder_adapter`).
 
+#![forbid(unsafe_code)]
+
 mod classify;
 mod compression;
 pub mod packages;

@@ -6,6 +6,8 @@
 //! Module bytes are never checked here: the proxy protocol declares no digest, and the go
 //! command checks every `.mod` and `.zip` against `go.sum` and the checksum database itself.
 
+#![forbid(unsafe_code)]
+
 mod escape;
 pub mod lockfile;
 mod proxy;

@@ -20,6 +20,7 @@
 //!   version published upstream is served the first time a client asks for it.
 //!
 //! Architecture invariant: no I/O here (see `larder_adapter`).
+#![forbid(unsafe_code)]
 
 pub mod checksum;
 pub mod coordinates;

@@ -10,6 +10,8 @@
 //! negotiates full vs abbreviated packuments, [`listing`] finds a tarball's digest in a
 //! packument, [`rewrite`] points tarball links at larder.
 
+#![forbid(unsafe_code)]
+
 pub mod accept;
 pub mod listing;
 pub mod lockfile;

@@ -13,6 +13,8 @@
 //!
 //! Architecture invariant: no I/O here (see `larder-adapter`).
 
+#![forbid(unsafe_code)]
+
 mod accept;
 mod listing;
 pub mod lockfile;

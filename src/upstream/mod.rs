@@ -5,7 +5,6 @@
 //! a timeout, retries requests that failed before any response, and caps concurrent requests
 //! per host.
 
-use crate::config::{Credentials, Limits};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -13,86 +12,14 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
-/// Why an upstream request failed; each maps to the status the client sees.
-#[derive(Clone, Debug, thiserror::Error)]
-pub enum UpstreamError {
-    #[error("host {host} is not a configured upstream; larder only contacts configured upstreams")]
-    HostNotAllowed { host: String },
-    #[error("upstream {host} is unreachable: {detail}")]
-    Connect { host: String, detail: String },
-    #[error("upstream {host} did not answer within {}", humantime::format_duration(*.after))]
-    Timeout { host: String, after: Duration },
-    #[error("upstream {host} answered {status}")]
-    Status { host: String, status: StatusCode },
-    #[error("upstream {host} answered with an HTML page where a file was expected (an error or captive-portal page?); not cached")]
-    HtmlPage { host: String },
-    #[error("upstream {host} broke off the download: {detail}")]
-    Body { host: String, detail: String },
-    #[error("upstream {host} sent {got} bytes where it announced {announced}")]
-    Short {
-        host: String,
-        got: u64,
-        announced: u64,
-    },
-    #[error("bytes from {host} do not match the published digest (expected {expected}); nothing was stored")]
-    DigestMismatch { host: String, expected: String },
-    #[error("larder runs offline and has no copy of this object")]
-    Offline,
-    #[error("larder could not store the download: {detail}")]
-    Storage { detail: String },
-    #[error("the download made no progress for {}; larder gave up waiting for it (see larder's log)", humantime::format_duration(*.after))]
-    Stuck { after: Duration },
-}
+mod error;
+mod health;
+mod settings;
 
-impl UpstreamError {
-    /// The status a client gets when no cached copy can stand in.
-    pub fn client_status(&self) -> StatusCode {
-        match self {
-            UpstreamError::HostNotAllowed { .. } => StatusCode::FORBIDDEN,
-            UpstreamError::Timeout { .. } | UpstreamError::Stuck { .. } => {
-                StatusCode::GATEWAY_TIMEOUT
-            }
-            UpstreamError::Status { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            UpstreamError::Offline => StatusCode::SERVICE_UNAVAILABLE,
-            _ => StatusCode::BAD_GATEWAY,
-        }
-    }
-
-    /// Whether a stale cached copy should be served instead (stale-if-error). True for
-    /// failures of upstream's availability, including 401/403 from an expired token.
-    pub fn allows_stale(&self) -> bool {
-        match self {
-            UpstreamError::Status { status, .. } => {
-                status.is_server_error()
-                    || *status == StatusCode::TOO_MANY_REQUESTS
-                    || *status == StatusCode::UNAUTHORIZED
-                    || *status == StatusCode::FORBIDDEN
-            }
-            UpstreamError::HostNotAllowed { .. } | UpstreamError::DigestMismatch { .. } => false,
-            _ => true,
-        }
-    }
-}
-
-impl Limits {
-    /// The longest a response head can take with every retry: past it, a request waiting for
-    /// a fill's head is answered 504 rather than kept waiting for a fill that is stuck.
-    pub fn head_wait(&self) -> Duration {
-        let attempts = self.retries + 1;
-        let backoff: Duration = (1..attempts).map(retry_backoff).sum();
-        (self.connect_timeout + self.first_byte_timeout) * attempts + backoff + SCHEDULING_SLACK
-    }
-
-    /// The longest a fill may go without progress before its waiters give up on it.
-    pub fn stall_wait(&self) -> Duration {
-        self.head_wait().max(self.idle_timeout + SCHEDULING_SLACK)
-    }
-}
-
-/// Time for the task that drives a fill to be scheduled and write what it received.
-const SCHEDULING_SLACK: Duration = Duration::from_secs(5);
+pub use error::UpstreamError;
+pub use health::{Availability, PROBE_INTERVAL};
+use settings::retry_backoff;
+pub use settings::{Credentials, Limits};
 
 /// An HTML body is an error page unless the object may be HTML: the registries' error pages,
 /// proxies' and captive portals' answers arrive as `200 text/html`.
@@ -128,6 +55,7 @@ pub struct UpstreamClient {
     limits: Limits,
     allowed: HashSet<String>,
     per_host: Mutex<HashMap<String, Arc<HostBudget>>>,
+    breakers: health::Breakers,
 }
 
 /// One host's connection slots, in two budgets of `max_connections_per_host` each: a build's
@@ -156,6 +84,7 @@ impl UpstreamClient {
             allowed: upstreams.iter().filter_map(host_key).collect(),
             limits,
             per_host: Mutex::new(HashMap::new()),
+            breakers: health::Breakers::default(),
         })
     }
 
@@ -165,6 +94,9 @@ impl UpstreamClient {
 
     /// Sends the request and waits for the response head, retrying connection failures and
     /// timeouts. Any HTTP status is returned as a response: the caller decides what it means.
+    /// The outcome feeds the host's breaker ([`UpstreamClient::availability`]); so does a head
+    /// still missing after `unresponsive_after`, so that a hung host is marked down about as
+    /// fast as one that refuses.
     pub async fn send(
         &self,
         request: &UpstreamRequest<'_>,
@@ -175,10 +107,62 @@ impl UpstreamClient {
         if !self.allowed.contains(&key) {
             return Err(UpstreamError::HostNotAllowed { host: key });
         }
-        let permit = self.slot(&key, request.metadata, &host).await?;
+        let sent = self.send_with_retries(request, &host, &key);
+        tokio::pin!(sent);
+        let slow_after = self.limits.unresponsive_after;
+        let result = tokio::select! {
+            result = &mut sent => result,
+            _ = tokio::time::sleep(slow_after) => {
+                let why = format!("no answer within {}", humantime::format_duration(slow_after));
+                self.breakers.failure(&key, &why);
+                sent.await
+            }
+        };
+        match &result {
+            Ok(upstream) if is_availability_failure(upstream.response.status()) => {
+                self.breakers.failure(&key, &upstream.response.status());
+            }
+            Ok(_) => self.breakers.success(&key),
+            Err(err @ (UpstreamError::Connect { .. } | UpstreamError::Timeout { .. })) => {
+                self.breakers.failure(&key, err);
+            }
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// Whether `url`'s host is answering (see [`health`]).
+    pub fn availability(&self, url: &Url) -> Availability {
+        match host_key(url) {
+            Some(key) => self.breakers.availability(&key),
+            None => Availability::Up,
+        }
+    }
+
+    /// Resolves once `url`'s host is marked down (for a client waiting on a revalidation that
+    /// its stale copy can answer instead); never, while it is up.
+    pub async fn marked_down(&self, url: &Url) {
+        let Some(key) = host_key(url) else {
+            return std::future::pending().await;
+        };
+        self.breakers.marked_down(&key).await
+    }
+
+    /// The hosts marked down, with for how long (for metrics and the status page).
+    pub fn hosts_down(&self) -> Vec<(String, Duration)> {
+        self.breakers.down()
+    }
+
+    async fn send_with_retries(
+        &self,
+        request: &UpstreamRequest<'_>,
+        host: &str,
+        key: &str,
+    ) -> Result<UpstreamResponse, UpstreamError> {
+        let permit = self.slot(key, request.metadata, host).await?;
         let mut attempt = 0;
         loop {
-            match self.attempt(request, &host).await {
+            match self.attempt(request, host).await {
                 Ok(response) => return Ok(UpstreamResponse { response, permit }),
                 Err(err) if attempt < self.limits.retries && is_retryable(&err) => {
                     attempt += 1;
@@ -359,9 +343,9 @@ impl UpstreamClient {
     }
 }
 
-/// The pause before retry number `attempt` (1, 2, ...): 100 ms, 400 ms, 1.6 s, ...
-fn retry_backoff(attempt: u32) -> Duration {
-    Duration::from_millis(100 * 4u64.pow(attempt.saturating_sub(1).min(10)))
+/// Statuses that say the host cannot serve now, rather than anything about the object.
+fn is_availability_failure(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS
 }
 
 fn is_retryable(err: &UpstreamError) -> bool {
