@@ -100,14 +100,21 @@ async fn a_client_joining_halfway_gets_the_whole_file() {
         }
     });
     tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(
+        !first.is_finished(),
+        "the first download is still under way"
+    );
     let late = client
         .get(larder.at("blob/big"))
         .send()
         .await
-        .expect("response")
-        .bytes()
-        .await
-        .expect("body");
+        .expect("response");
+    assert_eq!(
+        late.headers()["x-larder-cache"],
+        "miss",
+        "the late client joined the fill (a hit would mean it came after it)"
+    );
+    let late = late.bytes().await.expect("body");
     assert!(late == body, "the late client gets every byte from 0");
     assert!(first.await.expect("first") == body);
     assert_eq!(upstream.count("/blob/big"), 1);

@@ -5,23 +5,6 @@ use crate::support::{http_client, Larder, Mode, Resource, Routes, Upstream};
 use std::io::Read;
 use std::time::Duration;
 
-fn count_files(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| {
-                    if e.path().is_dir() {
-                        count_files(&e.path())
-                    } else {
-                        1
-                    }
-                })
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 #[test]
 fn sigkill_mid_download_then_restart_refetches_and_never_serves_a_partial_blob() {
     let body = payload(3 * 1024 * 1024, 13);
@@ -50,7 +33,7 @@ fn sigkill_mid_download_then_restart_refetches_and_never_serves_a_partial_blob()
     });
     std::thread::sleep(Duration::from_millis(1200));
     assert!(
-        count_files(&data_dir.join("tmp")) >= 1,
+        crate::support::count_files(&data_dir.join("tmp")) >= 1,
         "a fill was in progress"
     );
     larder.kill();
@@ -60,7 +43,7 @@ fn sigkill_mid_download_then_restart_refetches_and_never_serves_a_partial_blob()
         "the client saw a broken download, not a complete one"
     );
     assert_eq!(
-        count_files(&data_dir.join("blobs")),
+        crate::support::count_files(&data_dir.join("blobs")),
         0,
         "no half-written blob was published"
     );
@@ -68,7 +51,7 @@ fn sigkill_mid_download_then_restart_refetches_and_never_serves_a_partial_blob()
     upstream.set_mode(Mode::Normal);
     let larder = Larder::start_in(&data_dir, &config);
     assert_eq!(
-        count_files(&data_dir.join("tmp")),
+        crate::support::count_files(&data_dir.join("tmp")),
         0,
         "temp files swept at start-up"
     );

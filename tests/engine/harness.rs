@@ -219,11 +219,11 @@ impl TestLarder {
 
     /// Blob files published in the store.
     pub fn blob_count(&self) -> usize {
-        walk(&self.data_dir.join("blobs"))
+        crate::support::count_files(&self.data_dir.join("blobs"))
     }
 
     pub fn temp_count(&self) -> usize {
-        walk(&self.data_dir.join("tmp"))
+        crate::support::count_files(&self.data_dir.join("tmp"))
     }
 }
 
@@ -263,22 +263,6 @@ fn merge_sections(text: &str) -> String {
         head.push_str(&t_keys);
     }
     head
-}
-
-fn walk(dir: &std::path::Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| {
-            if e.path().is_dir() {
-                walk(&e.path())
-            } else {
-                1
-            }
-        })
-        .sum()
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {

@@ -13,6 +13,20 @@ pub use larder::Larder;
 #[allow(unused_imports)]
 pub use upstream::{Mode, Recorded, Resource, Routes, Upstream};
 
+/// How many files lie under `dir`, at any depth (0 when it does not exist).
+pub fn count_files(dir: &std::path::Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.path().is_dir() {
+            true => count_files(&e.path()),
+            false => 1,
+        })
+        .sum()
+}
+
 /// A blocking HTTP GET for assertions (no proxy, no decompression, no retries).
 pub fn get(url: &str) -> reqwest::blocking::Response {
     http_client()

@@ -5,24 +5,7 @@ use crate::npm_client::Project;
 use crate::npm_fixture::{Registry, EXPECTED, PROJECT_DEPS};
 use crate::support::{Larder, Mode, Routes, Upstream};
 use crate::{run_larder, text, warm_ok};
-use std::path::Path;
 use std::time::Duration;
-
-fn count_files(dir: &Path) -> usize {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .map(|e| {
-            if e.path().is_dir() {
-                count_files(&e.path())
-            } else {
-                1
-            }
-        })
-        .sum()
-}
 
 #[test]
 fn export_import_then_serve_offline_and_refuse_a_tampered_archive() {
@@ -130,7 +113,7 @@ fn export_import_then_serve_offline_and_refuse_a_tampered_archive() {
         "{}",
         text(&output)
     );
-    assert_eq!(count_files(&clean.join("blobs")), 0);
-    assert_eq!(count_files(&clean.join("pointers")), 0);
-    assert_eq!(count_files(&clean.join("tmp")), 0);
+    assert_eq!(crate::support::count_files(&clean.join("blobs")), 0);
+    assert_eq!(crate::support::count_files(&clean.join("pointers")), 0);
+    assert_eq!(crate::support::count_files(&clean.join("tmp")), 0);
 }

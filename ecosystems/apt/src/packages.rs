@@ -156,16 +156,23 @@ MD5sum: c45568e6d682622bcb9539db2ad47cd6
     }
 
     #[test]
-    fn garbage_is_absent() {
-        for body in [
-            &b""[..],
-            b"\xff",
-            b"Filename: x",
-            b"\n\n:\n",
-            b"Filename: x\nSHA256: zz\n",
+    fn garbage_is_absent_or_unverifiable_never_a_digest() {
+        for (body, expected) in [
+            (&b""[..], Entry::Absent),
+            (b"\xff", Entry::Absent),
+            (b"\n\n:\n", Entry::Absent),
+            (b"Filename: y\nSHA256: 00\n", Entry::Absent),
+            // Named, but with no digest larder can check: served, never stored as verified.
+            (b"Filename: x", Entry::WeakOnly),
+            (b"Filename: x\nSHA256: zz\n", Entry::WeakOnly),
+            (b"Filename: x\nSHA256: 00\n", Entry::WeakOnly),
         ] {
-            let _ = lookup(body, "x");
+            assert_eq!(
+                lookup(body, "x"),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
         }
-        assert_eq!(lookup(b"Filename: x\nSHA256: zz\n", "x"), Entry::WeakOnly);
     }
 }
