@@ -24,7 +24,7 @@ use sha2::{Digest as _, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
-use support::{Larder, Mode, Upstream};
+use support::{Larder, Mode, Resource, Upstream};
 
 /// The build extension most projects here need (it depends on commons-lang3 by a range), and
 /// the jars its resolution brings.
@@ -422,4 +422,47 @@ fn gradle_resolves_through_larder_cold_and_with_the_upstream_down() {
     setup.upstream.set_mode(Mode::Down);
     std::thread::sleep(Duration::from_millis(1500));
     expect_all(&resolve("gradle-upstream-down"), "with the upstream down");
+}
+
+/// A jar whose response carries an `x-checksum-sha1` header (as Maven Central's do) that
+/// contradicts its bytes is refused and not stored, though its `.sha1` sidecar agrees; with
+/// the right header it is stored.
+#[test]
+fn a_jar_contradicting_its_checksum_header_is_refused() {
+    let setup = Setup::new();
+    let jar = Repo::path("org.apache.commons", "commons-lang3", "3.12.0", "jar");
+    let bytes = std::fs::read(setup.repo.root.join(&jar)).expect("fixture jar");
+    let serve_with = |sha1: &str| {
+        setup.upstream.insert(
+            &format!("/{jar}"),
+            Resource::new("application/java-archive", bytes.clone())
+                .header("x-checksum-sha1", sha1),
+        )
+    };
+    let larder = Larder::start(&setup.config());
+    let url = larder.at(&format!("maven/central/{jar}"));
+
+    serve_with(&"0".repeat(40));
+    let response = support::http_client().get(&url).send();
+    let body = response
+        .and_then(|r| r.error_for_status())
+        .and_then(|r| r.bytes());
+    assert!(body.is_err(), "a contradicted jar was served whole");
+    assert!(
+        !blob_exists(&larder.data_dir, &bytes),
+        "a contradicted jar was stored"
+    );
+    assert!(
+        larder.log().contains("checksum header"),
+        "larder says why:\n{}",
+        larder.log()
+    );
+
+    use sha1::Digest as _;
+    serve_with(&fixture::hex(&sha1::Sha1::digest(&bytes)));
+    let body = support::get(&url)
+        .bytes()
+        .expect("the jar, with an agreeing header");
+    assert!(body == bytes, "the jar served is upstream's");
+    assert!(blob_exists(&larder.data_dir, &bytes), "the jar was stored");
 }

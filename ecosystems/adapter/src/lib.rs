@@ -85,6 +85,14 @@ pub trait Ecosystem: Send + Sync + 'static {
         None
     }
 
+    /// The digests upstream's response declares for its own body in its headers (Maven
+    /// Central's `x-checksum-sha1`). The engine refuses bytes that contradict any of them, on
+    /// top of whatever `Verify` says: a response that disagrees with itself is a broken transfer
+    /// or a broken mirror. Must not panic on malformed values. Empty for most ecosystems.
+    fn response_digests(&self, _object: &Object, _headers: &http::HeaderMap) -> Vec<Digest> {
+        Vec::new()
+    }
+
     /// A streaming rewrite for a metadata body, given larder's public base URL for this adapter
     /// (`http://host:7878/npm`, without a trailing slash). `None` serves the body verbatim.
     fn rewriter(&self, _object: &Object, _public_base: &str) -> Option<Box<dyn Rewriter>> {

@@ -29,8 +29,8 @@ pub mod remotes;
 
 use http::StatusCode;
 use larder_adapter::{
-    AdapterFactory, Algorithm, ClientRequest, Ecosystem, Freshness, Listing, Object, Reply, Route,
-    Section, SettingsError, Verify,
+    AdapterFactory, Algorithm, ClientRequest, Digest, Ecosystem, Freshness, Listing, Object, Reply,
+    Route, Section, SettingsError, Verify,
 };
 use path::{Kind, RepoPath, Sidecar};
 use remotes::Remotes;
@@ -116,6 +116,13 @@ impl Maven {
     }
 }
 
+/// The response headers repository managers send an artifact's checksums in.
+const CHECKSUM_HEADERS: [(&str, Algorithm); 3] = [
+    ("x-checksum-sha1", Algorithm::Sha1),
+    ("x-checksum-sha256", Algorithm::Sha256),
+    ("x-checksum-sha512", Algorithm::Sha512),
+];
+
 /// Checksums are text; the rest keeps the upstream's `Content-Type`.
 fn content_type(file_name: &str) -> &'static str {
     match file_name.ends_with(".asc") {
@@ -193,6 +200,28 @@ impl Ecosystem for Maven {
             Some(digest) => Listing::Found(digest),
             None => Listing::Unverifiable,
         }
+    }
+
+    /// Maven Central, Nexus and Artifactory send an artifact's checksums as `x-checksum-sha1`
+    /// (`-sha256`, `-sha512`) headers: bytes that contradict them are refused too. Metadata's
+    /// are not read: a proxy that regenerates metadata may keep a stale header, and the
+    /// metadata is refreshed with its sidecars as one set instead.
+    fn response_digests(&self, object: &Object, headers: &http::HeaderMap) -> Vec<Digest> {
+        let Some((_, relative)) = object.key.split_once('/') else {
+            return Vec::new();
+        };
+        let is_artifact = RepoPath::parse(relative)
+            .is_ok_and(|path| matches!(path.kind(), Kind::Artifact { .. }));
+        if !is_artifact {
+            return Vec::new();
+        }
+        CHECKSUM_HEADERS
+            .iter()
+            .filter_map(|(name, algorithm)| {
+                let value = headers.get(*name)?.to_str().ok()?;
+                checksum::parse(*algorithm, value.as_bytes())
+            })
+            .collect()
     }
 
     /// A metadata file and the checksums Maven asks for beside it (`.sha1`, then `.md5`) are

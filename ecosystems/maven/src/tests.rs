@@ -65,7 +65,7 @@ fn a_release_jar_is_immutable_and_verified_by_its_sha1() {
             format!("{sha1}  junit-4.13.2.jar\n").as_bytes(),
             &jar
         ),
-        Listing::Found(larder_adapter::Digest::from_hex(Algorithm::Sha1, sha1).unwrap())
+        Listing::Found(Digest::from_hex(Algorithm::Sha1, sha1).unwrap())
     );
     assert_eq!(
         maven().find_digest(sidecar, b"<html>oops</html>", &jar),
@@ -186,4 +186,25 @@ fn every_upstream_url_is_below_its_remote() {
             object.upstream
         );
     }
+}
+
+#[test]
+fn an_artifacts_checksum_headers_are_digests_it_must_match() {
+    let sha1 = "4e031bb61df09069aeb2bffb4019e7a5034a4ee0";
+    let mut headers = HeaderMap::new();
+    headers.insert("x-checksum-sha1", sha1.parse().unwrap());
+    headers.insert(
+        "x-checksum-md5",
+        "0123456789abcdef0123456789abcdef".parse().unwrap(),
+    );
+    headers.insert("x-checksum-sha256", "not hex".parse().unwrap());
+    let adapter = maven();
+    assert_eq!(
+        adapter.response_digests(&fetch(JAR), &headers),
+        [Digest::from_hex(Algorithm::Sha1, sha1).unwrap()]
+    );
+    let metadata = fetch("/central/junit/junit/maven-metadata.xml");
+    assert!(adapter.response_digests(&metadata, &headers).is_empty());
+    let sidecar = fetch(&format!("{JAR}.sha1"));
+    assert!(adapter.response_digests(&sidecar, &headers).is_empty());
 }
