@@ -121,7 +121,7 @@ impl Access {
     /// The `[access]` section as `larder config` prints it, tokens masked.
     pub fn to_toml(&self) -> String {
         if self.is_open() {
-            return String::new();
+            return "\n[access]\ntokens = []   # open: no token asked, every network served\nallow_networks = []\n".into();
         }
         let mut out = String::from("\n[access]\n");
         if !self.tokens.is_empty() {

@@ -8,6 +8,8 @@
 //! `username` / `password_env`, plus the keys its adapter declares. Unknown keys are an error
 //! that names the key.
 
+pub mod max_size;
+
 use crate::toml_keys::{take_bool, take_string};
 pub use crate::upstream::{Credentials, Limits};
 use anyhow::{anyhow, bail, Context, Result};
@@ -68,7 +70,9 @@ pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     /// The most the blobs may take (`"20GiB"`); least recently used ones are evicted past it.
+    /// `None` only for `max_size = "unlimited"`; unset, a share of the disk ([`max_size`]).
     pub max_size: Option<u64>,
+    pub max_size_origin: max_size::Origin,
     pub offline: bool,
     /// The base URL clients use (`http://mirror.internal:7878`), for rewritten links.
     pub public_url: Option<Url>,
@@ -105,6 +109,9 @@ pub struct EcosystemConfig {
     pub factory: &'static AdapterFactory,
     pub section: Section,
     pub credentials: Option<Credentials>,
+    /// The secret `token_env` or `password_env` names, when that variable is unset: only
+    /// `serve` needs it ([`Config::require_secrets`]), so the other commands still run.
+    pub missing_secret: Option<String>,
 }
 
 impl std::fmt::Debug for EcosystemConfig {
@@ -124,6 +131,12 @@ pub struct Overrides {
     pub listen: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub offline: bool,
+    pub max_size: Option<String>,
+    pub public_url: Option<String>,
+    /// Only ever turns it on, as a flag can.
+    pub trust_forwarded: bool,
+    pub log_format: Option<String>,
+    pub shutdown_grace: Option<String>,
 }
 
 impl Config {
@@ -145,6 +158,19 @@ impl Config {
         }
         if overrides.offline {
             table.insert("offline".into(), Value::Boolean(true));
+        }
+        if overrides.trust_forwarded {
+            table.insert("trust_forwarded".into(), Value::Boolean(true));
+        }
+        for (key, value) in [
+            ("max_size", &overrides.max_size),
+            ("public_url", &overrides.public_url),
+            ("log_format", &overrides.log_format),
+            ("shutdown_grace", &overrides.shutdown_grace),
+        ] {
+            if let Some(value) = value {
+                table.insert(key.into(), Value::String(value.clone()));
+            }
         }
         Config::from_table(table, factories)
     }
@@ -170,9 +196,20 @@ impl Config {
             Some(dir) => PathBuf::from(dir),
             None => default_data_dir()?,
         };
-        let max_size = take_string(&mut table, "max_size")?
-            .map(|raw| parse_size("max_size", &raw))
-            .transpose()?;
+        let (max_size, max_size_origin) = match take_string(&mut table, "max_size")?.as_deref() {
+            Some("unlimited") => (None, max_size::Origin::Unlimited),
+            Some(raw) => (
+                Some(parse_size("max_size", raw)?),
+                max_size::Origin::Configured,
+            ),
+            None => {
+                let filesystem = max_size::filesystem_size(&data_dir)?;
+                (
+                    Some(max_size::default_for(filesystem)),
+                    max_size::Origin::Default { filesystem },
+                )
+            }
+        };
         let public_url = take_string(&mut table, "public_url")?
             .map(|raw| {
                 Url::parse(raw.trim_end_matches('/')).with_context(|| {
@@ -209,6 +246,7 @@ impl Config {
             listen,
             data_dir,
             max_size,
+            max_size_origin,
             offline,
             public_url,
             trust_forwarded,
@@ -219,6 +257,21 @@ impl Config {
             access,
             ecosystems,
         })
+    }
+
+    /// Fails when a secret the config names is unset: `serve` (and an in-process `warm`) would
+    /// contact a private upstream without its credentials. The other commands never send them.
+    pub fn require_secrets(&self) -> Result<()> {
+        match self
+            .ecosystems
+            .iter()
+            .find_map(|e| e.missing_secret.as_ref())
+        {
+            Some(missing) => bail!(
+                "{missing}; set it, or remove the setting to use the upstream without credentials"
+            ),
+            None => Ok(()),
+        }
     }
 
     /// The configuration as TOML, with secrets masked (`larder config`).
@@ -238,8 +291,15 @@ impl Config {
         if let Some(url) = &self.public_url {
             out.push_str(&format!("public_url = {:?}\n", url.as_str()));
         }
-        if let Some(max_size) = self.max_size {
-            out.push_str(&format!("max_size = {:?}\n", format_size(max_size)));
+        match (self.max_size, self.max_size_origin.note()) {
+            (Some(max_size), Some(note)) => out.push_str(&format!(
+                "max_size = {:?}   # {note}\n",
+                format_size(max_size)
+            )),
+            (Some(max_size), None) => {
+                out.push_str(&format!("max_size = {:?}\n", format_size(max_size)))
+            }
+            (None, _) => out.push_str("max_size = \"unlimited\"\n"),
         }
         let l = &self.limits;
         out.push_str(&format!(
@@ -253,6 +313,9 @@ impl Config {
             l.retries,
             l.max_connections_per_host,
         ));
+        if let Storage::Local = &self.storage {
+            out.push_str("\n[storage]\nbackend = \"local\"\n");
+        }
         if let Storage::S3(b) = &self.storage {
             out.push_str(&format!(
                 "\n[storage]\nbackend = \"s3\"\nbucket = {:?}\nprefix = {:?}\nregion = {:?}\npath_style = {}\ntimeout = {:?}\n",
@@ -286,7 +349,15 @@ impl Config {
                 }
                 None => {}
             }
-            for (key, value) in &s.extra {
+            if let Some(missing) = &eco.missing_secret {
+                out.push_str(&format!("# {missing}: `larder serve` refuses to start\n"));
+            }
+            // The adapter's defaults for its own keys, where it states them.
+            let mut extra = s.extra.clone();
+            if let Ok(adapter) = (eco.factory.build)(s) {
+                extra.extend(adapter.extra_settings());
+            }
+            for (key, value) in &extra {
                 out.push_str(&format!("{key} = {}\n", json_to_toml(value)));
             }
         }
@@ -503,7 +574,7 @@ fn resolve_ecosystem(
         .with_context(|| format!("in [{name}]"))?;
     let negative_ttl = take_duration(&mut table, "negative_ttl", factory.default_negative_ttl)
         .with_context(|| format!("in [{name}]"))?;
-    let credentials = take_credentials(&mut table, name)?;
+    let (credentials, missing_secret) = take_credentials(&mut table, name)?;
     let extra = table
         .into_iter()
         .map(|(key, value)| Ok((key, serde_json::to_value(value)?)))
@@ -519,36 +590,42 @@ fn resolve_ecosystem(
         factory,
         section,
         credentials,
+        missing_secret,
     })
 }
 
-fn take_credentials(table: &mut Table, name: &str) -> Result<Option<Credentials>> {
+/// The upstream credentials of `[name]`, or, when the variable holding the secret is unset,
+/// none and why (an error only for the commands that contact upstream).
+fn take_credentials(
+    table: &mut Table,
+    name: &str,
+) -> Result<(Option<Credentials>, Option<String>)> {
     let token = take_string(table, "token")?;
     let token_env = take_string(table, "token_env")?;
     let username = take_string(table, "username")?;
     let password_env = take_string(table, "password_env")?;
-    let from_env = |var: &str, what: &str| {
-        std::env::var(var).map_err(|_| {
-            anyhow!("[{name}] {what} names the environment variable {var}, which is not set")
-        })
+    let unset = |var: &str, what: &str| {
+        format!("[{name}] {what} names the environment variable {var}, which is not set")
     };
-    let token = match (token, token_env) {
-        (Some(token), _) => Some(token),
-        (None, Some(var)) => Some(from_env(&var, "token_env")?),
-        (None, None) => None,
-    };
-    match (token, username, password_env) {
-        (Some(_), Some(_), _) => bail!("[{name}]: set either a token or a username, not both"),
-        (Some(token), None, _) => Ok(Some(Credentials::Bearer(token))),
-        (None, Some(username), Some(var)) => Ok(Some(Credentials::Basic {
-            username,
-            password: from_env(&var, "password_env")?,
-        })),
-        (None, Some(_), None) => {
-            bail!("[{name}] username needs password_env (the variable holding the password)")
+    if token.is_some() || token_env.is_some() {
+        if username.is_some() {
+            bail!("[{name}]: set either a token or a username, not both");
         }
-        (None, None, _) => Ok(None),
+    } else if username.is_some() && password_env.is_none() {
+        bail!("[{name}] username needs password_env (the variable holding the password)");
     }
+    Ok(match (token, token_env, username, password_env) {
+        (Some(token), _, _, _) => (Some(Credentials::Bearer(token)), None),
+        (None, Some(var), _, _) => match std::env::var(&var) {
+            Ok(token) => (Some(Credentials::Bearer(token)), None),
+            Err(_) => (None, Some(unset(&var, "token_env"))),
+        },
+        (None, None, Some(username), Some(var)) => match std::env::var(&var) {
+            Ok(password) => (Some(Credentials::Basic { username, password }), None),
+            Err(_) => (None, Some(unset(&var, "password_env"))),
+        },
+        _ => (None, None),
+    })
 }
 
 /// Parses a duration given on the command line or in tests.
@@ -605,6 +682,8 @@ mod tests {
         default_negative_ttl: Duration::from_secs(60),
         extra_keys: &["mirror_of"],
         build,
+        clients: |_| larder_adapter::ClientSettings::default(),
+        lockfiles: &[],
     }];
 
     #[test]
@@ -674,6 +753,18 @@ mod tests {
     #[test]
     fn max_size_is_a_size_and_prints_back() {
         let config = table_from("", &[], FACTORIES).unwrap();
+        let filesystem = max_size::filesystem_size(&config.data_dir).unwrap();
+        assert_eq!(config.max_size, Some(max_size::default_for(filesystem)));
+        assert_eq!(
+            config.max_size_origin,
+            max_size::Origin::Default { filesystem }
+        );
+        assert!(
+            config.to_toml().contains("   # default: a quarter of the"),
+            "{}",
+            config.to_toml()
+        );
+        let config = table_from("max_size = \"unlimited\"", &[], FACTORIES).unwrap();
         assert_eq!(config.max_size, None);
         let config = table_from("max_size = \"20GiB\"", &[], FACTORIES).unwrap();
         assert_eq!(config.max_size, Some(20 << 30));

@@ -1,15 +1,14 @@
 //! `larder env`: the settings a user pastes to point builds at larder.
 //!
-//! One list of client settings ([`settings`]: the build-arg names the example Dockerfiles in
-//! `deploy/examples/` declare), printed in four shapes ([`Format`]). The URL is the one given,
-//! else the configured `public_url`, else the listen address; when that URL names this
-//! machine's loopback, [`reach_note`] says how a build container can reach it.
-//!
-//! This is the one place besides `adapters.rs` that knows the ecosystems by name: it speaks
-//! the clients' language (their environment variables), not larder's routes.
+//! One list of client settings ([`settings`]: each adapter's environment variables, from its
+//! factory; the build-arg names the example Dockerfiles in `deploy/examples/` declare), printed
+//! in four shapes ([`Format`]). The URL is the one given, else the configured `public_url`,
+//! else the listen address; when that URL names this machine's loopback, [`reach_note`] says
+//! how a build container can reach it.
 
 use crate::config::Config;
 use anyhow::{bail, Context, Result};
+use larder_adapter::{AdapterFactory, ClientBase, EnvSetting};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use url::Url;
 
@@ -24,14 +23,6 @@ pub enum Format {
     Dockerfile,
     /// The `args` block of a `docker buildx bake` target.
     Bake,
-}
-
-/// One client setting: its name (an environment variable the client reads, declared as a
-/// build-arg) and its value for larder at `base`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Setting {
-    pub name: &'static str,
-    pub value: String,
 }
 
 /// The base URL `larder env` describes: `--url`, else `public_url`, else the listen address
@@ -61,55 +52,24 @@ fn listen_url(listen: SocketAddr) -> Result<Url> {
     Url::parse(&url).with_context(|| format!("listen address {listen} makes no URL"))
 }
 
-/// The settings for larder at `base`, in the order the README lists the ecosystems.
-pub fn settings(base: &Url) -> Vec<Setting> {
-    let root = base.as_str().trim_end_matches('/');
-    let mut out = vec![Setting {
-        name: "NPM_CONFIG_REGISTRY",
-        value: format!("{root}/npm/"),
-    }];
-    out.push(Setting {
-        name: "PIP_INDEX_URL",
-        value: format!("{root}/pypi/simple/"),
-    });
-    // pip ignores an http index unless its host is trusted.
-    if base.scheme() == "http" {
-        if let Some(host) = base.host_str() {
-            out.push(Setting {
-                name: "PIP_TRUSTED_HOST",
-                value: host.to_string(),
-            });
-        }
-    }
-    out.push(Setting {
-        name: "UV_DEFAULT_INDEX",
-        value: format!("{root}/pypi/simple/"),
-    });
-    out.push(Setting {
-        name: "GOPROXY",
-        value: format!("{root}/go"),
-    });
-    out.push(Setting {
-        name: "APT_PROXY",
-        value: root.to_string(),
-    });
-    // Not a variable cargo reads (source replacement comes only from config): the example
-    // Dockerfile turns it into `--config source.larder.registry=...` flags.
-    out.push(Setting {
-        name: "CARGO_LARDER_INDEX",
-        value: format!("{root}/cargo/crates-io/"),
-    });
-    // Maven reads no environment variable for its repository: the example Dockerfile writes
-    // a settings.xml `<mirror>` with this URL (deploy/examples/maven/).
-    out.push(Setting {
-        name: "MAVEN_MIRROR",
-        value: format!("{root}/maven/central/"),
-    });
-    out
+/// The environment variables of `factories`' clients for larder at `base`, in the factories'
+/// order (the binary's adapter list: the order the README lists the ecosystems).
+pub fn settings<'a>(
+    factories: impl IntoIterator<Item = &'a AdapterFactory>,
+    base: &Url,
+) -> Vec<EnvSetting> {
+    let base = ClientBase {
+        url: base,
+        proxy_hosts: &[],
+    };
+    factories
+        .into_iter()
+        .flat_map(|factory| (factory.clients)(&base).env)
+        .collect()
 }
 
 /// The settings in `format`, ready to paste.
-pub fn render(settings: &[Setting], format: Format) -> String {
+pub fn render(settings: &[EnvSetting], format: Format) -> String {
     let mut out = String::new();
     match format {
         Format::BuildArgs => {
@@ -214,6 +174,11 @@ mod tests {
 
     fn url(raw: &str) -> Url {
         Url::parse(raw).unwrap()
+    }
+
+    /// What `larder env` prints with this binary's ecosystems.
+    fn settings(base: &Url) -> Vec<EnvSetting> {
+        super::settings(crate::adapters::all(), base)
     }
 
     #[test]

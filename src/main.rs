@@ -17,6 +17,7 @@ struct Cli {
     command: Command,
 }
 
+/// The flags of every command that works on a data dir.
 #[derive(clap::Args, Clone, Default)]
 struct Common {
     /// Config file (default: ./larder.toml if present).
@@ -27,23 +28,64 @@ struct Common {
     data_dir: Option<PathBuf>,
 }
 
+/// The flags of the commands that need no data dir (`env`, `health`).
+#[derive(clap::Args, Clone, Default)]
+struct ConfigFile {
+    /// Config file (default: ./larder.toml if present).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    fn common(&self) -> Common {
+        Common {
+            config: self.config.clone(),
+            data_dir: None,
+        }
+    }
+}
+
+/// The top-level keys as `serve` (and `config`, to show their effect) takes them: flags win over
+/// the file and the `LARDER_*` environment.
+#[derive(clap::Args, Clone, Default)]
+struct TopLevel {
+    /// Address to listen on (default: 127.0.0.1:7878).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Never contact upstream: serve only what is cached.
+    #[arg(long)]
+    offline: bool,
+    /// The most the blobs may take, like 20GiB, or "unlimited" (default: a quarter of the data
+    /// dir's filesystem).
+    #[arg(long, value_name = "SIZE")]
+    max_size: Option<String>,
+    /// The base URL clients use, for links in metadata (default: the Host they sent).
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
+    /// Honour X-Forwarded-Proto/-Host from a TLS-terminating proxy in front.
+    #[arg(long)]
+    trust_forwarded: bool,
+    /// Log as `text` or `json` (one object per line).
+    #[arg(long, value_name = "FORMAT")]
+    log_format: Option<String>,
+    /// After SIGTERM, how long downloads in progress may run, like 8s.
+    #[arg(long, value_name = "DURATION")]
+    shutdown_grace: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the mirror.
     Serve {
         #[command(flatten)]
         common: Common,
-        /// Address to listen on (default: 127.0.0.1:7878).
-        #[arg(long, value_name = "ADDR")]
-        listen: Option<String>,
-        /// Never contact upstream: serve only what is cached.
-        #[arg(long)]
-        offline: bool,
+        #[command(flatten)]
+        top: TopLevel,
     },
     /// Exit 0 if the larder configured here answers on /-/health, else 1 (for HEALTHCHECK).
     Health {
         #[command(flatten)]
-        common: Common,
+        common: ConfigFile,
         /// Address larder listens on (default: the configured `listen`).
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
@@ -52,11 +94,13 @@ enum Command {
     Config {
         #[command(flatten)]
         common: Common,
+        #[command(flatten)]
+        top: TopLevel,
     },
     /// Print the settings that point builds at larder (build-args, exports, ARG lines, bake args).
     Env {
         #[command(flatten)]
-        common: Common,
+        common: ConfigFile,
         /// larder's URL as build containers see it (default: public_url, else the listen address).
         #[arg(long, value_name = "URL")]
         url: Option<String>,
@@ -87,10 +131,11 @@ enum Command {
     /// Fetch everything lockfiles name through larder, so that the build finds it cached.
     ///
     /// Reads package-lock.json (v2/v3), pnpm-lock.yaml, requirements*.txt (pinned, with or
-    /// without --hash), uv.lock, go.sum, the output of `apt-get install --print-uris` and of
-    /// `mvn dependency:list` (Maven Central's coordinates; `-` reads standard input). Goes through the larder at --url (default: the configured
-    /// listen address), or, with --data-dir, runs larder in-process on that data dir. Lists what
-    /// it could not fetch and exits non-zero if anything failed.
+    /// without --hash), uv.lock, go.sum, Cargo.lock, the output of `apt-get install
+    /// --print-uris` and of `mvn dependency:list` (`-` reads standard input). Goes through the
+    /// larder at --url (default: the configured listen address), or, with --data-dir, runs
+    /// larder in-process on that data dir. Lists what it could not fetch and exits non-zero if
+    /// anything failed.
     Warm {
         #[command(flatten)]
         common: Common,
@@ -107,6 +152,20 @@ enum Command {
         /// (default: python3's own).
         #[arg(long = "platform", value_name = "TAG")]
         platforms: Vec<String>,
+        /// Operating system npm packages are fetched for, in npm's names (linux, darwin,
+        /// win32; default: this machine's). Optional dependencies for others are skipped.
+        #[arg(long, value_name = "OS")]
+        os: Option<String>,
+        /// CPU npm packages are fetched for (x64, arm64, ...; default: this machine's).
+        #[arg(long, value_name = "CPU")]
+        cpu: Option<String>,
+        /// C library npm packages are fetched for on Linux (glibc or musl; default: this
+        /// machine's).
+        #[arg(long, value_name = "LIBC")]
+        libc: Option<String>,
+        /// Fetch packages for every platform (an office mirror serving many kinds of machine).
+        #[arg(long, conflicts_with_all = ["os", "cpu", "libc"])]
+        all_platforms: bool,
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
@@ -145,21 +204,18 @@ fn main() {
 fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve {
-            common,
-            listen,
-            offline,
-        } => {
-            let config = load(&common, listen, offline)?;
+        Command::Serve { common, top } => {
+            let config = load_with(&common, top)?;
+            config.require_secrets()?;
             init_logging(config.log_format);
             serve(config)
         }
         Command::Health { common, listen } => {
-            let config = load(&common, listen, false)?;
+            let config = load(&common.common(), listen, false)?;
             health(config.listen)
         }
-        Command::Config { common } => {
-            print!("{}", load(&common, None, false)?.to_toml());
+        Command::Config { common, top } => {
+            print!("{}", load_with(&common, top)?.to_toml());
             Ok(())
         }
         Command::Env {
@@ -167,11 +223,14 @@ fn run() -> Result<()> {
             url,
             format,
         } => {
-            let config = load(&common, None, false)?;
+            let config = load(&common.common(), None, false)?;
             let base = env_command::base_url(url.as_deref(), &config)?;
             print!(
                 "{}",
-                env_command::render(&env_command::settings(&base), format)
+                env_command::render(
+                    &env_command::settings(config.ecosystems.iter().map(|e| e.factory), &base),
+                    format,
+                )
             );
             if let Some(note) = env_command::reach_note(&base, config.listen) {
                 eprintln!("larder: {note}");
@@ -202,17 +261,31 @@ fn run() -> Result<()> {
             jobs,
             python_version,
             platforms,
+            os,
+            cpu,
+            libc,
+            all_platforms,
             files,
         } => {
             let in_process = common.data_dir.is_some();
             let listen = in_process.then(|| "127.0.0.1:0".to_string());
             let config = load(&common, listen, false)?;
+            if in_process {
+                config.require_secrets()?; // it serves, and fetches from upstream
+            }
             let options = larder::warm::Options {
                 base: env_command::base_url(url.as_deref(), &config)?,
+                factories: config.ecosystems.iter().map(|e| e.factory).collect(),
                 files,
                 concurrency: jobs,
-                python_version,
-                platforms,
+                target: larder::warm::sources::TargetFlags {
+                    python_version,
+                    platforms,
+                    os,
+                    cpu,
+                    libc,
+                    all_platforms,
+                },
             };
             warm(config, options, in_process)
         }
@@ -331,11 +404,27 @@ async fn warm(config: Config, mut options: larder::warm::Options, in_process: bo
 }
 
 fn load(common: &Common, listen: Option<String>, offline: bool) -> Result<Config> {
+    load_with(
+        common,
+        TopLevel {
+            listen,
+            offline,
+            ..TopLevel::default()
+        },
+    )
+}
+
+fn load_with(common: &Common, top: TopLevel) -> Result<Config> {
     let overrides = Overrides {
         config_file: common.config.clone(),
-        listen,
+        listen: top.listen,
         data_dir: common.data_dir.clone(),
-        offline,
+        offline: top.offline,
+        max_size: top.max_size,
+        public_url: top.public_url,
+        trust_forwarded: top.trust_forwarded,
+        log_format: top.log_format,
+        shutdown_grace: top.shutdown_grace,
     };
     Config::load(&overrides, larder::adapters::all())
 }
@@ -347,8 +436,13 @@ fn init_logging(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match format {
+        // Colour only for a person at a terminal: a file, a pipe or journald would keep the
+        // escape codes as text.
         LogFormat::Text => builder
-            .with_ansi(std::env::var_os("NO_COLOR").is_none())
+            .with_ansi(
+                std::io::IsTerminal::is_terminal(&std::io::stderr())
+                    && std::env::var_os("NO_COLOR").is_none(),
+            )
             .init(),
         LogFormat::Json => builder.json().init(),
     }

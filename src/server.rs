@@ -63,6 +63,8 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         let counters = metrics.ecosystem(adapter.name());
         let mounted = Arc::new(Mounted::new(adapter, credentials, counters));
         for host in mounted.adapter.proxy_hosts() {
+            // Looked up in lower case: host names are case-insensitive.
+            let host = host.to_ascii_lowercase();
             if let Some(other) = by_proxy_host.insert(host.clone(), mounted.clone()) {
                 bail!(
                     "host {host} is proxied by both [{}] and [{}]",
@@ -79,11 +81,13 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         engine,
         by_name,
         by_proxy_host,
+        factories: config.ecosystems.iter().map(|e| e.factory).collect(),
         public_url: config.public_url.clone(),
         trust_forwarded: config.trust_forwarded,
         metrics,
         history: Arc::new(History::new(HISTORY_INTERVAL)),
         max_size: config.max_size,
+        max_size_note: config.max_size_origin.note(),
         access: config.access.clone(),
     }))
 }

@@ -16,7 +16,7 @@ pub fn check(access: &Access, request: &Request) -> Option<respond::Response> {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip());
     // A forward-proxy request (apt's Acquire::http::Proxy) authenticates to the proxy.
-    let proxied = request.uri().authority().is_some();
+    let proxied = super::target::proxy_authority(request).is_some();
     let credentials = if proxied {
         request
             .headers()
@@ -30,7 +30,10 @@ pub fn check(access: &Access, request: &Request) -> Option<respond::Response> {
         .err()?
     {
         Denied::Network => {
-            tracing::debug!(?peer, "refused: outside [access] allow_networks");
+            tracing::debug!(
+                peer = peer.map(tracing::field::display),
+                "refused: outside [access] allow_networks"
+            );
             Some(respond::text(
                 StatusCode::FORBIDDEN,
                 "this larder does not serve your network\n".into(),

@@ -5,6 +5,7 @@
 mod access;
 mod forward;
 mod public_base;
+mod target;
 
 use crate::engine::{Engine, Mounted};
 use crate::metrics::history::History;
@@ -14,7 +15,7 @@ use axum::body::Body as AxumBody;
 use axum::extract::{Request, State};
 use axum::response::Response;
 use http::{header, HeaderValue, Method, StatusCode, Version};
-use larder_adapter::{ClientRequest, Route};
+use larder_adapter::{AdapterFactory, ClientRequest, Route};
 use std::collections::HashMap;
 use std::future::IntoFuture;
 use std::sync::Arc;
@@ -26,12 +27,16 @@ pub struct App {
     pub engine: Arc<Engine>,
     pub by_name: HashMap<&'static str, Arc<Mounted>>,
     pub by_proxy_host: HashMap<String, Arc<Mounted>>,
+    /// The mounted ecosystems' registrations, in the binary's order (for the clients' settings).
+    pub factories: Vec<&'static AdapterFactory>,
     pub public_url: Option<url::Url>,
     pub trust_forwarded: bool,
     pub metrics: Arc<Metrics>,
     pub history: Arc<History>,
     /// The store's size limit, shown on the status page against its use.
     pub max_size: Option<u64>,
+    /// Where the limit comes from, when it is a default (`default: a quarter of …`).
+    pub max_size_note: Option<String>,
     /// Client tokens and allowed networks (`[access]`).
     pub access: crate::access::Access,
 }
@@ -111,7 +116,7 @@ pub fn serve(
         .into_future()
 }
 
-async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
+async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
     if request.method() == Method::CONNECT {
         return into_axum(respond::text(
             StatusCode::FORBIDDEN,
@@ -120,19 +125,24 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
                 .into(),
         ));
     }
+    target::host_from_authority(&mut request);
     let uri = request.uri().clone();
-    if uri.authority().is_none() && uri.path() == "/-/health" {
+    let proxy_authority = target::proxy_authority(&request).cloned();
+    if proxy_authority.is_none() && uri.path() == "/-/health" {
         return into_axum(health(&app));
     }
     if let Some(refused) = access::check(&app.access, &request) {
         return into_axum(refused);
     }
-    let (eco, path) = match uri.authority() {
+    let (eco, path) = match &proxy_authority {
+        // Host names are case-insensitive (RFC 9110 §4.2.3); adapters name theirs in lower case.
         Some(authority) => match app
             .by_proxy_host
-            .get(authority.as_str())
-            .or_else(|| app.by_proxy_host.get(authority.host()))
-        {
+            .get(&authority.as_str().to_ascii_lowercase())
+            .or_else(|| {
+                app.by_proxy_host
+                    .get(&authority.host().to_ascii_lowercase())
+            }) {
             Some(eco) => (eco.clone(), uri.path().to_string()),
             None => {
                 return into_axum(respond::text(
@@ -178,7 +188,7 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let client_request = ClientRequest {
         method: &parts.method,
-        proxy_host: uri.authority().map(|a| a.as_str()),
+        proxy_host: proxy_authority.as_ref().map(|a| a.as_str()),
         path: &path,
         query: uri.query(),
         headers: &parts.headers,
@@ -326,22 +336,37 @@ async fn metrics(app: &App) -> respond::Response {
 async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response {
     let usage = store_usage(app).await;
     let base = public_base::for_request(app, headers, "");
+    let base = base.trim_end_matches('/');
+    // A plain host from public_base always parses; without a URL the page shows no settings.
+    let base_url = url::Url::parse(base).ok();
+    let mut env = Vec::new();
+    let mut clients: HashMap<&str, larder_adapter::ClientSettings> = HashMap::new();
+    for factory in &app.factories {
+        let (Some(url), Some(eco)) = (&base_url, app.by_name.get(factory.name)) else {
+            continue;
+        };
+        let settings = crate::status::clients::of(factory, url, &eco.adapter.proxy_hosts());
+        env.extend(settings.env.iter().cloned());
+        clients.insert(factory.name, settings);
+    }
     let mut mounted: Vec<&Arc<Mounted>> = app.by_name.values().collect();
     mounted.sort_by_key(|eco| eco.name());
     let page = crate::status::Page {
         version: env!("CARGO_PKG_VERSION"),
-        base: base.trim_end_matches('/'),
+        base,
         ecosystems: mounted
             .iter()
             .map(|eco| crate::status::Ecosystem {
                 counters: eco.metrics.snapshot(),
                 upstream: eco.adapter.upstreams().first().map(|u| u.to_string()),
-                proxy_hosts: eco.adapter.proxy_hosts(),
+                clients: clients.remove(eco.name()).unwrap_or_default(),
             })
             .collect(),
+        env,
         history: &app.history,
         usage,
         max_size: app.max_size,
+        max_size_note: app.max_size_note.as_deref(),
         offline: app.engine.offline(),
         upstreams_down: app.engine.client.hosts_down(),
         in_flight: app.engine.fills.len(),

@@ -8,6 +8,7 @@ pub mod clients;
 use crate::metrics::history::{History, Point, INTERVALS};
 use crate::metrics::EcoSnapshot;
 use crate::store::{now_ms, Usage};
+use larder_adapter::{ClientSettings, EnvSetting, Snippet};
 use std::fmt::Write as _;
 
 /// What the page shows.
@@ -16,10 +17,14 @@ pub struct Page<'a> {
     /// larder's URL as this client reached it, without a trailing slash.
     pub base: &'a str,
     pub ecosystems: Vec<Ecosystem>,
+    /// Every mounted ecosystem's environment variables, in `larder env`'s order.
+    pub env: Vec<EnvSetting>,
     pub history: &'a History,
     pub usage: Option<Usage>,
-    /// The store's size limit, once one is configured.
+    /// The store's size limit (`None`: `max_size = "unlimited"`).
     pub max_size: Option<u64>,
+    /// How a default limit was chosen.
+    pub max_size_note: Option<&'a str>,
     pub offline: bool,
     /// Upstream hosts marked down, with for how long.
     pub upstreams_down: Vec<(String, std::time::Duration)>,
@@ -29,7 +34,8 @@ pub struct Page<'a> {
 pub struct Ecosystem {
     pub counters: EcoSnapshot,
     pub upstream: Option<String>,
-    pub proxy_hosts: Vec<String>,
+    /// How its clients are pointed at larder at the page's base URL.
+    pub clients: ClientSettings,
 }
 
 const STYLE: &str = "
@@ -101,9 +107,12 @@ fn header(html: &mut String, page: &Page) {
         Some(usage) => {
             let limit = match page.max_size {
                 Some(max) => format!(
-                    " of {} ({:.0}%)",
+                    " of {} ({:.0}%{})",
                     bytes(max),
-                    100.0 * usage.bytes as f64 / max.max(1) as f64
+                    100.0 * usage.bytes as f64 / max.max(1) as f64,
+                    page.max_size_note
+                        .map(|note| format!("; max_size {}", esc(note)))
+                        .unwrap_or_default()
                 ),
                 None => " (no size limit)".into(),
             };
@@ -284,12 +293,13 @@ fn chart(points: &[Point]) -> String {
 
 fn clients(html: &mut String, page: &Page) {
     html.push_str("<h2>Point your tools at this larder</h2><div class=\"clients\">");
-    let mut snippets: Vec<clients::Snippet> = page
+    let mut snippets: Vec<&Snippet> = page
         .ecosystems
         .iter()
-        .flat_map(|eco| clients::for_ecosystem(eco.counters.name, page.base, &eco.proxy_hosts))
+        .flat_map(|eco| &eco.clients.snippets)
         .collect();
-    snippets.extend(clients::build_args(page.base));
+    let build_args = clients::build_args(&page.env);
+    snippets.extend(&build_args);
     for snippet in snippets {
         let _ = write!(
             html,
@@ -364,13 +374,16 @@ mod tests {
     use std::time::Duration;
 
     fn page_with(history: &History, counters: EcoSnapshot) -> String {
+        let base = url::Url::parse("http://mirror:7878").unwrap();
+        let npm = clients::of(&larder_npm::factory(), &base, &[]);
         render(&Page {
             version: "0.1.0",
             base: "http://mirror:7878",
+            env: npm.env.clone(),
             ecosystems: vec![Ecosystem {
                 counters,
                 upstream: Some("https://registry.npmjs.org/".into()),
-                proxy_hosts: vec![],
+                clients: npm,
             }],
             history,
             usage: Some(Usage {
@@ -378,6 +391,7 @@ mod tests {
                 blobs: 7,
             }),
             max_size: Some(12 * 1024 * 1024),
+            max_size_note: None,
             offline: false,
             upstreams_down: Vec::new(),
             in_flight: 0,
@@ -408,8 +422,36 @@ mod tests {
         assert!(page.contains("upstream &lt;b&gt;bad&lt;/b&gt; answered 500"));
         assert!(!page.contains("<b>bad</b>"));
         assert!(page.contains("npm config set registry http://mirror:7878/npm/"));
+        assert!(page.contains("--build-arg NPM_CONFIG_REGISTRY=http://mirror:7878/npm/"));
         assert!(!page.contains("<script"));
         assert!(!page.contains("src=\"http"));
+    }
+
+    #[test]
+    fn a_default_limit_says_how_it_was_chosen() {
+        let history = History::new(Duration::from_secs(60));
+        let page = render(&Page {
+            version: "0.1.0",
+            base: "http://mirror:7878",
+            env: Vec::new(),
+            ecosystems: Vec::new(),
+            history: &history,
+            usage: Some(Usage {
+                bytes: 1024 * 1024 * 1024,
+                blobs: 7,
+            }),
+            max_size: Some(4 * 1024 * 1024 * 1024),
+            max_size_note: Some("default: a quarter of the 16.0 GiB filesystem holding data_dir"),
+            upstreams_down: Vec::new(),
+            offline: false,
+            in_flight: 0,
+        });
+        assert!(
+            page.contains(
+                "of 4.0 GiB (25%; max_size default: a quarter of the 16.0 GiB filesystem"
+            ),
+            "{page}"
+        );
     }
 
     #[test]

@@ -162,7 +162,12 @@ impl Shared {
             Ok(blobs) => {
                 let total: u64 = blobs.iter().map(|b| b.size).sum();
                 self.used.fetch_add(total, Ordering::Relaxed);
-                tracing::info!(blobs = blobs.len(), bytes = total, max_size = ?self.max_size, "store size counted");
+                tracing::info!(
+                    blobs = blobs.len(),
+                    bytes = total,
+                    max_size = self.max_size,
+                    "store size counted"
+                );
             }
             Err(err) => tracing::warn!(error = %err, "could not count the store's size"),
         }

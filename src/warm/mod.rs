@@ -1,17 +1,17 @@
 //! `larder warm FILE...`: fetch everything lockfiles name through a running larder, so that the
 //! build that follows finds it all cached.
 //!
-//! Parsing is each adapter's (`larder_npm::lockfile`, `larder_pypi::lockfile`,
-//! `larder_go::lockfile`, `larder_apt::print_uris`, `larder_cargo::lockfile`: pure functions); [`sources`] picks the
-//! parser; this module does the I/O: plain HTTP requests to larder (never to an upstream: larder
-//! fetches, verifies and stores exactly as for a client), a bounded number at a time, with a
-//! progress bar on a terminal and plain lines otherwise.
+//! Formats and parsing are each adapter's (the [`larder_adapter::Lockfile`]s on its factory:
+//! pure functions); [`sources`] picks the format and learns what the formats need about the
+//! target; this module does the I/O: plain HTTP requests to larder (never to an upstream:
+//! larder fetches, verifies and stores exactly as for a client), a bounded number at a time,
+//! with a progress bar on a terminal and plain lines otherwise.
 
 pub mod sources;
 
 use anyhow::{bail, Context, Result};
 use futures_util::StreamExt;
-use larder_pypi::lockfile::{Pin, Tags};
+use larder_adapter::{AdapterFactory, Fetch, Picker, Target};
 use sources::Job;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -22,12 +22,14 @@ use url::Url;
 pub struct Options {
     /// larder's base URL (`http://127.0.0.1:7878`).
     pub base: Url,
+    /// The ecosystems whose lockfiles warm reads (the configured ones).
+    pub factories: Vec<&'static AdapterFactory>,
     /// Lockfiles; `-` reads standard input.
     pub files: Vec<PathBuf>,
     /// Requests in flight at once.
     pub concurrency: usize,
-    pub python_version: Option<String>,
-    pub platforms: Vec<String>,
+    /// What the build's machine is, where it is not this one.
+    pub target: sources::TargetFlags,
 }
 
 /// What a warm run did.
@@ -45,6 +47,7 @@ pub struct Outcome {
 /// Reads the lockfiles (all of them first: a malformed one fails before any fetch), then fetches.
 pub async fn run(options: &Options) -> Result<Outcome> {
     let mut jobs = Vec::new();
+    let mut needs = Vec::new();
     for file in &options.files {
         let bytes = if file.as_os_str() == "-" {
             let mut bytes = Vec::new();
@@ -54,19 +57,33 @@ pub async fn run(options: &Options) -> Result<Outcome> {
         } else {
             std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?
         };
-        let format = sources::detect(file, &bytes)?;
-        let found = sources::jobs(format, &bytes)
-            .with_context(|| format!("{}: cannot read it as {format:?}", file.display()))?;
+        let format = sources::detect(&options.factories, file, &bytes)?;
+        let found = sources::jobs(format, &bytes, &options.base).with_context(|| {
+            format!(
+                "{}: cannot read it as {}",
+                file.display(),
+                format.lockfile.kind
+            )
+        })?;
         if found.is_empty() {
             eprintln!("larder warm: {}: nothing to fetch in it", file.display());
+        } else {
+            needs.extend(format.lockfile.needs);
         }
         jobs.extend(found);
     }
-    let tags = if jobs.iter().any(|j| matches!(j, Job::Python { .. })) {
-        sources::target_tags(options.python_version.as_deref(), &options.platforms)?
-    } else {
-        Tags::default()
-    };
+    let target = sources::target(&needs, &options.target)?;
+    let (jobs, skipped) = sources::for_target(jobs, &target);
+    if skipped > 0 {
+        eprintln!(
+            "larder warm: skipped {skipped} packages for other platforms than {} (--all-platforms to fetch them too)",
+            target
+                .platform
+                .as_ref()
+                .map(|p| format!("{}-{}", p.os, p.cpu))
+                .unwrap_or_default()
+        );
+    }
     let client = Client::new(&options.base)?;
     client.preflight().await?;
 
@@ -74,9 +91,9 @@ pub async fn run(options: &Options) -> Result<Outcome> {
     let mut outcome = Outcome::default();
     let mut results = futures_util::stream::iter(jobs.into_iter().map(|job| {
         let client = &client;
-        let tags = &tags;
+        let target = &target;
         async move {
-            let result = client.fetch(&job, tags).await;
+            let result = client.fetch(&job, target).await;
             (job, result)
         }
     }))
@@ -148,76 +165,47 @@ impl Client {
         Ok(())
     }
 
-    async fn fetch(&self, job: &Job, tags: &Tags) -> Result<Got, String> {
-        match job {
-            Job::Get { path, headers } => {
-                let mut request = self.direct.get(format!("{}/{path}", self.base));
-                for (name, value) in headers {
-                    request = request.header(*name, value);
-                }
-                drain(request).await
+    async fn fetch(&self, job: &Job, target: &Target) -> Result<Got, String> {
+        let mount = format!("{}/{}", self.base, job.ecosystem);
+        match &job.fetch {
+            Fetch::Get { path, headers } => {
+                drain(with_headers(
+                    self.direct.get(format!("{mount}/{path}")),
+                    headers,
+                ))
+                .await
             }
-            Job::Proxy { uri } => {
+            Fetch::Proxy { uri } => {
                 if uri.starts_with(&format!("{}/", self.base)) {
-                    drain(self.direct.get(uri)).await // apt pointed at larder as a mirror
-                } else if uri.starts_with("http://") {
-                    drain(self.proxied.get(uri)).await
+                    drain(self.direct.get(uri)).await // already larder's URL (apt as a mirror)
                 } else {
-                    Err("an https:// archive cannot go through larder as a proxy; point apt at larder as a mirror (deb http://LARDER/apt/<remote>/…) and print the URIs again".into())
+                    drain(self.proxied.get(uri)).await
                 }
             }
-            Job::Python { pin } => self.python(pin, tags).await,
-            Job::Cargo { pin } => self.cargo(pin).await,
+            Fetch::Pick {
+                path,
+                headers,
+                pick,
+                ..
+            } => {
+                self.pick(&format!("{mount}/{path}"), headers, pick, target)
+                    .await
+            }
+            Fetch::Refused { why, .. } => Err(why.clone()),
+            // Unwrapped for the target before any fetch (`sources::for_target`).
+            Fetch::When { .. } => Err("a conditional fetch reached the client".into()),
         }
     }
 
-    /// What cargo does for a locked crate: its index file, then the download its registry's
-    /// `config.json` (larder's, so the download goes through larder) names.
-    async fn cargo(&self, pin: &larder_cargo::lockfile::Pin) -> Result<Got, String> {
-        let Some(registry) = pin.larder_registry(&self.base) else {
-            return Err(format!(
-                "its registry {} is not one reached through this larder; name it in [cargo.registries] and build with its index at {}/cargo/<name>/",
-                pin.registry, self.base
-            ));
-        };
-        let root = format!("{}/cargo/{registry}", self.base);
-        let config_url = format!("{root}/config.json");
-        let response = self
-            .direct
-            .get(&config_url)
-            .send()
-            .await
-            .map_err(|err| format!("{config_url}: {err}"))?;
-        let status = response.status();
-        if status != reqwest::StatusCode::OK {
-            return Err(format!(
-                "{config_url}: {}",
-                status_text(status, response).await
-            ));
-        }
-        let config = response
-            .bytes()
-            .await
-            .map_err(|err| format!("{config_url}: {err}"))?;
-        let dl = larder_cargo::lockfile::dl_of(&config)
-            .ok_or_else(|| format!("{config_url}: no `dl` in it"))?;
-        let index = drain(self.direct.get(format!("{root}/{}", pin.index_path())))
-            .await
-            .map_err(|err| format!("index file {}: {err}", pin.index_path()))?;
-        let download = pin
-            .download_url(&dl)
-            .ok_or("the lockfile has no checksum for it (a version 1 Cargo.lock: run `cargo update -w` to rewrite it)")?;
-        let mut got = drain(self.direct.get(download)).await?;
-        got.bytes += index.bytes;
-        Ok(got)
-    }
-
-    async fn python(&self, pin: &Pin, tags: &Tags) -> Result<Got, String> {
-        let page_url = format!("{}/pypi/simple/{}/", self.base, pin.name);
-        let response = self
-            .direct
-            .get(&page_url)
-            .header("accept", "application/vnd.pypi.simple.v1+json")
+    /// Reads the index page at `page_url`, then fetches what `pick` chooses on it.
+    async fn pick(
+        &self,
+        page_url: &str,
+        headers: &[(&'static str, String)],
+        pick: &Picker,
+        target: &Target,
+    ) -> Result<Got, String> {
+        let response = with_headers(self.direct.get(page_url), headers)
             .send()
             .await
             .map_err(|err| format!("{page_url}: {err}"))?;
@@ -232,22 +220,37 @@ impl Client {
             .bytes()
             .await
             .map_err(|err| format!("{page_url}: {err}"))?;
-        let chosen =
-            larder_pypi::lockfile::choose(&page, pin, tags).map_err(|err| err.to_string())?;
-        let file_url = Url::parse(&page_url)
-            .and_then(|page| page.join(&chosen.url))
-            .map_err(|err| format!("{}: bad link {:?}: {err}", chosen.filename, chosen.url))?;
-        let mut got = drain(self.direct.get(file_url.clone())).await?;
-        if chosen.metadata {
-            let mut metadata_url = file_url;
-            metadata_url.set_path(&format!("{}.metadata", metadata_url.path()));
-            let metadata = drain(self.direct.get(metadata_url))
+        let chosen = pick(&page, target).map_err(|err| err.to_string())?;
+        let page_url = Url::parse(page_url).map_err(|err| format!("{page_url}: {err}"))?;
+        let mut total: Option<Got> = None;
+        for link in chosen {
+            let url = page_url
+                .join(&link)
+                .map_err(|err| format!("{page_url}: bad link {link:?}: {err}"))?;
+            let got = drain(self.direct.get(url.clone()))
                 .await
-                .map_err(|err| format!("{}.metadata: {err}", chosen.filename))?;
-            got.bytes += metadata.bytes;
+                .map_err(|err| format!("{url}: {err}"))?;
+            // The first link is the file a resolver installs: its state is the job's.
+            total = Some(match total {
+                None => got,
+                Some(first) => Got {
+                    bytes: first.bytes + got.bytes,
+                    cached: first.cached,
+                },
+            });
         }
-        Ok(got)
+        total.ok_or_else(|| format!("{page_url}: nothing on the page to fetch"))
     }
+}
+
+fn with_headers(
+    mut request: reqwest::RequestBuilder,
+    headers: &[(&'static str, String)],
+) -> reqwest::RequestBuilder {
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    request
 }
 
 /// Sends, and reads the whole body (larder stores a fill whether or not its client stays, but

@@ -607,3 +607,23 @@ fn measure_cold_and_warm_through_larder_against_direct() {
         );
     }
 }
+
+#[test]
+fn proxy_hosts_are_matched_case_insensitively() {
+    let (repo, upstream) = served_repo();
+    let larder = Larder::start(&format!(
+        "[apt.remotes]\n\"archive.example\" = \"{}/\"\n",
+        upstream.url
+    ));
+    let request = format!(
+        "GET http://ARCHIVE.Example/{ROOT}/dists/{SUITE}/InRelease HTTP/1.1\r\nHost: ARCHIVE.Example\r\nConnection: close\r\n\r\n"
+    );
+    let (status, response, _) = raw(&larder, &request);
+    assert_eq!(status, 200, "{response}");
+    assert!(response.contains("Suite:"), "{response}");
+
+    // A real apt with the host spelled in capitals in its sources line.
+    let apt = Apt::new(&repo, "http://Archive.EXAMPLE", &proxy(&larder));
+    apt.update()
+        .assert_ok("apt-get update through larder, host in capitals");
+}

@@ -53,7 +53,7 @@ pub fn example(name: &str) -> std::path::PathBuf {
 pub fn larder_env(url: &str) -> Vec<String> {
     use larder::env_command::{render, settings, Format};
     let url = url::Url::parse(url).expect("larder's URL");
-    let text = render(&settings(&url), Format::BuildArgs);
+    let text = render(&settings(larder::adapters::all(), &url), Format::BuildArgs);
     let words: Vec<&str> = text.split_whitespace().collect();
     assert!(
         words.len() % 2 == 0 && words.iter().step_by(2).all(|w| *w == "--build-arg"),

@@ -148,6 +148,8 @@ static FACTORIES: LazyLock<Vec<AdapterFactory>> = LazyLock::new(|| {
         default_negative_ttl: Duration::from_secs(60),
         extra_keys: &[],
         build,
+        clients: |_| larder_adapter::ClientSettings::default(),
+        lockfiles: &[],
     }]
 });
 

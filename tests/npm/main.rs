@@ -9,6 +9,7 @@ mod support;
 
 mod client;
 mod fixture;
+mod http2;
 
 use client::Project;
 use fixture::{Registry, BAD, BIG, CORGI, EXPECTED, LEFT, MANY, PROJECT_DEPS, SCOPED, UTIL};

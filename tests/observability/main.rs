@@ -254,4 +254,16 @@ fn json_logs_are_one_object_per_line_with_level_target_and_fields() {
     assert!(stored["target"]
         .as_str()
         .is_some_and(|t| t.starts_with("larder")));
+
+    // Values, not Rust's debug forms: the size limit is a number of bytes.
+    let log = larder.log();
+    let counted = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "store size counted")
+        .unwrap_or_else(|| panic!("no `store size counted` event in:\n{log}"));
+    assert!(
+        counted["fields"]["max_size"].is_u64(),
+        "max_size is a number: {counted}"
+    );
 }

@@ -180,3 +180,54 @@ fn warm_straight_into_a_data_dir_then_serve_it_offline() {
         );
     }
 }
+
+/// The package a test marks as built for another platform (an optional native binary, like
+/// `@typescript/native-preview-win32-arm64`).
+const FOREIGN: &str = crate::npm_fixture::LEFT;
+
+#[test]
+fn packages_for_other_platforms_are_skipped_unless_all_platforms_are_asked_for() {
+    let (registry, upstream, larder) = setup();
+    let mut lock = registry.lockfile(PROJECT_DEPS, EXPECTED, Some("https://registry.npmjs.org"));
+    let entry = &mut lock["packages"][format!("node_modules/{FOREIGN}")];
+    assert!(entry.is_object(), "the fixture's lockfile lists {FOREIGN}");
+    // Neither this machine's OS nor its CPU, whatever it is.
+    entry["optional"] = serde_json::json!(true);
+    entry["os"] = serde_json::json!(["!linux", "!darwin", "!win32"]);
+    entry["cpu"] = serde_json::json!(["s390x"]);
+    let dir = tempfile::tempdir().unwrap();
+    let lock_path = dir.path().join("package-lock.json");
+    std::fs::write(&lock_path, serde_json::to_vec(&lock).unwrap()).unwrap();
+    let foreign = registry.package(FOREIGN).tarball_path("1.0.0");
+
+    let printed = warm_ok(&larder.url, &[&lock_path], &[]);
+    assert!(
+        printed.contains("skipped 1 packages for other platforms"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains(&format!("{} fetched", EXPECTED.len() - 1)),
+        "{printed}"
+    );
+    assert_eq!(
+        upstream.count(&foreign),
+        0,
+        "{foreign} is for another platform"
+    );
+
+    // The build's platform named on the command line: that package is for it.
+    let printed = warm_ok(
+        &larder.url,
+        &[&lock_path],
+        &["--os", "aix", "--cpu", "s390x"],
+    );
+    assert!(printed.contains("1 fetched"), "{printed}");
+    assert_eq!(upstream.count(&foreign), 1);
+
+    let printed = warm_ok(&larder.url, &[&lock_path], &["--all-platforms"]);
+    assert!(!printed.contains("skipped"), "{printed}");
+    assert!(
+        printed.contains(&format!("0 fetched, {} already cached", EXPECTED.len())),
+        "{printed}"
+    );
+}

@@ -12,7 +12,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod clients;
 pub mod digest;
+pub mod lockfile;
 pub mod object;
 pub mod remotes;
 pub mod request;
@@ -20,11 +22,15 @@ pub mod rewrite;
 pub mod settings;
 pub mod testing;
 
+pub use clients::{ClientBase, ClientSettings, EnvSetting, Snippet};
 pub use digest::{Algorithm, Digest};
+pub use lockfile::{
+    Fetch, Lockfile, LockfileError, Match, Picker, Platform, Probe, PythonTarget, Target,
+};
 pub use object::{Forward, Freshness, Listing, Object, Reply, Route, Verify};
 pub use request::ClientRequest;
 pub use rewrite::{PrefixRewriter, Rewriter};
-pub use settings::{AdapterFactory, Section, SettingsError};
+pub use settings::{base_url, parse_base_url, AdapterFactory, Section, SettingsError};
 
 use url::Url;
 
@@ -38,7 +44,8 @@ pub trait Ecosystem: Send + Sync + 'static {
     fn upstreams(&self) -> Vec<Url>;
 
     /// Hosts this adapter serves in forward-proxy mode, where the client sends absolute-form
-    /// requests (`GET http://deb.debian.org/debian/...`). Empty for most ecosystems.
+    /// requests (`GET http://deb.debian.org/debian/...`), matched case-insensitively. Empty for
+    /// most ecosystems.
     fn proxy_hosts(&self) -> Vec<String> {
         Vec::new()
     }
@@ -91,6 +98,12 @@ pub trait Ecosystem: Send + Sync + 'static {
     /// or a broken mirror. Must not panic on malformed values. Empty for most ecosystems.
     fn response_digests(&self, _object: &Object, _headers: &http::HeaderMap) -> Vec<Digest> {
         Vec::new()
+    }
+
+    /// The adapter's own keys (its factory's `extra_keys`) with the values in effect, defaults
+    /// included, for `larder config` to show. Keys it leaves out are shown as configured.
+    fn extra_settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
     }
 
     /// A streaming rewrite for a metadata body, given larder's public base URL for this adapter

@@ -11,7 +11,7 @@
 //! This module reads the two keys and checks the URLs; each adapter decides which names it
 //! accepts (apt's are host names, so proxy requests can name them) and what its defaults are.
 
-use crate::{Section, SettingsError};
+use crate::{parse_base_url, Section, SettingsError};
 use url::Url;
 
 /// The `default_remotes` key: whether the adapter's built-in remotes are kept (default: yes).
@@ -49,33 +49,10 @@ pub fn configured(
                     "[{adapter}.remotes] {name:?} must be a base URL string like \"{example}\", got {value}"
                 )));
             };
-            let url = base_url(&format!("[{adapter}.remotes] {name:?}"), url)?;
+            let url = parse_base_url(&format!("[{adapter}.remotes] {name:?}"), url)?;
             Ok((name.clone(), url))
         })
         .collect()
-}
-
-/// Checks that `raw` is an http(s) URL with a host and no query or fragment, and makes it a
-/// directory (ending with '/') so that paths can be appended to it. `what` names the setting
-/// in the error.
-pub fn base_url(what: &str, raw: &str) -> Result<Url, SettingsError> {
-    let mut url = Url::parse(raw)
-        .map_err(|err| SettingsError(format!("{what} = {raw:?} is not a URL: {err}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(SettingsError(format!(
-            "{what} = {raw:?} must be an http:// or https:// URL with a host"
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(SettingsError(format!(
-            "{what} = {raw:?} must not have a query or fragment"
-        )));
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
 }
 
 #[cfg(test)]
@@ -127,7 +104,7 @@ mod tests {
             ),
             (
                 serde_json::json!({"remotes": {"r": "http://a/#f"}}),
-                "query or fragment",
+                "#fragment",
             ),
             (
                 serde_json::json!({"remotes": "http://a/"}),

@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 mod classify;
+pub mod clients;
 mod compression;
 pub mod packages;
 pub mod path;
@@ -45,7 +46,8 @@ use url::Url;
 
 pub use classify::{classify, Kind as PathKind};
 
-const NAME: &str = "apt";
+/// The adapter's name, URL prefix and config section.
+pub const NAME: &str = "apt";
 
 /// Registers the adapter: `[apt]` with `remotes` (name → base URL) and `default_remotes`.
 pub fn factory() -> AdapterFactory {
@@ -56,6 +58,8 @@ pub fn factory() -> AdapterFactory {
         default_negative_ttl: Duration::from_secs(30),
         extra_keys: &["remotes", "default_remotes"],
         build,
+        clients: clients::settings,
+        lockfiles: &print_uris::LOCKFILES,
     }
 }
 
@@ -136,6 +140,20 @@ impl Apt {
 impl Ecosystem for Apt {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn extra_settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        let remotes: serde_json::Map<String, serde_json::Value> = self
+            .remotes
+            .names()
+            .filter_map(|name| {
+                let remote = self.remotes.get(name)?;
+                Some((name.to_string(), remote.url.as_str().into()))
+            })
+            .collect();
+        let mut settings = serde_json::Map::new();
+        settings.insert("remotes".into(), remotes.into());
+        settings
     }
 
     fn upstreams(&self) -> Vec<Url> {

@@ -5,7 +5,48 @@
 //! package lists...", the list of new packages) are skipped. A quoted line that does not parse is
 //! an error naming the line, never a panic.
 
+use larder_adapter::{Fetch, Lockfile, Match};
 use std::fmt;
+use url::Url;
+
+/// The format `larder warm` reads for apt: it has no conventional file name, so it is known by
+/// its quoted URI lines.
+pub const LOCKFILES: [Lockfile; 1] = [Lockfile {
+    kind: "the output of `apt-get install --print-uris`",
+    recognize: |_, bytes| {
+        bytes
+            .split(|&b| b == b'\n')
+            .any(|line| line.starts_with(b"'http://") || line.starts_with(b"'https://"))
+            .then_some(Match::Content)
+    },
+    parse: |bytes, larder| {
+        Ok(print_uris(bytes)?
+            .into_iter()
+            .map(|u| fetch(u.uri, larder))
+            .collect())
+    },
+    needs: &[],
+}];
+
+/// An archive URI through larder as a proxy, or as it is when apt already points at larder as a
+/// mirror. A proxy cannot cache inside TLS, so an https archive must be reached as a mirror.
+fn fetch(uri: String, larder: &Url) -> Fetch {
+    let under_larder = uri.starts_with(&format!("{}/", larder.as_str().trim_end_matches('/')));
+    if under_larder || uri.starts_with("http://") {
+        Fetch::Proxy { uri }
+    } else {
+        Fetch::Refused {
+            label: uri,
+            why: "an https:// archive cannot go through larder as a proxy; point apt at larder as a mirror (deb http://LARDER/apt/<remote>/…) and print the URIs again".into(),
+        }
+    }
+}
+
+impl From<PrintUrisError> for larder_adapter::LockfileError {
+    fn from(err: PrintUrisError) -> Self {
+        larder_adapter::LockfileError(err.0)
+    }
+}
 
 /// One file apt would download.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]

@@ -5,7 +5,7 @@
 //! after `/apt/`. Its value is the base URL larder fetches from, http or https, so that an
 //! https archive can be cached through a plain-http mirror line.
 
-use larder_adapter::{remotes, Section, SettingsError};
+use larder_adapter::{parse_base_url as base_url, remotes, Section, SettingsError};
 use std::collections::BTreeMap;
 use url::Url;
 
@@ -41,12 +41,12 @@ impl Remotes {
         let mut by_name = BTreeMap::new();
         if remotes::keep_defaults(section, "apt")? {
             for (name, url) in DEFAULT_REMOTES {
-                let url = remotes::base_url(name, url)?;
+                let url = base_url(name, url)?;
                 by_name.insert(name.to_string(), Remote { url });
             }
             // `upstream` stands for the Debian archive (the factory's default upstream), so
             // `[apt] upstream = "http://mirror.lan/"` points `deb.debian.org` at a local mirror.
-            let url = remotes::base_url("upstream", section.upstream.as_str())?;
+            let url = base_url("[apt] upstream", section.upstream.as_str())?;
             by_name.insert(UPSTREAM_REMOTE.to_string(), Remote { url });
         }
         for (name, url) in remotes::configured(section, "apt", "http://deb.debian.org/")? {

@@ -6,6 +6,7 @@
 //! `config.json`'s `dl` so that downloads come through larder; the engine does the rest.
 #![forbid(unsafe_code)]
 
+mod clients;
 mod config_json;
 mod dl;
 mod index;
@@ -28,6 +29,9 @@ pub use dl::full_template;
 pub use name::index_path;
 pub use registries::{CRATES_IO, CRATES_IO_INDEX};
 
+/// The adapter's name: its URL prefix and config section.
+pub const NAME: &str = "cargo";
+
 const JSON: &str = "application/json";
 
 /// Registers the adapter: `[cargo]` with `upstream` (crates.io's sparse index, or a mirror of
@@ -35,12 +39,14 @@ const JSON: &str = "application/json";
 /// registries by name).
 pub fn factory() -> AdapterFactory {
     AdapterFactory {
-        name: "cargo",
+        name: NAME,
         default_upstream: CRATES_IO_INDEX,
         default_metadata_ttl: Duration::from_secs(60),
         default_negative_ttl: Duration::from_secs(60),
         extra_keys: &["registries"],
         build: |section| Ok(Box::new(Cargo::new(section)?)),
+        clients: clients::settings,
+        lockfiles: &lockfile::LOCKFILES,
     }
 }
 

@@ -5,7 +5,58 @@
 //! or `sparse+https://index.crates.io/` for crates.io, `sparse+<index URL>` for others); the
 //! caller maps it to the larder registry that mirrors it.
 
+use larder_adapter::{Fetch, Match};
 use serde::Deserialize;
+
+/// `Cargo.lock`, for `larder warm`: per crate, larder's `config.json` of its registry (cargo
+/// reads it first), then the index file and the download its `dl` names, as cargo asks them.
+pub const LOCKFILES: [larder_adapter::Lockfile; 1] = [larder_adapter::Lockfile {
+    kind: "Cargo.lock",
+    recognize: |name, _| (name == "cargo.lock").then_some(Match::Name),
+    parse: |bytes, larder| {
+        let base = larder.as_str().trim_end_matches('/').to_string();
+        let pins = cargo_lock(bytes).map_err(|err| larder_adapter::LockfileError(err.0))?;
+        Ok(pins.into_iter().map(|pin| fetch(pin, &base)).collect())
+    },
+    needs: &[],
+}];
+
+fn fetch(pin: Pin, larder_base: &str) -> Fetch {
+    let label = format!("{} {}", pin.name, pin.version);
+    let Some(registry) = pin.larder_registry(larder_base) else {
+        return Fetch::Refused {
+            label,
+            why: format!(
+                "its registry {} is not one reached through this larder; name it in [cargo.registries] and build with its index at {larder_base}/cargo/<name>/",
+                pin.registry
+            ),
+        };
+    };
+    if pin.checksum.is_none() {
+        return Fetch::Refused {
+            label,
+            why: "the lockfile has no checksum for it (a version 1 Cargo.lock: run `cargo update -w` to rewrite it)".into(),
+        };
+    }
+    Fetch::Pick {
+        label,
+        path: format!("{registry}/config.json"),
+        headers: Vec::new(),
+        pick: Box::new(move |config, _| {
+            let dl = dl_of(config).ok_or_else(|| {
+                larder_adapter::LockfileError("the registry's config.json has no `dl`".into())
+            })?;
+            let download = pin.download_url(&dl).ok_or_else(|| {
+                larder_adapter::LockfileError(format!(
+                    "{} {} has no checksum",
+                    pin.name, pin.version
+                ))
+            })?;
+            // The index path is relative to config.json: both lie under /cargo/<registry>/.
+            Ok(vec![pin.index_path(), download])
+        }),
+    }
+}
 
 /// A registry package pinned by a lockfile.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod clients;
 mod escape;
 pub mod lockfile;
 mod proxy;
@@ -16,7 +17,7 @@ mod sumdb;
 
 use http::StatusCode;
 use larder_adapter::{
-    AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Route, Section,
+    base_url, AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Route, Section,
     SettingsError,
 };
 use proxy::{Endpoint, ProxyRequest};
@@ -26,6 +27,8 @@ use url::Url;
 
 pub use semver::is_canonical;
 
+/// The adapter's name, URL prefix and config section.
+pub const NAME: &str = "go";
 const DEFAULT_UPSTREAM: &str = "https://proxy.golang.org/";
 const DEFAULT_SUMDB_UPSTREAM: &str = "https://sum.golang.org/";
 
@@ -39,12 +42,14 @@ const ZIP: &str = "application/zip";
 /// defaults to `sumdb_upstream`'s host name).
 pub fn factory() -> AdapterFactory {
     AdapterFactory {
-        name: "go",
+        name: NAME,
         default_upstream: DEFAULT_UPSTREAM,
         default_metadata_ttl: Duration::from_secs(60),
         default_negative_ttl: Duration::from_secs(60),
         extra_keys: &["sumdb_upstream", "sumdb_name"],
         build: |section| Ok(Box::new(Go::new(section)?)),
+        clients: clients::settings,
+        lockfiles: &lockfile::LOCKFILES,
     }
 }
 
@@ -63,7 +68,7 @@ struct SumDb {
 
 impl Go {
     pub fn new(section: &Section) -> Result<Self, SettingsError> {
-        let upstream = base_url("upstream", section.upstream.clone())?;
+        let upstream = base_url("[go] upstream", section.upstream.clone())?;
         let sumdb = match section.extra.get("sumdb_upstream").and_then(|v| v.as_str()) {
             Some("off") => None,
             _ => Some(SumDb::new(section)?),
@@ -147,7 +152,7 @@ impl Go {
 impl SumDb {
     fn new(section: &Section) -> Result<Self, SettingsError> {
         let upstream = base_url(
-            "sumdb_upstream",
+            "[go] sumdb_upstream",
             section.extra_url("sumdb_upstream", DEFAULT_SUMDB_UPSTREAM)?,
         )?;
         let name = match section.extra.get("sumdb_name") {
@@ -179,7 +184,21 @@ impl SumDb {
 
 impl Ecosystem for Go {
     fn name(&self) -> &'static str {
-        "go"
+        NAME
+    }
+
+    fn extra_settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut settings = serde_json::Map::new();
+        match &self.sumdb {
+            Some(sumdb) => {
+                settings.insert("sumdb_upstream".into(), sumdb.upstream.as_str().into());
+                settings.insert("sumdb_name".into(), sumdb.name.clone().into());
+            }
+            None => {
+                settings.insert("sumdb_upstream".into(), "off".into());
+            }
+        }
+        settings
     }
 
     fn upstreams(&self) -> Vec<Url> {
@@ -232,24 +251,6 @@ fn not_found(path: &str) -> Route {
 }
 
 /// Makes sure a configured base URL is http(s) and ends with '/', so that joining keeps its path.
-fn base_url(key: &str, mut url: Url) -> Result<Url, SettingsError> {
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(SettingsError(format!(
-            "[go] {key} = \"{url}\" must be an http:// or https:// URL with a host"
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(SettingsError(format!(
-            "[go] {key} = \"{url}\" must not have a query or fragment"
-        )));
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
-}
-
 /// A cached object at `base` + an already checked and percent-encoded relative path.
 fn fetch(
     key: String,

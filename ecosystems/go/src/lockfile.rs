@@ -4,7 +4,30 @@
 //! `.info`, which `go mod download` asks for too); `<module> <version>/go.mod h1:…` names its
 //! `go.mod`. Malformed lines are an error naming the line, never a panic.
 
+use larder_adapter::{Fetch, Lockfile, Match};
 use std::fmt;
+
+/// The format `larder warm` reads for Go.
+pub const LOCKFILES: [Lockfile; 1] = [Lockfile {
+    kind: "go.sum",
+    recognize: |name, _| (name == "go.sum").then_some(Match::Name),
+    parse: |bytes, _| {
+        Ok(go_sum(bytes)?
+            .into_iter()
+            .map(|path| Fetch::Get {
+                path,
+                headers: Vec::new(),
+            })
+            .collect())
+    },
+    needs: &[],
+}];
+
+impl From<GoSumError> for larder_adapter::LockfileError {
+    fn from(err: GoSumError) -> Self {
+        larder_adapter::LockfileError(err.0)
+    }
+}
 
 /// Why a `go.sum` could not be read.
 #[derive(Clone, Debug, PartialEq, Eq)]

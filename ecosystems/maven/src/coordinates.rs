@@ -10,6 +10,35 @@
 //! the artifact and its POM, so both are listed. Lines that are not coordinates are skipped.
 
 use crate::path::RepoPath;
+use larder_adapter::{Fetch, Lockfile, LockfileError, Match};
+
+/// The heading `mvn dependency:list` prints above its coordinates, on the console and in
+/// `-DoutputFile` (which has no conventional name).
+const HEADING: &[u8] = b"The following files have been resolved:";
+
+/// `larder warm`'s format: recognized by the heading; every coordinate fetched from `central`.
+pub const LOCKFILES: [Lockfile; 1] = [Lockfile {
+    kind: "the output of `mvn dependency:list`",
+    recognize: |_, bytes| {
+        bytes
+            .windows(HEADING.len())
+            .any(|window| window == HEADING)
+            .then_some(Match::Content)
+    },
+    parse: |bytes, _| {
+        let text = std::str::from_utf8(bytes).map_err(|err| {
+            LockfileError(format!("mvn dependency:list output is not UTF-8: {err}"))
+        })?;
+        Ok(paths(text, crate::remotes::CENTRAL.0)
+            .into_iter()
+            .map(|path| Fetch::Get {
+                path,
+                headers: Vec::new(),
+            })
+            .collect())
+    },
+    needs: &[],
+}];
 
 /// One artifact a coordinate names.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -161,6 +190,21 @@ mod tests {
             Coordinate::parse("junit:junit:pom:4.13.2").unwrap().path(),
             "junit/junit/4.13.2/junit-4.13.2.pom"
         );
+    }
+
+    #[test]
+    fn warm_recognizes_the_heading_whatever_the_file_is_called() {
+        let recognize = LOCKFILES[0].recognize;
+        assert_eq!(
+            recognize("deps.txt", LISTED.as_bytes()),
+            Some(Match::Content)
+        );
+        assert_eq!(recognize("-", LISTED.as_bytes()), Some(Match::Content));
+        assert_eq!(recognize("requirements.txt", b"junit==1\n"), None);
+        let larder = url::Url::parse("http://m:1/").unwrap();
+        let fetches = (LOCKFILES[0].parse)(LISTED.as_bytes(), &larder).unwrap();
+        assert_eq!(fetches.len(), 10);
+        assert!((LOCKFILES[0].parse)(b"\xff", &larder).is_err());
     }
 
     #[test]

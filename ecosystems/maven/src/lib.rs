@@ -23,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod checksum;
+pub mod clients;
 pub mod coordinates;
 pub mod path;
 pub mod remotes;
@@ -51,6 +52,8 @@ pub fn factory() -> AdapterFactory {
         default_negative_ttl: Duration::from_secs(60),
         extra_keys: &["remotes", "default_remotes"],
         build,
+        clients: clients::settings,
+        lockfiles: &coordinates::LOCKFILES,
     }
 }
 
@@ -134,6 +137,17 @@ fn content_type(file_name: &str) -> &'static str {
 impl Ecosystem for Maven {
     fn name(&self) -> &'static str {
         NAME
+    }
+
+    fn extra_settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        let remotes: serde_json::Map<String, serde_json::Value> = self
+            .remotes
+            .names()
+            .filter_map(|name| Some((name.to_string(), self.remotes.get(name)?.as_str().into())))
+            .collect();
+        let mut settings = serde_json::Map::new();
+        settings.insert("remotes".into(), remotes.into());
+        settings
     }
 
     fn upstreams(&self) -> Vec<Url> {

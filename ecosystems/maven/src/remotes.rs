@@ -19,7 +19,8 @@ impl Remotes {
     pub fn from_section(section: &Section) -> Result<Remotes, SettingsError> {
         let mut by_name = BTreeMap::new();
         if remotes::keep_defaults(section, "maven")? {
-            let url = remotes::base_url("[maven] upstream", section.upstream.as_str())?;
+            let url =
+                larder_adapter::parse_base_url("[maven] upstream", section.upstream.as_str())?;
             by_name.insert(CENTRAL.0.to_string(), url);
         }
         for (name, url) in remotes::configured(section, "maven", "https://maven.google.com/")? {

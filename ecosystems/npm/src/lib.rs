@@ -13,10 +13,12 @@
 #![forbid(unsafe_code)]
 
 pub mod accept;
+pub mod clients;
 pub mod listing;
 pub mod lockfile;
 pub mod name;
 pub mod path;
+pub mod platform;
 pub mod rewrite;
 
 use accept::Variant;
@@ -54,6 +56,8 @@ pub fn factory() -> AdapterFactory {
         default_negative_ttl: DEFAULT_NEGATIVE_TTL,
         extra_keys: &[],
         build,
+        clients: clients::settings,
+        lockfiles: &lockfile::LOCKFILES,
     }
 }
 
@@ -71,24 +75,7 @@ pub struct Npm {
 
 impl Npm {
     pub fn new(section: &Section) -> Result<Self, SettingsError> {
-        let mut upstream = section.upstream.clone();
-        if !matches!(upstream.scheme(), "http" | "https") {
-            return Err(SettingsError(format!(
-                "[npm] upstream = \"{upstream}\" must be an http:// or https:// registry URL"
-            )));
-        }
-        if upstream.query().is_some()
-            || upstream.fragment().is_some()
-            || upstream.cannot_be_a_base()
-        {
-            return Err(SettingsError(format!(
-                "[npm] upstream = \"{upstream}\" must be a plain base URL without ?query or #fragment"
-            )));
-        }
-        if !upstream.path().ends_with('/') {
-            let path = format!("{}/", upstream.path());
-            upstream.set_path(&path);
-        }
+        let upstream = larder_adapter::base_url("[npm] upstream", section.upstream.clone())?;
         Ok(Npm {
             upstream,
             freshness: Freshness::Mutable {

@@ -6,7 +6,74 @@
 //! `resolution` lines matter). Malformed input is an error naming the line or key, never a panic.
 
 use crate::name::PackageName;
+use crate::platform::Platforms;
+use larder_adapter::{Fetch, Lockfile, Match, Probe};
 use std::fmt;
+
+/// The formats `larder warm` reads for npm.
+pub const LOCKFILES: [Lockfile; 2] = [
+    Lockfile {
+        kind: "package-lock.json",
+        recognize: is_package_lock,
+        parse: |bytes, _| fetches(package_lock(bytes)?),
+        needs: &[Probe::Platform],
+    },
+    Lockfile {
+        kind: "pnpm-lock.yaml",
+        recognize: |name, _| (name == "pnpm-lock.yaml").then_some(Match::Name),
+        parse: |bytes, _| fetches(pnpm_lock(bytes)?),
+        needs: &[Probe::Platform],
+    },
+];
+
+/// `package-lock.json` and `npm-shrinkwrap.json` by name; another `.json` by its
+/// `lockfileVersion` key.
+fn is_package_lock(name: &str, bytes: &[u8]) -> Option<Match> {
+    match name {
+        "package-lock.json" | "npm-shrinkwrap.json" => Some(Match::Name),
+        _ if name.ends_with(".json") && memmem(bytes, b"lockfileVersion") => Some(Match::Pattern),
+        _ => None,
+    }
+}
+
+fn memmem(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Each tarball, with the lockfile's integrity in the header npm sends it in, so that larder
+/// verifies against the lockfile as `npm ci` would; a package for some platforms only, for the
+/// target's (every platform when the target names none).
+fn fetches(tarballs: Vec<Tarball>) -> Result<Vec<Fetch>, larder_adapter::LockfileError> {
+    Ok(tarballs
+        .into_iter()
+        .map(|t| {
+            let get = Fetch::Get {
+                path: t.path,
+                headers: t
+                    .integrity
+                    .map(|i| (crate::INTEGRITY_HEADER, i))
+                    .into_iter()
+                    .collect(),
+            };
+            if t.platforms.is_any() {
+                return get;
+            }
+            let platforms = t.platforms;
+            Fetch::When {
+                applies: Box::new(move |target| {
+                    target.platform.as_ref().is_none_or(|p| platforms.allow(p))
+                }),
+                fetch: Box::new(get),
+            }
+        })
+        .collect())
+}
+
+impl From<LockfileError> for larder_adapter::LockfileError {
+    fn from(err: LockfileError) -> Self {
+        larder_adapter::LockfileError(err.0)
+    }
+}
 
 /// One tarball to fetch: the path under larder's `/npm/` prefix and the integrity the lockfile
 /// expects (sent as `pacote-integrity`, so larder verifies against the lockfile, as `npm ci`).
@@ -15,6 +82,8 @@ pub struct Tarball {
     /// `react/-/react-18.2.0.tgz`, `@scope/name/-/name-1.0.0.tgz` (no leading slash).
     pub path: String,
     pub integrity: Option<String>,
+    /// The package's `os`/`cpu`/`libc`: npm installs it only on those platforms.
+    pub platforms: Platforms,
 }
 
 /// Why a lockfile could not be read.
@@ -105,7 +174,26 @@ pub fn package_lock(bytes: &[u8]) -> Result<Vec<Tarball>, LockfileError> {
             .get("integrity")
             .and_then(|v| v.as_str())
             .map(str::to_string);
-        out.push(Tarball { path, integrity });
+        let list = |field: &str| -> Vec<String> {
+            match entry.get(field) {
+                Some(serde_json::Value::String(one)) => vec![one.clone()],
+                Some(serde_json::Value::Array(all)) => all
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            }
+        };
+        let platforms = Platforms {
+            os: list("os"),
+            cpu: list("cpu"),
+            libc: list("libc"),
+        };
+        out.push(Tarball {
+            path,
+            integrity,
+            platforms,
+        });
     }
     out.sort();
     out.dedup();
@@ -121,6 +209,7 @@ pub fn pnpm_lock(bytes: &[u8]) -> Result<Vec<Tarball>, LockfileError> {
     let mut current: Option<(usize, String, String)> = None; // line, name, version
     let mut out = Vec::new();
     let mut integrity: Option<String> = None;
+    let mut platforms = Platforms::default();
     let mut skip_current = false;
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
@@ -132,7 +221,12 @@ pub fn pnpm_lock(bytes: &[u8]) -> Result<Vec<Tarball>, LockfileError> {
         if indent == 0 {
             if in_packages {
                 if !skip_current {
-                    finish(current.take(), integrity.take(), &mut out)?;
+                    finish(
+                        current.take(),
+                        integrity.take(),
+                        std::mem::take(&mut platforms),
+                        &mut out,
+                    )?;
                 }
                 current = None;
             }
@@ -145,9 +239,15 @@ pub fn pnpm_lock(bytes: &[u8]) -> Result<Vec<Tarball>, LockfileError> {
         }
         if indent == 2 {
             if !skip_current {
-                finish(current.take(), integrity.take(), &mut out)?;
+                finish(
+                    current.take(),
+                    integrity.take(),
+                    std::mem::take(&mut platforms),
+                    &mut out,
+                )?;
             }
             integrity = None;
+            platforms = Platforms::default();
             let key = trimmed.trim_start().strip_suffix(':').ok_or_else(|| {
                 LockfileError(format!(
                     "pnpm-lock.yaml line {number}: expected a package key ending in ':'"
@@ -188,10 +288,16 @@ pub fn pnpm_lock(bytes: &[u8]) -> Result<Vec<Tarball>, LockfileError> {
             }
         } else if body.starts_with("tarball:") {
             skip_current = true;
+        } else if let Some(rest) = body.strip_prefix("os:") {
+            platforms.os = flow_list(rest);
+        } else if let Some(rest) = body.strip_prefix("cpu:") {
+            platforms.cpu = flow_list(rest);
+        } else if let Some(rest) = body.strip_prefix("libc:") {
+            platforms.libc = flow_list(rest);
         }
     }
     if in_packages && !skip_current {
-        finish(current.take(), integrity.take(), &mut out)?;
+        finish(current.take(), integrity.take(), platforms, &mut out)?;
     }
     if !seen_packages && !text.contains("lockfileVersion") {
         return Err(LockfileError(
@@ -206,14 +312,34 @@ pub fn pnpm_lock(bytes: &[u8]) -> Result<Vec<Tarball>, LockfileError> {
 fn finish(
     current: Option<(usize, String, String)>,
     integrity: Option<String>,
+    platforms: Platforms,
     out: &mut Vec<Tarball>,
 ) -> Result<(), LockfileError> {
     if let Some((line, name, version)) = current {
         let path = tarball_path(&name, &version)
             .map_err(|err| LockfileError(format!("pnpm-lock.yaml line {line}: {err}")))?;
-        out.push(Tarball { path, integrity });
+        out.push(Tarball {
+            path,
+            integrity,
+            platforms,
+        });
     }
     Ok(())
+}
+
+/// `[darwin, linux]` (YAML's flow sequence, as pnpm writes `os:` and `cpu:`), or one plain value.
+fn flow_list(raw: &str) -> Vec<String> {
+    let raw = raw.trim();
+    let inner = raw
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(raw);
+    inner
+        .split(',')
+        .map(|item| item.trim().trim_matches(|c| c == '\'' || c == '"'))
+        .filter(|item| !item.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// `/name@1.0.0`, `name@1.0.0(peer@2.0.0)`, `/@scope/name@1.0.0`, `/name/1.0.0_peer@2.0.0` (v5).
@@ -245,6 +371,74 @@ fn split_pnpm_key(key: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn warmed_for(fetches: &[Fetch], platform: Option<(&str, &str)>) -> Vec<String> {
+        let target = larder_adapter::Target {
+            platform: platform.map(|(os, cpu)| larder_adapter::Platform {
+                os: os.into(),
+                cpu: cpu.into(),
+                libc: Some("glibc".into()),
+            }),
+            ..Default::default()
+        };
+        let mut paths = Vec::new();
+        for fetch in fetches {
+            let fetch = match fetch {
+                Fetch::When { applies, fetch } if applies(&target) => fetch.as_ref(),
+                Fetch::When { .. } => continue,
+                other => other,
+            };
+            if let Fetch::Get { path, .. } = fetch {
+                paths.push(path.clone());
+            }
+        }
+        paths
+    }
+
+    #[test]
+    fn optional_packages_for_other_platforms_are_skipped_unless_every_platform_is_wanted() {
+        let lock = br#"{"lockfileVersion": 3, "packages": {
+            "": {"name": "app"},
+            "node_modules/tsc": {"version": "1.0.0", "resolved": "https://r/tsc/-/tsc-1.0.0.tgz",
+                "optionalDependencies": {"@t/tsc-linux-x64": "1.0.0", "@t/tsc-darwin-arm64": "1.0.0"}},
+            "node_modules/@t/tsc-linux-x64": {"version": "1.0.0", "optional": true,
+                "os": ["linux"], "cpu": ["x64"], "libc": ["glibc"]},
+            "node_modules/@t/tsc-linux-x64-musl": {"version": "1.0.0", "optional": true,
+                "os": ["linux"], "cpu": ["x64"], "libc": ["musl"]},
+            "node_modules/@t/tsc-darwin-arm64": {"version": "1.0.0", "optional": true,
+                "os": ["darwin"], "cpu": ["arm64"]},
+            "node_modules/@t/tsc-win32-x64": {"version": "1.0.0", "optional": true,
+                "os": "win32", "cpu": ["x64"]}
+        }}"#;
+        let larder = url::Url::parse("http://127.0.0.1:7878").unwrap();
+        let fetches = (LOCKFILES[0].parse)(lock, &larder).unwrap();
+        assert_eq!(
+            warmed_for(&fetches, Some(("linux", "x64"))),
+            [
+                "@t/tsc-linux-x64/-/tsc-linux-x64-1.0.0.tgz",
+                "tsc/-/tsc-1.0.0.tgz"
+            ]
+        );
+        assert_eq!(
+            warmed_for(&fetches, Some(("darwin", "arm64"))),
+            [
+                "@t/tsc-darwin-arm64/-/tsc-darwin-arm64-1.0.0.tgz",
+                "tsc/-/tsc-1.0.0.tgz"
+            ]
+        );
+        assert_eq!(warmed_for(&fetches, None).len(), 5, "every platform");
+
+        let pnpm = b"lockfileVersion: '9.0'\npackages:\n  '@t/tsc-darwin-arm64@1.0.0':\n    resolution: {integrity: sha512-D=}\n    cpu: [arm64]\n    os: [darwin]\n  '@t/tsc-linux-x64@1.0.0':\n    resolution: {integrity: sha512-L=}\n    cpu: [x64]\n    os: [linux]\n  tsc@1.0.0:\n    resolution: {integrity: sha512-T=}\n";
+        let fetches = (LOCKFILES[1].parse)(pnpm, &larder).unwrap();
+        assert_eq!(
+            warmed_for(&fetches, Some(("linux", "x64"))),
+            [
+                "@t/tsc-linux-x64/-/tsc-linux-x64-1.0.0.tgz",
+                "tsc/-/tsc-1.0.0.tgz"
+            ]
+        );
+        assert_eq!(warmed_for(&fetches, None).len(), 3, "every platform");
+    }
 
     fn paths(tarballs: &[Tarball]) -> Vec<&str> {
         tarballs.iter().map(|t| t.path.as_str()).collect()

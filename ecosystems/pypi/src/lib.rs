@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 mod accept;
+pub mod clients;
 mod listing;
 pub mod lockfile;
 mod name;
@@ -28,8 +29,8 @@ pub use name::normalize;
 use http::header::{ACCEPT, VARY};
 use http::{HeaderValue, Method, StatusCode};
 use larder_adapter::{
-    AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Rewriter, Route, Section,
-    SettingsError, Verify,
+    base_url, AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Rewriter,
+    Route, Section, SettingsError, Verify,
 };
 use std::time::Duration;
 use url::Url;
@@ -48,6 +49,8 @@ pub fn factory() -> AdapterFactory {
         default_negative_ttl: Duration::from_secs(60),
         extra_keys: &["files_upstream"],
         build: |section| Ok(Box::new(PyPi::new(section)?)),
+        clients: clients::settings,
+        lockfiles: &lockfile::LOCKFILES,
     }
 }
 
@@ -65,9 +68,9 @@ pub struct PyPi {
 
 impl PyPi {
     pub fn new(section: &Section) -> Result<Self, SettingsError> {
-        let upstream = base_url("upstream", section.upstream.clone())?;
+        let upstream = base_url("[pypi] upstream", section.upstream.clone())?;
         let files_upstream = base_url(
-            "files_upstream",
+            "[pypi] files_upstream",
             section.extra_url("files_upstream", DEFAULT_FILES_UPSTREAM)?,
         )?;
         let mut index_origin = upstream.clone();
@@ -201,6 +204,12 @@ impl Ecosystem for PyPi {
         NAME
     }
 
+    fn extra_settings(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut settings = serde_json::Map::new();
+        settings.insert("files_upstream".into(), self.files_upstream.as_str().into());
+        settings
+    }
+
     fn upstreams(&self) -> Vec<Url> {
         let mut all = vec![
             self.upstream.clone(),
@@ -268,21 +277,6 @@ impl Ecosystem for PyPi {
 }
 
 /// A configured URL as a base to join under: http(s), with a host, ending in `/`.
-fn base_url(key: &str, mut url: Url) -> Result<Url, SettingsError> {
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(SettingsError(format!(
-            "`{key}` = {url} must be an http:// or https:// URL with a host"
-        )));
-    }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
-}
-
 /// Joins a validated relative path under `base`, and refuses any result outside it (a `:` in the
 /// first segment would otherwise make `Url::join` read it as a scheme).
 fn join_under(base: &Url, relative: &str) -> Option<Url> {

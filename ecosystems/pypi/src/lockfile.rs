@@ -6,7 +6,55 @@
 //! target ([`Tags`]), else the sdist. Malformed input is an error naming the line, never a panic.
 
 use crate::name::normalize;
+use larder_adapter::{Fetch, Lockfile, Match, Probe, PythonTarget, Target};
 use std::fmt;
+
+/// The formats `larder warm` reads for PyPI. Each pin is a [`Fetch::Pick`]: its project's JSON
+/// page, then the file [`choose`] picks there for the target's wheel tags.
+pub const LOCKFILES: [Lockfile; 2] = [
+    Lockfile {
+        kind: "requirements*.txt",
+        recognize: |name, _| name.ends_with(".txt").then_some(Match::Pattern),
+        parse: |bytes, _| Ok(requirements_txt(bytes)?.into_iter().map(pick).collect()),
+        needs: &[Probe::Python],
+    },
+    Lockfile {
+        kind: "uv.lock",
+        recognize: |name, _| (name == "uv.lock").then_some(Match::Name),
+        parse: |bytes, _| Ok(uv_lock(bytes)?.into_iter().map(pick).collect()),
+        needs: &[Probe::Python],
+    },
+];
+
+/// The page of `pin`'s project, and the file (with its `.metadata`, which pip fetches first
+/// when the page declares it) that fits the target.
+fn pick(pin: Pin) -> Fetch {
+    Fetch::Pick {
+        label: format!("{}=={}", pin.name, pin.version),
+        path: format!("simple/{}/", pin.name),
+        headers: vec![("accept", "application/vnd.pypi.simple.v1+json".to_string())],
+        pick: Box::new(move |page, target| {
+            let chosen = choose(page, &pin, &Tags::for_target(target)?)?;
+            let mut urls = vec![chosen.url.clone()];
+            if chosen.metadata {
+                urls.push(metadata_url(&chosen.url));
+            }
+            Ok(urls)
+        }),
+    }
+}
+
+/// `<file URL>.metadata` (PEP 658), keeping any query and fragment after it.
+fn metadata_url(file_url: &str) -> String {
+    let end = file_url.find(['?', '#']).unwrap_or(file_url.len());
+    format!("{}.metadata{}", &file_url[..end], &file_url[end..])
+}
+
+impl From<PinError> for larder_adapter::LockfileError {
+    fn from(err: PinError) -> Self {
+        larder_adapter::LockfileError(err.0)
+    }
+}
 
 /// One pinned distribution.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -35,6 +83,21 @@ impl std::error::Error for PinError {}
 pub struct Tags(pub Vec<(String, String, String)>);
 
 impl Tags {
+    /// The tags of the target warm learned about; an error when it learned nothing.
+    pub fn for_target(target: &Target) -> Result<Tags, PinError> {
+        match &target.python {
+            Some(PythonTarget::Tags(lines)) => Ok(Tags::from_lines(&lines.join("\n"))),
+            Some(PythonTarget::Version {
+                major,
+                minor,
+                platforms,
+            }) => Ok(Tags::for_cpython(*major, *minor, platforms)),
+            None => Err(PinError(
+                "the target's Python is unknown; pass --python-version (and --platform)".into(),
+            )),
+        }
+    }
+
     /// Parses `py-abi-plat` lines (as `packaging.tags.sys_tags()` prints them), best first.
     pub fn from_lines(text: &str) -> Tags {
         Tags(
@@ -418,6 +481,55 @@ fn pin(name: &str, version: &str, hashes: Vec<String>) -> Option<Pin> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pin_picks_the_wheel_for_the_target_and_its_metadata() {
+        let larder = url::Url::parse("http://127.0.0.1:7878").unwrap();
+        let fetches = (LOCKFILES[0].parse)(b"demo==1.0\n", &larder).unwrap();
+        let [Fetch::Pick {
+            label, path, pick, ..
+        }] = &fetches[..]
+        else {
+            panic!("one pick: {fetches:?}");
+        };
+        assert_eq!(
+            (label.as_str(), path.as_str()),
+            ("demo==1.0", "simple/demo/")
+        );
+        let page = br#"{"files": [
+            {"filename": "demo-1.0.tar.gz", "url": "../../files/demo/demo-1.0.tar.gz"},
+            {"filename": "demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl",
+             "url": "../../files/demo/demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl#x",
+             "core-metadata": true}
+        ]}"#;
+        let linux = Target {
+            python: Some(PythonTarget::Version {
+                major: 3,
+                minor: 12,
+                platforms: vec!["manylinux_2_17_x86_64".into()],
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            pick(page, &linux).unwrap(),
+            [
+                "../../files/demo/demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl#x",
+                "../../files/demo/demo-1.0-cp312-cp312-manylinux_2_17_x86_64.whl.metadata#x"
+            ]
+        );
+        let mac = Target {
+            python: Some(PythonTarget::Tags(vec![
+                "cp312-cp312-macosx_14_0_arm64".into()
+            ])),
+            ..Default::default()
+        };
+        assert_eq!(
+            pick(page, &mac).unwrap(),
+            ["../../files/demo/demo-1.0.tar.gz"]
+        );
+        let err = pick(page, &Target::default()).unwrap_err();
+        assert!(err.0.contains("--python-version"), "{err}");
+    }
 
     const A: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
     const B: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
