@@ -182,23 +182,40 @@ fn warm_straight_into_a_data_dir_then_serve_it_offline() {
 }
 
 /// The package a test marks as built for another platform (an optional native binary, like
-/// `@typescript/native-preview-win32-arm64`).
-const FOREIGN: &str = crate::npm_fixture::LEFT;
+/// `@typescript/native-preview-win32-arm64`): a direct dependency of the fixture project that
+/// no other package depends on (npm refuses a required package for another platform).
+const FOREIGN: &str = crate::npm_fixture::MANY;
+const FOREIGN_VERSION: &str = "1.0.299";
+
+/// The fixture project with [`FOREIGN`] as an optional dependency for a platform that is
+/// neither this machine's OS nor its CPU, whatever it is: the manifest and its lockfile.
+fn project_with_a_foreign_optional_dependency(
+    registry: &Registry,
+) -> (serde_json::Value, serde_json::Value) {
+    let mut manifest = Registry::manifest(PROJECT_DEPS);
+    let mut lock = registry.lockfile(PROJECT_DEPS, EXPECTED, Some("https://registry.npmjs.org"));
+    for root in [&mut manifest, &mut lock["packages"][""]] {
+        let range = root["dependencies"]
+            .as_object_mut()
+            .and_then(|deps| deps.remove(FOREIGN))
+            .expect("a direct dependency");
+        root["optionalDependencies"] = serde_json::json!({ FOREIGN: range });
+    }
+    let entry = &mut lock["packages"][format!("node_modules/{FOREIGN}")];
+    assert!(entry.is_object(), "the fixture's lockfile lists {FOREIGN}");
+    entry["optional"] = serde_json::json!(true);
+    entry["os"] = serde_json::json!(["!linux", "!darwin", "!win32"]);
+    entry["cpu"] = serde_json::json!(["s390x"]);
+    (manifest, lock)
+}
 
 #[test]
 fn packages_for_other_platforms_are_skipped_unless_all_platforms_are_asked_for() {
     let (registry, upstream, larder) = setup();
-    let mut lock = registry.lockfile(PROJECT_DEPS, EXPECTED, Some("https://registry.npmjs.org"));
-    let entry = &mut lock["packages"][format!("node_modules/{FOREIGN}")];
-    assert!(entry.is_object(), "the fixture's lockfile lists {FOREIGN}");
-    // Neither this machine's OS nor its CPU, whatever it is.
-    entry["optional"] = serde_json::json!(true);
-    entry["os"] = serde_json::json!(["!linux", "!darwin", "!win32"]);
-    entry["cpu"] = serde_json::json!(["s390x"]);
-    let dir = tempfile::tempdir().unwrap();
-    let lock_path = dir.path().join("package-lock.json");
-    std::fs::write(&lock_path, serde_json::to_vec(&lock).unwrap()).unwrap();
-    let foreign = registry.package(FOREIGN).tarball_path("1.0.0");
+    let (manifest, lock) = project_with_a_foreign_optional_dependency(&registry);
+    let project = Project::new(&manifest, Some(&lock));
+    let lock_path = project.dir.join("package-lock.json");
+    let foreign = registry.package(FOREIGN).tarball_path(FOREIGN_VERSION);
 
     let printed = warm_ok(&larder.url, &[&lock_path], &[]);
     assert!(
@@ -214,6 +231,29 @@ fn packages_for_other_platforms_are_skipped_unless_all_platforms_are_asked_for()
         0,
         "{foreign} is for another platform"
     );
+
+    // What warm left out, npm does not install here either: npm ci succeeds without upstream.
+    upstream.set_mode(Mode::Down);
+    project
+        .npm(
+            &["ci"],
+            &larder.at("npm/"),
+            &project.fresh_cache("down"),
+            RUN_LIMIT,
+        )
+        .assert_ok("npm ci after warm, upstream down, a foreign optional dependency");
+    let others: Vec<(&str, &str)> = EXPECTED
+        .iter()
+        .copied()
+        .filter(|(name, _)| *name != FOREIGN)
+        .collect();
+    project.assert_installed(&others);
+    assert_eq!(
+        project.installed_version(FOREIGN),
+        None,
+        "not for this platform"
+    );
+    upstream.set_mode(Mode::Normal);
 
     // The build's platform named on the command line: that package is for it.
     let printed = warm_ok(

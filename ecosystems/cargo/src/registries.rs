@@ -7,7 +7,7 @@
 //! whatever the registry's `config.json` says, so a client can never make larder fetch from
 //! elsewhere.
 
-use larder_adapter::{Section, SettingsError};
+use larder_adapter::{parse_base_url as base_url, Section, SettingsError};
 use std::collections::BTreeMap;
 use url::Url;
 
@@ -154,27 +154,6 @@ fn origin_of(url: &Url) -> Url {
     let mut origin = url.clone();
     origin.set_path("/");
     origin
-}
-
-fn base_url(what: &str, raw: &str) -> Result<Url, SettingsError> {
-    let mut url = Url::parse(raw)
-        .map_err(|err| SettingsError(format!("{what} = {raw:?} is not a URL: {err}")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(SettingsError(format!(
-            "{what} = {raw:?} must be an http:// or https:// URL with a host"
-        )));
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(SettingsError(format!(
-            "{what} = {raw:?} must not have a query or fragment"
-        )));
-    }
-    // Index paths are appended to the base: it must end with '/' to be a directory.
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
-    }
-    Ok(url)
 }
 
 #[cfg(test)]
