@@ -11,6 +11,7 @@ static FACTORIES: LazyLock<Vec<AdapterFactory>> = LazyLock::new(|| {
         larder_go::factory(),
         larder_apt::factory(),
         larder_cargo::factory(),
+        larder_maven::factory(),
     ]
 });
 

@@ -192,7 +192,8 @@ mod tests {
              --build-arg UV_DEFAULT_INDEX=http://127.0.0.1:7878/pypi/simple/ \
              --build-arg GOPROXY=http://127.0.0.1:7878/go \
              --build-arg APT_PROXY=http://127.0.0.1:7878 \
-             --build-arg CARGO_LARDER_INDEX=http://127.0.0.1:7878/cargo/crates-io/\n"
+             --build-arg CARGO_LARDER_INDEX=http://127.0.0.1:7878/cargo/crates-io/ \
+             --build-arg MAVEN_MIRROR=http://127.0.0.1:7878/maven/central/\n"
         );
     }
 
@@ -207,7 +208,8 @@ mod tests {
              export UV_DEFAULT_INDEX=http://mirror.internal:7878/pypi/simple/\n\
              export GOPROXY=http://mirror.internal:7878/go\n\
              export APT_PROXY=http://mirror.internal:7878\n\
-             export CARGO_LARDER_INDEX=http://mirror.internal:7878/cargo/crates-io/\n"
+             export CARGO_LARDER_INDEX=http://mirror.internal:7878/cargo/crates-io/\n\
+             export MAVEN_MIRROR=http://mirror.internal:7878/maven/central/\n"
         );
         let dockerfile = render(&settings(&base), Format::Dockerfile);
         let args: Vec<&str> = dockerfile.lines().filter(|l| !l.starts_with('#')).collect();
@@ -220,7 +222,8 @@ mod tests {
                 "ARG UV_DEFAULT_INDEX",
                 "ARG GOPROXY",
                 "ARG APT_PROXY",
-                "ARG CARGO_LARDER_INDEX"
+                "ARG CARGO_LARDER_INDEX",
+                "ARG MAVEN_MIRROR"
             ]
         );
         assert!(!dockerfile.contains("mirror.internal"), "{dockerfile}");
@@ -237,7 +240,8 @@ mod tests {
              UV_DEFAULT_INDEX    = \"https://larder.example.com/pypi/simple/\"\n  \
              GOPROXY             = \"https://larder.example.com/go\"\n  \
              APT_PROXY           = \"https://larder.example.com\"\n  \
-             CARGO_LARDER_INDEX  = \"https://larder.example.com/cargo/crates-io/\"\n\
+             CARGO_LARDER_INDEX  = \"https://larder.example.com/cargo/crates-io/\"\n  \
+             MAVEN_MIRROR        = \"https://larder.example.com/maven/central/\"\n\
              }\n"
         );
     }

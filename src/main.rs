@@ -131,10 +131,11 @@ enum Command {
     /// Fetch everything lockfiles name through larder, so that the build finds it cached.
     ///
     /// Reads package-lock.json (v2/v3), pnpm-lock.yaml, requirements*.txt (pinned, with or
-    /// without --hash), uv.lock, go.sum, and the output of `apt-get install --print-uris`
-    /// (`-` reads standard input). Goes through the larder at --url (default: the configured
-    /// listen address), or, with --data-dir, runs larder in-process on that data dir. Lists what
-    /// it could not fetch and exits non-zero if anything failed.
+    /// without --hash), uv.lock, go.sum, Cargo.lock, the output of `apt-get install
+    /// --print-uris` and of `mvn dependency:list` (`-` reads standard input). Goes through the
+    /// larder at --url (default: the configured listen address), or, with --data-dir, runs
+    /// larder in-process on that data dir. Lists what it could not fetch and exits non-zero if
+    /// anything failed.
     Warm {
         #[command(flatten)]
         common: Common,

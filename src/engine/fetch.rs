@@ -101,8 +101,12 @@ impl FillJob {
             metrics.revalidated(false);
         }
         let check = self.check();
+        let self_declared =
+            (self.eco.adapter).response_digests(&self.object, upstream.response.headers());
         let streamed = self.stream(upstream, &head, tx, &check).await?;
-        let outcome = self.verify_and_publish(streamed, check, head).await?;
+        let outcome = self
+            .verify_and_publish(streamed, check, &self_declared, head)
+            .await?;
         if let Outcome::Stored(pointer) = &outcome {
             tracing::info!(key = %self.key, bytes = pointer.size, ms = started.elapsed().as_millis() as u64, "stored");
         }
@@ -247,6 +251,7 @@ impl FillJob {
         &self,
         streamed: Streamed,
         check: Check,
+        self_declared: &[Digest],
         head: ResponseHead,
     ) -> Result<Outcome, UpstreamError> {
         let engine = &self.engine;
@@ -256,6 +261,26 @@ impl FillJob {
             written,
         } = streamed;
         let (sha256, streamed_digest) = hashers.finish();
+        for declared in self_declared {
+            let actual = self
+                .digest_of(declared.algorithm, &temp, sha256, &streamed_digest)
+                .await;
+            if actual
+                .as_ref()
+                .is_ok_and(|actual| *actual != declared.bytes)
+            {
+                tracing::warn!(key = %self.key, %declared, "the body contradicts its response's own checksum header; nothing stored");
+                engine.store.discard(temp.path).await;
+                return Err(UpstreamError::DigestMismatch {
+                    host: self.host(),
+                    expected: declared.to_string(),
+                });
+            }
+            if let Err(err) = actual {
+                engine.store.discard(temp.path).await;
+                return Err(err);
+            }
+        }
         let expected = match check {
             Check::Trust => None,
             Check::Expect(digest) => Some(digest),
@@ -298,13 +323,9 @@ impl FillJob {
         sha256: [u8; 32],
         streamed: Option<(Algorithm, Vec<u8>)>,
     ) -> Result<(), UpstreamError> {
-        let actual = match (expected.algorithm, streamed) {
-            (Algorithm::Sha256, _) => sha256.to_vec(),
-            (algorithm, Some((streamed_algorithm, bytes))) if algorithm == streamed_algorithm => {
-                bytes
-            }
-            (algorithm, _) => rehash(&temp.path, algorithm).await.map_err(storage_error)?,
-        };
+        let actual = self
+            .digest_of(expected.algorithm, temp, sha256, &streamed)
+            .await?;
         if actual == expected.bytes {
             return Ok(());
         }
@@ -328,6 +349,24 @@ impl FillJob {
             host: self.host(),
             expected: expected.to_string(),
         })
+    }
+
+    /// The body's digest by `algorithm`: from the hashes taken while it streamed, else read
+    /// again from its temp file.
+    async fn digest_of(
+        &self,
+        algorithm: Algorithm,
+        temp: &TempBlob,
+        sha256: [u8; 32],
+        streamed: &Option<(Algorithm, Vec<u8>)>,
+    ) -> Result<Vec<u8>, UpstreamError> {
+        match (algorithm, streamed) {
+            (Algorithm::Sha256, _) => Ok(sha256.to_vec()),
+            (algorithm, Some((streamed_algorithm, bytes))) if algorithm == *streamed_algorithm => {
+                Ok(bytes.clone())
+            }
+            (algorithm, _) => rehash(&temp.path, algorithm).await.map_err(storage_error),
+        }
     }
 
     async fn publish(&self, temp: TempBlob, pointer: Pointer, sha256: String) -> Outcome {

@@ -307,7 +307,7 @@ mod tests {
             err.to_string(),
             "Gemfile.lock: not a lockfile larder knows (package-lock.json, pnpm-lock.yaml, \
              requirements*.txt, uv.lock, go.sum, the output of `apt-get install --print-uris`, \
-             or Cargo.lock)"
+             Cargo.lock, or the output of `mvn dependency:list`)"
         );
     }
 

@@ -23,6 +23,9 @@ mod cargo_fixture;
 #[path = "../go/fixture.rs"]
 mod go_fixture;
 #[allow(dead_code)]
+#[path = "../maven/fixture.rs"]
+mod maven_fixture;
+#[allow(dead_code)]
 #[path = "../npm/fixture.rs"]
 mod npm_fixture;
 #[allow(dead_code)]
@@ -32,6 +35,7 @@ mod pypi_fixture;
 mod buildah;
 mod cargo;
 mod examples;
+mod maven;
 
 use buildah::Buildah;
 use examples::{context, go_project, go_proxy, larder_env, APT_FIXTURE_HOST};

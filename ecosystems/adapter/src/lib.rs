@@ -7,7 +7,7 @@
 //!
 //! Architecture invariant: nothing in this crate or in an adapter performs I/O. No sockets, no
 //! files, no clocks, no runtime. The engine (`src/` of the `larder` crate) does all of that and
-//! never matches on an ecosystem's name, so a fifth ecosystem is a new crate plus one line in
+//! never matches on an ecosystem's name, so a new ecosystem is a new crate plus one line in
 //! the binary's adapter list.
 
 #![forbid(unsafe_code)]
@@ -16,6 +16,7 @@ pub mod clients;
 pub mod digest;
 pub mod lockfile;
 pub mod object;
+pub mod remotes;
 pub mod request;
 pub mod rewrite;
 pub mod settings;
@@ -89,6 +90,14 @@ pub trait Ecosystem: Send + Sync + 'static {
     /// (`add the host under [apt.remotes]`).
     fn proxy_refusal_hint(&self) -> Option<&'static str> {
         None
+    }
+
+    /// The digests upstream's response declares for its own body in its headers (Maven
+    /// Central's `x-checksum-sha1`). The engine refuses bytes that contradict any of them, on
+    /// top of whatever `Verify` says: a response that disagrees with itself is a broken transfer
+    /// or a broken mirror. Must not panic on malformed values. Empty for most ecosystems.
+    fn response_digests(&self, _object: &Object, _headers: &http::HeaderMap) -> Vec<Digest> {
+        Vec::new()
     }
 
     /// The adapter's own keys (its factory's `extra_keys`) with the values in effect, defaults

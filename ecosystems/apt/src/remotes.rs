@@ -5,7 +5,7 @@
 //! after `/apt/`. Its value is the base URL larder fetches from, http or https, so that an
 //! https archive can be cached through a plain-http mirror line.
 
-use larder_adapter::{parse_base_url as base_url, Section, SettingsError};
+use larder_adapter::{parse_base_url as base_url, remotes, Section, SettingsError};
 use std::collections::BTreeMap;
 use url::Url;
 
@@ -38,17 +38,8 @@ pub struct Remotes {
 
 impl Remotes {
     pub fn from_section(section: &Section) -> Result<Remotes, SettingsError> {
-        let defaults = match section.extra.get("default_remotes") {
-            None => true,
-            Some(serde_json::Value::Bool(keep)) => *keep,
-            Some(other) => {
-                return Err(SettingsError(format!(
-                    "[apt] default_remotes must be true or false, got {other}"
-                )))
-            }
-        };
         let mut by_name = BTreeMap::new();
-        if defaults {
+        if remotes::keep_defaults(section, "apt")? {
             for (name, url) in DEFAULT_REMOTES {
                 let url = base_url(name, url)?;
                 by_name.insert(name.to_string(), Remote { url });
@@ -58,24 +49,8 @@ impl Remotes {
             let url = base_url("[apt] upstream", section.upstream.as_str())?;
             by_name.insert(UPSTREAM_REMOTE.to_string(), Remote { url });
         }
-        match section.extra.get("remotes") {
-            None => {}
-            Some(serde_json::Value::Object(table)) => {
-                for (name, value) in table {
-                    let serde_json::Value::String(url) = value else {
-                        return Err(SettingsError(format!(
-                            "[apt.remotes] {name:?} must be a base URL string like \"http://deb.debian.org/\", got {value}"
-                        )));
-                    };
-                    let url = base_url(&format!("[apt.remotes] {name:?}"), url)?;
-                    by_name.insert(check_name(name)?, Remote { url });
-                }
-            }
-            Some(other) => {
-                return Err(SettingsError(format!(
-                    "[apt] remotes must be a table of name = \"base URL\", got {other}"
-                )))
-            }
+        for (name, url) in remotes::configured(section, "apt", "http://deb.debian.org/")? {
+            by_name.insert(check_name(&name)?, Remote { url });
         }
         if by_name.is_empty() {
             return Err(SettingsError(
