@@ -193,6 +193,14 @@ impl Engine {
                 self.recent.remember(pointer);
             }
         }
+        // A damaged blob (wrong size, or read whole and not hashing to its name) is quarantined
+        // and the hit becomes a miss: the client gets a refetched copy (store/integrity.rs).
+        if let Some((pointer, Some(blob))) = &cached {
+            if let Err(damage) = crate::store::integrity::check_hit(&key, pointer, blob) {
+                eco.metrics.quarantined(damage).inc();
+                cached = None;
+            }
+        }
         if cached.is_some() && !object.declares_digests {
             // An index of this ecosystem was just stored and may contradict the cached copy.
             // (A miss does not wait: its fill checks the declaration once it is learnt.)
@@ -735,6 +743,7 @@ fn stored_or_missing(
             file,
             len: b.len,
             content: b.content.clone(),
+            check: b.check.clone(),
         })
     }) {
         Some(blob) if !pointer.is_negative() => Found::Stored {

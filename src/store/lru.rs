@@ -19,6 +19,7 @@
 //! `max_size` plus the fills in flight.
 
 use super::evict::{self, Policy};
+use super::integrity::Stamp;
 use super::{scan, BlobFile, LocalStore, Pointer, Store, TempBlob, Usage};
 use std::collections::HashMap;
 use std::io;
@@ -43,6 +44,8 @@ pub struct LruStore {
 
 struct Shared {
     root: PathBuf,
+    /// The local store's memory of verified blobs, carried along as the flush moves mtimes.
+    integrity: Arc<super::integrity::Integrity>,
     max_size: Option<u64>,
     /// The blobs' total size as far as this process knows.
     used: AtomicU64,
@@ -57,6 +60,7 @@ impl LruStore {
     pub fn new(inner: LocalStore, max_size: Option<u64>) -> io::Result<LruStore> {
         let shared = Arc::new(Shared {
             root: inner.root().to_path_buf(),
+            integrity: inner.integrity().clone(),
             max_size,
             used: AtomicU64::new(0),
             counted: AtomicBool::new(false),
@@ -67,6 +71,9 @@ impl LruStore {
         std::thread::Builder::new()
             .name("larder-lifecycle".into())
             .spawn(move || thread_shared.run(woken))?;
+        if inner.integrity().hashing() != super::integrity::HitHashing::Off {
+            super::scrub::spawn(inner.root().to_path_buf(), inner.integrity())?;
+        }
         Ok(LruStore {
             inner,
             shared,
@@ -202,8 +209,11 @@ impl Shared {
                 continue;
             };
             let set = std::fs::File::open(&path).and_then(|file| {
-                if file.metadata()?.modified()? < used {
+                let before = file.metadata()?;
+                if before.modified()? < used {
                     file.set_modified(used)?;
+                    let after = Stamp::of(&file.metadata()?);
+                    self.integrity.restamp(&sha, Stamp::of(&before), after);
                 }
                 Ok(())
             });
