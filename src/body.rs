@@ -1,7 +1,7 @@
 //! Response bodies read from a file: a published blob, or the temp file of a fill in progress.
 
 use crate::fill::{FillState, Outcome};
-use crate::store::integrity::{BlobCheck, Damage};
+use crate::store::integrity::{self, BlobCheck, Damage};
 use crate::store::BlobFile;
 use bytes::Bytes;
 use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -30,11 +30,11 @@ pub struct Audit {
 /// Bytes `start..end` of a published blob, added to `served` as they are read: from memory when
 /// the engine read it whole, else by positioned reads.
 ///
-/// A blob not verified since it was last written is hashed before its last byte goes out (see
-/// `store::integrity`): the whole body is hashed as it streams and its last chunk held until the
-/// digest matches; a part waits for the whole blob to be hashed. A mismatch quarantines the blob
-/// and ends the stream with an error, which cuts the client's connection. `audit` is asked for
-/// only then.
+/// A blob that still needs hashing here (one larger than `integrity::HASH_FIRST_UP_TO`, which
+/// the engine did not hash before answering) is hashed before its last byte goes out: the whole
+/// body as it streams, its last chunk held until the digest matches; a part waits for the whole
+/// blob to be hashed. A mismatch quarantines the blob and ends the stream with an error, which
+/// cuts the client's connection. `audit` is asked for only then.
 pub fn blob_range(
     blob: BlobFile,
     start: u64,
@@ -44,8 +44,8 @@ pub fn blob_range(
 ) -> ByteStream {
     let check = blob.check.filter(|check| check.needs_hashing());
     if let Some(content) = blob.content {
-        // The engine checks what it read whole before it answers; this is the same check for a
-        // lookup that did not.
+        // The engine checks what it read whole before it answers (and then clears `check`); this
+        // is the same check for a lookup that did not.
         if let Some(check) = check {
             if !check.matches(&Sha256::digest(&content)) {
                 return stream::once(futures_util::future::ready(Err(damaged(&check, audit()))))
@@ -103,7 +103,7 @@ fn hashed_first(
     audit: Audit,
 ) -> ByteStream {
     stream::once(async move {
-        let digest = tokio::task::spawn_blocking(move || hash_file(&file, len))
+        let digest = tokio::task::spawn_blocking(move || integrity::hash_file(&file, len))
             .await
             .map_err(io::Error::other)??;
         match check.matches(&digest) {
@@ -113,17 +113,6 @@ fn hashed_first(
     })
     .try_filter_map(|nothing| futures_util::future::ready(Ok(nothing)))
     .boxed()
-}
-
-fn hash_file(file: &std::fs::File, len: u64) -> io::Result<Vec<u8>> {
-    let mut hasher = Sha256::new();
-    let mut pos = 0;
-    while pos < len {
-        let chunk = read_at_blocking(file, pos, (len - pos).min(CHUNK))?;
-        hasher.update(&chunk);
-        pos += chunk.len() as u64;
-    }
-    Ok(hasher.finalize().to_vec())
 }
 
 /// Quarantines a blob whose bytes do not hash to its name; the error that cuts the response.

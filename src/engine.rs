@@ -193,10 +193,10 @@ impl Engine {
                 self.recent.remember(pointer);
             }
         }
-        // A damaged blob (wrong size, or read whole and not hashing to its name) is quarantined
-        // and the hit becomes a miss: the client gets a refetched copy (store/integrity.rs).
-        if let Some((pointer, Some(blob))) = &cached {
-            if let Err(damage) = crate::store::integrity::check_hit(&key, pointer, blob) {
+        // A damaged blob (wrong size, or not hashing to its name) is quarantined and the hit
+        // becomes a miss: the client gets a refetched copy (store/integrity.rs).
+        if let Some((pointer, Some(blob))) = &mut cached {
+            if let Err(damage) = crate::store::integrity::check_hit(&key, pointer, blob).await {
                 eco.metrics.quarantined(damage).inc();
                 cached = None;
             }

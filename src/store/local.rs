@@ -81,6 +81,13 @@ impl LocalStore {
         &self.root
     }
 
+    /// The same store with hits hashed as `hashing` says rather than as [`HitHashing::from_env`]
+    /// (for benchmarks and tests; the memory of verified blobs starts empty).
+    pub fn with_hit_hashing(mut self, hashing: HitHashing) -> LocalStore {
+        self.integrity = Arc::new(Integrity::new(self.root.clone(), hashing));
+        self
+    }
+
     pub fn integrity(&self) -> &Arc<Integrity> {
         &self.integrity
     }

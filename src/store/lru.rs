@@ -200,7 +200,8 @@ impl Shared {
     }
 
     /// Writes the use record: each blob opened since the last flush gets its time of last use
-    /// as its mtime, unless it is newer already (written again since).
+    /// as its mtime, unless it is newer already (written again since). A blob verified since it
+    /// was last written stays so (`integrity::Integrity::restamp`): only this moved its mtime.
     fn flush(&self) {
         let touched = std::mem::take(&mut *self.touched.lock().unwrap_or_else(|p| p.into_inner()));
         for (digest, used) in touched {
