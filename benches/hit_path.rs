@@ -77,17 +77,19 @@ fn hit_body(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
-    let small: Vec<u8> = (0..20_000u32).map(|i| (i % 251) as u8).collect();
-    let large: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
-    let (small_sha, large_sha) = {
-        let store = LocalStore::open(dir.path()).expect("store");
-        (publish(&store, &small), publish(&store, &large))
-    };
+    let blob = |len: u32| -> Vec<u8> { (0..len).map(|i| (i % 251) as u8).collect() };
+    let store = LocalStore::open(dir.path()).expect("store");
+    let blobs: Vec<(&str, String, usize)> = [
+        ("small_20KB", 20_000),
+        ("large_4MiB", 4 << 20),
+        ("huge_32MiB", 32 << 20),
+    ]
+    .into_iter()
+    .map(|(name, len)| (name, publish(&store, &blob(len)), len as usize))
+    .collect();
     let mut group = c.benchmark_group("hit_body");
-    for (name, sha, len) in [
-        ("small_20KB", &small_sha, small.len()),
-        ("large_8MiB", &large_sha, large.len()),
-    ] {
+    for (name, sha, len) in &blobs {
+        let (sha, len) = (sha.as_str(), *len);
         group.throughput(Throughput::Bytes(len as u64));
         for (mode, hashing) in [
             ("off", HitHashing::Off),
