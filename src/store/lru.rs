@@ -320,6 +320,32 @@ mod tests {
     }
 
     #[test]
+    fn the_flush_keeps_a_verified_blob_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = started(dir.path(), None);
+        let sha = put_blob(&store, "t/a", b"abc", super::super::now_ms());
+        std::thread::sleep(Duration::from_millis(20));
+        let before = mtime(dir.path(), &sha);
+        assert!(!store
+            .open_blob(&sha)
+            .unwrap()
+            .unwrap()
+            .check
+            .unwrap()
+            .needs_hashing());
+        store.shared.flush();
+        assert!(
+            mtime(dir.path(), &sha) > before,
+            "the flush moved the mtime"
+        );
+        let blob = store.open_blob(&sha).unwrap().unwrap();
+        assert!(
+            !blob.check.unwrap().needs_hashing(),
+            "a blob only larder's record of use touched is not hashed again"
+        );
+    }
+
+    #[test]
     fn passing_max_size_evicts_the_least_recently_used_in_the_background() {
         let dir = tempfile::tempdir().unwrap();
         let store = started(dir.path(), Some(1000));
