@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """End-to-end benchmarks: the release larder against nginx and against the direct path.
 
-    benches/e2e.py --larder target/release/larder [--quick] [--only hot,large,cold,coalesce,runsteps]
+    benches/e2e.py --larder target/release/larder [--quick] [--only hot,large,cold,coalesce,runsteps,hashing]
 
 Everything runs on 127.0.0.1: nginx serves generated files from disk (the baseline, and the
 fast upstream larder fills from), benches/throttle.py slows an upstream to internet-like
@@ -9,6 +9,10 @@ conditions, wrk and curl are the clients. Every figure is a ratio against a base
 in the same run, interleaved round by round, because the machines this runs on are shared and
 noisy. larder serves the Go module protocol here (`/go/<module>/@v/<version>.zip`): immutable
 artifacts with no digest to fetch, so the engine's own path is what is measured.
+
+`hashing` (row 8) is rows 1 and 2's loads on larder against itself: hits hashed against their
+blob's name (every hit, or only blobs not verified since they were last written, the default)
+over hashing off (`LARDER_HIT_HASHING`, src/store/integrity.rs).
 
 `runsteps` (row 7) is benches/run_steps.rs, run here through `cargo bench`: the example
 Dockerfiles built with buildah, plain, with a BuildKit cache mount, and through larder.
@@ -145,8 +149,9 @@ http {{
     return Server("nginx", args, port, work)
 
 
-def larder(binary, work, data_dir, upstream_port, fresh=False):
-    """larder on `data_dir` (emptied first if `fresh`), filling from 127.0.0.1:upstream_port."""
+def larder(binary, work, data_dir, upstream_port, fresh=False, hit_hashing=None):
+    """larder on `data_dir` (emptied first if `fresh`), filling from 127.0.0.1:upstream_port;
+    `hit_hashing` sets LARDER_HIT_HASHING (`off`, `always`; None: the default)."""
     if fresh:
         shutil.rmtree(data_dir, ignore_errors=True)
     port = free_port()
@@ -154,7 +159,10 @@ def larder(binary, work, data_dir, upstream_port, fresh=False):
     config.write_text(f'[go]\nupstream = "http://127.0.0.1:{upstream_port}/go/"\n')
     args = [str(binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", str(data_dir),
             "--config", str(config)]
-    env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    env = {k: v for k, v in os.environ.items()
+           if "proxy" not in k.lower() and k != "LARDER_HIT_HASHING"}
+    if hit_hashing:
+        env["LARDER_HIT_HASHING"] = hit_hashing
     return Server("larder", args, port, work, env)
 
 
@@ -265,7 +273,8 @@ class Results:
         return "\n".join(lines) + "\n"
 
 
-def hot_small(args, work, root, results):
+def small_artifacts(args, work, root):
+    """Row 1's files: 2000 (500 quick) of 10–50 KB, and a wrk script asking for them in turn."""
     rng = __import__("random").Random(13)
     count = 500 if args.quick else 2000
     paths = [artifact("small", i) for i in range(count)]
@@ -277,6 +286,12 @@ def hot_small(args, work, root, results):
         "local paths = {" + ",".join(f'"{p}"' for p in paths) + "}\n"
         "local i = math.random(#paths)\n"
         "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n")
+    return paths, sizes, script
+
+
+def hot_small(args, work, root, results):
+    paths, sizes, script = small_artifacts(args, work, root)
+    count = len(paths)
     baseline = nginx(work, root)
     upstream = nginx(work, root)
     data = work / "data-small"
@@ -337,6 +352,76 @@ def hot_large(args, work, root, results):
     results.rss(f"hot {size // MB} MB artifact, 1 and 8 clients", server.peak_rss_mb())
     server.stop()
     baseline.stop()
+    upstream.stop()
+
+
+HASHING = ("off", "always", None)  # None: the default, blobs not verified since last written
+
+
+def hashing_name(mode):
+    return "unverified only (default)" if mode is None else mode
+
+
+def hit_hashing(args, work, root, results):
+    """Row 8: rows 1 and 2 on larder against itself, hits hashed or not. One larder per mode on
+    the same store, started together (each knows nothing verified yet: the warm-up round hashes
+    every blob once in the default mode), interleaved round by round, the order rotating."""
+    paths, sizes, script = small_artifacts(args, work, root)
+    upstream = nginx(work, root)
+    data = work / "data-hashing"
+    filler = larder(args.larder, work, data, upstream.port, fresh=True)
+    fetch_all(filler.url(), paths, sizes)
+    seconds = 5 if args.quick else 10
+    for connections in (64, 256):
+        # Fresh processes per load: each lives well under the scrubber's start delay (5 min).
+        servers = {mode: larder(args.larder, work, data, upstream.port, hit_hashing=mode)
+                   for mode in HASHING}
+        for server in servers.values():
+            wrk(server.url(), connections, 2, script)
+        runs = {mode: [] for mode in HASHING}
+        for round_ in range(args.rounds):
+            shift = round_ % len(HASHING)
+            for mode in HASHING[shift:] + HASHING[:shift]:
+                runs[mode].append(wrk(servers[mode].url(), connections, seconds, script))
+        for server in servers.values():
+            server.stop()
+        med = {mode: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p99_ms")}
+               for mode, rs in runs.items()}
+        errors = sum(r["errors"] for rs in runs.values() for r in rs)
+        note = f"{len(paths)} blobs of 10–50 KB, {args.rounds}×{seconds}s"
+        if errors:
+            note += f", **{errors} errors**"
+        for mode in HASHING[1:]:
+            scenario = f"hot hits, {connections} conn., hashing {hashing_name(mode)}"
+            results.ratio(8, scenario, "requests/s", med[mode]["rps"], med["off"]["rps"],
+                          "hashing off", 0.9, True, "req/s", note)
+            results.ratio(8, scenario, "p99 latency", med[mode]["p99_ms"], med["off"]["p99_ms"],
+                          "hashing off", None, False, "ms")
+    filler.stop()
+
+    size = (100 if args.quick else 500) * MB
+    path = artifact("large")
+    write_random(root / path.lstrip("/"), size)
+    filler = larder(args.larder, work, data, upstream.port)
+    curls([[filler.url(path)]], size)
+    filler.stop()
+    servers = {mode: larder(args.larder, work, data, upstream.port, hit_hashing=mode)
+               for mode in HASHING}
+    for clients in (1, 8):
+        walls = {mode: [] for mode in HASHING}
+        for round_ in range(args.rounds + 1):
+            shift = round_ % len(HASHING)
+            for mode in HASHING[shift:] + HASHING[:shift]:
+                wall = curls([[servers[mode].url(path)]] * clients, size)
+                if round_:  # the first round warms the page cache (and verifies, by default)
+                    walls[mode].append(wall)
+        mbps = {mode: clients * size / MB / statistics.median(w) for mode, w in walls.items()}
+        for mode in HASHING[1:]:
+            results.ratio(8, f"hot {size // MB} MB artifact, {clients} client(s), hashing "
+                          f"{hashing_name(mode)}", "throughput", mbps[mode], mbps["off"],
+                          "hashing off", 0.9, True, "MB/s", f"median of {args.rounds}")
+    for server in servers.values():
+        server.stop()
     upstream.stop()
 
 
@@ -451,7 +536,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smaller inputs, shorter runs")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--coalesce-rounds", type=int, default=None)
-    parser.add_argument("--only", default="hot,large,cold,coalesce,runsteps")
+    parser.add_argument("--only", default="hot,large,cold,coalesce,runsteps,hashing")
     parser.add_argument("--run-steps-only", help="runsteps: examples to build (npm,pip,go,apt)")
     parser.add_argument("--run-steps-upstreams", help="runsteps: fast,slowed (default both)")
     parser.add_argument("--run-steps-rounds", type=int, default=None,
@@ -491,6 +576,9 @@ def main():
         if "coalesce" in only:
             log("4. coalescing")
             coalesce(args, work, root, results, args.rtt_ms, args.mbit)
+        if "hashing" in only:
+            log("8. hit hashing: hashed hits against hashing off")
+            hit_hashing(args, work, root, results)
         if "runsteps" in only:
             log("7. RUN steps (buildah)")
             run_steps_table = run_steps(args, work, results)

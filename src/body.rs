@@ -1,12 +1,14 @@
 //! Response bodies read from a file: a published blob, or the temp file of a fill in progress.
 
 use crate::fill::{FillState, Outcome};
+use crate::store::integrity::{self, BlobCheck, Damage};
 use crate::store::BlobFile;
 use bytes::Bytes;
-use futures_util::stream::{self, BoxStream, StreamExt};
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use futures_util::FutureExt;
 use larder_adapter::Rewriter;
 use prometheus_client::metrics::counter::Counter;
+use sha2::{Digest as _, Sha256};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::sync::Arc;
@@ -18,17 +20,110 @@ const BLOB_CHUNK: u64 = CHUNK / 2;
 
 pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
 
+/// Who hears of a hit whose blob turns out damaged: the log (with the object's key) and the
+/// ecosystem's `larder_quarantined_blobs_total`.
+pub struct Audit {
+    pub key: String,
+    pub quarantined: Counter,
+}
+
 /// Bytes `start..end` of a published blob, added to `served` as they are read: from memory when
 /// the engine read it whole, else by positioned reads.
-pub fn blob_range(blob: BlobFile, start: u64, end: u64, served: Counter) -> ByteStream {
-    match blob.content {
-        Some(content) => {
-            let range = content.slice(start as usize..end as usize);
-            served.inc_by(range.len() as u64);
-            stream::once(futures_util::future::ready(Ok(range))).boxed()
+///
+/// A blob that still needs hashing here (one larger than `integrity::HASH_FIRST_UP_TO`, which
+/// the engine did not hash before answering) is hashed before its last byte goes out: the whole
+/// body as it streams, its last chunk held until the digest matches; a part waits for the whole
+/// blob to be hashed. A mismatch quarantines the blob and ends the stream with an error, which
+/// cuts the client's connection. `audit` is asked for only then.
+pub fn blob_range(
+    blob: BlobFile,
+    start: u64,
+    end: u64,
+    served: Counter,
+    audit: impl FnOnce() -> Audit,
+) -> ByteStream {
+    let check = blob.check.filter(|check| check.needs_hashing());
+    if let Some(content) = blob.content {
+        // The engine checks what it read whole before it answers (and then clears `check`); this
+        // is the same check for a lookup that did not.
+        if let Some(check) = check {
+            if !check.matches(&Sha256::digest(&content)) {
+                return stream::once(futures_util::future::ready(Err(damaged(&check, audit()))))
+                    .boxed();
+            }
         }
-        None => file_range(Arc::new(blob.file), start, end, served),
+        let range = content.slice(start as usize..end as usize);
+        served.inc_by(range.len() as u64);
+        return stream::once(futures_util::future::ready(Ok(range))).boxed();
     }
+    let file = Arc::new(blob.file);
+    let Some(check) = check else {
+        return file_range(file, start, end, served);
+    };
+    if start == 0 && end == blob.len {
+        hashed_as_served(file_range(file, start, end, served), check, end, audit())
+    } else {
+        hashed_first(file.clone(), check, blob.len, audit())
+            .chain(file_range(file, start, end, served))
+            .boxed()
+    }
+}
+
+/// `whole` (a blob's bytes `0..len`) hashed as it streams; the chunk that completes it is
+/// released only if the blob's bytes hash to its name.
+fn hashed_as_served(
+    whole: ByteStream,
+    check: Box<BlobCheck>,
+    len: u64,
+    audit: Audit,
+) -> ByteStream {
+    let state = (whole, Sha256::new(), 0u64, check, audit);
+    stream::try_unfold(
+        state,
+        move |(mut whole, mut hasher, pos, check, audit)| async move {
+            let Some(chunk) = whole.next().await.transpose()? else {
+                return Ok(None);
+            };
+            hasher.update(&chunk);
+            let pos = pos + chunk.len() as u64;
+            if pos >= len && !check.matches(&hasher.finalize_reset()) {
+                return Err(damaged(&check, audit));
+            }
+            Ok(Some((chunk, (whole, hasher, pos, check, audit))))
+        },
+    )
+    .boxed()
+}
+
+/// Nothing, once the whole blob (`len` bytes of `file`) hashes to its name; else an error.
+fn hashed_first(
+    file: Arc<std::fs::File>,
+    check: Box<BlobCheck>,
+    len: u64,
+    audit: Audit,
+) -> ByteStream {
+    stream::once(async move {
+        let digest = tokio::task::spawn_blocking(move || integrity::hash_file(&file, len))
+            .await
+            .map_err(io::Error::other)??;
+        match check.matches(&digest) {
+            true => Ok(None),
+            false => Err(damaged(&check, audit)),
+        }
+    })
+    .try_filter_map(|nothing| futures_util::future::ready(Ok(nothing)))
+    .boxed()
+}
+
+/// Quarantines a blob whose bytes do not hash to its name; the error that cuts the response.
+fn damaged(check: &BlobCheck, audit: Audit) -> io::Error {
+    check.quarantine(&audit.key, Damage::Digest);
+    audit.quarantined.inc();
+    io::Error::other(format!(
+        "the stored copy of {} is damaged (its bytes do not match their sha256); it was moved \
+         out of the store and the next request fetches it again",
+        audit.key
+    ))
 }
 
 /// Bytes `start..end` of a complete file, added to `served` as they are read, one chunk ahead:

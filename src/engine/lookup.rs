@@ -29,9 +29,15 @@ impl Engine {
                 self.recent.remember(pointer);
             }
         }
-        let (pointer, blob) = cached?;
-        if blob.is_none() {
+        let (pointer, mut blob) = cached?;
+        let Some(stored) = blob.as_mut() else {
             return Some((pointer, blob));
+        };
+        // A damaged blob (wrong size, or not hashing to its name) is quarantined and the hit
+        // becomes a miss: the client gets a refetched copy (store/integrity.rs).
+        if let Err(damage) = crate::store::integrity::check_hit(key, &pointer, stored).await {
+            eco.metrics.quarantined(damage).inc();
+            return None;
         }
         if object.declares_digests {
             self.learn_declarations_in_background(eco, object, &pointer);

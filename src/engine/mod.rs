@@ -263,6 +263,7 @@ fn stored_or_missing(
             file,
             len: b.len,
             content: b.content.clone(),
+            check: b.check.clone(),
         })
     });
     match blob {

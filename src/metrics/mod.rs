@@ -8,6 +8,7 @@
 
 pub mod history;
 
+use crate::store::integrity::Damage;
 use crate::store::{now_ms, Usage};
 use crate::upstream::UpstreamError;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -102,6 +103,8 @@ pub struct EcoMetrics {
     served_cache: Counter,
     served_upstream: Counter,
     fetched: Counter,
+    /// Stored blobs found damaged on a hit: `[size, digest]`.
+    quarantined: [Counter; 2],
     last_success: Gauge,
     last_error: Gauge,
     /// The last upstream error's message, for the status page (written only on failures).
@@ -174,6 +177,15 @@ impl EcoMetrics {
     /// Bytes received from upstream by a fill.
     pub fn fetched(&self, bytes: u64) {
         self.fetched.inc_by(bytes);
+    }
+
+    /// The counter of stored blobs found damaged this way on a hit (cloned into the body
+    /// stream, which finds a large blob's digest wrong).
+    pub fn quarantined(&self, damage: Damage) -> Counter {
+        match damage {
+            Damage::Size => self.quarantined[0].clone(),
+            Damage::Digest => self.quarantined[1].clone(),
+        }
     }
 
     /// The counter for response-body bytes from `source` (cloned into the body stream).
@@ -271,6 +283,7 @@ impl Metrics {
         );
         let served = Family::<SourceLabel, Counter>::default();
         let fetched = Family::<EcoLabel, Counter>::default();
+        let quarantined = Family::<KindLabel, Counter>::default();
         let last_success = Family::<EcoLabel, Gauge>::default();
         let last_error = Family::<EcoLabel, Gauge>::default();
         let store_bytes = Gauge::default();
@@ -309,6 +322,13 @@ impl Metrics {
                 served_cache: handle(&served, &source("cache")),
                 served_upstream: handle(&served, &source("upstream")),
                 fetched: handle(&fetched, &eco()),
+                quarantined: [Damage::Size, Damage::Digest].map(|damage| {
+                    let labels = KindLabel {
+                        ecosystem: name.to_string(),
+                        kind: damage.label().to_string(),
+                    };
+                    handle(&quarantined, &labels)
+                }),
                 last_success: handle(&last_success, &eco()),
                 last_error: handle(&last_error, &eco()),
                 last_error_text: Mutex::new(String::new()),
@@ -366,6 +386,11 @@ impl Metrics {
             "Bytes received from upstream by fills",
             Unit::Bytes,
             fetched,
+        );
+        registry.register(
+            "quarantined_blobs",
+            "Stored blobs a hit found damaged (kind: size, digest), moved out and refetched",
+            quarantined,
         );
         registry.register(
             "upstream_last_success_timestamp_seconds",
@@ -474,6 +499,7 @@ fn detached(name: &'static str) -> EcoMetrics {
         served_cache: Counter::default(),
         served_upstream: Counter::default(),
         fetched: Counter::default(),
+        quarantined: Default::default(),
         last_success: Gauge::default(),
         last_error: Gauge::default(),
         last_error_text: Mutex::new(String::new()),
@@ -515,6 +541,7 @@ mod tests {
         npm.lookup(Lookup::Coalesced);
         npm.served(Source::Cache).inc_by(100);
         npm.revalidated(true);
+        npm.quarantined(Damage::Digest).inc();
         npm.upstream_error(&UpstreamError::Timeout {
             host: "h".into(),
             after: std::time::Duration::from_secs(1),
@@ -548,6 +575,14 @@ mod tests {
             (
                 "larder_served_bytes_total{ecosystem=\"npm\",source=\"cache\"}",
                 "100",
+            ),
+            (
+                "larder_quarantined_blobs_total{ecosystem=\"npm\",kind=\"digest\"}",
+                "1",
+            ),
+            (
+                "larder_quarantined_blobs_total{ecosystem=\"go\",kind=\"size\"}",
+                "0",
             ),
             ("larder_store_bytes", "1234"),
             ("larder_store_blobs", "2"),

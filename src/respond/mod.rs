@@ -4,6 +4,7 @@
 use crate::body::{self, ByteStream};
 use crate::engine::{Found, Mounted};
 use crate::metrics::Source;
+use crate::store::integrity::Damage;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::StatusCode;
@@ -59,6 +60,10 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
             expired,
         } => {
             let from_cache = eco.metrics.served(Source::Cache);
+            let audit = || body::Audit {
+                key: format!("{}/{}", eco.name(), object.key),
+                quarantined: eco.metrics.quarantined(Damage::Digest),
+            };
             let sha = pointer.sha256.as_deref().unwrap_or_default();
             let rewriter = eco.adapter.rewriter(object, &want.public_base);
             let etag = match &rewriter {
@@ -111,14 +116,14 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
                     Body::Empty
                 } else {
                     Body::Stream(body::rewritten(
-                        body::blob_range(blob, 0, len, from_cache),
+                        body::blob_range(blob, 0, len, from_cache, audit),
                         rewriter,
                     ))
                 };
                 return build(StatusCode::OK, headers, body);
             }
             ranged(headers, len, want, Some(&etag), |start, end| {
-                body::blob_range(blob, start, end, from_cache)
+                body::blob_range(blob, start, end, from_cache, audit)
             })
         }
         Found::Direct(direct) => {

@@ -11,16 +11,19 @@
 //! bloats for pointers rewritten on every revalidation. The layout here is the same idea
 //! (content-addressed files, atomic rename) with those two needs met.
 
+use super::integrity::{HitHashing, Integrity, Stamp};
 use super::{BlobFile, Pointer, Store, TempBlob, Usage};
 use sha2::{Digest as _, Sha256};
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 pub struct LocalStore {
     root: PathBuf,
+    /// Which blobs were verified since they were last written, and the quarantine.
+    integrity: Arc<Integrity>,
     temp_counter: AtomicU64,
     /// Serializes read-compare-write of pointers within this process.
     pointer_lock: Mutex<()>,
@@ -53,6 +56,7 @@ impl LocalStore {
         }
         Ok(LocalStore {
             root: root.to_path_buf(),
+            integrity: Arc::new(Integrity::new(root.to_path_buf(), HitHashing::from_env())),
             temp_counter: AtomicU64::new(0),
             pointer_lock: Mutex::new(()),
         })
@@ -75,6 +79,17 @@ impl LocalStore {
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The same store with hits hashed as `hashing` says rather than as [`HitHashing::from_env`]
+    /// (for benchmarks and tests; the memory of verified blobs starts empty).
+    pub fn with_hit_hashing(mut self, hashing: HitHashing) -> LocalStore {
+        self.integrity = Arc::new(Integrity::new(self.root.clone(), hashing));
+        self
+    }
+
+    pub fn integrity(&self) -> &Arc<Integrity> {
+        &self.integrity
     }
 
     fn blob_path(&self, sha256: &str) -> Option<PathBuf> {
@@ -142,11 +157,12 @@ impl Store for LocalStore {
         };
         match fs::File::open(&path) {
             Ok(file) => {
-                let len = file.metadata()?.len();
+                let meta = file.metadata()?;
                 Ok(Some(BlobFile {
                     file,
-                    len,
+                    len: meta.len(),
                     content: None,
+                    check: self.integrity.check(sha256, Stamp::of(&meta)),
                 }))
             }
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -172,8 +188,15 @@ impl Store for LocalStore {
         let path = self.blob_path(sha256).ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "not a sha256 hex digest")
         })?;
-        fs::File::open(temp)?.sync_data()?;
-        self.rename_into(temp, &path)
+        let file = fs::File::open(temp)?;
+        file.sync_data()?;
+        self.rename_into(temp, &path)?;
+        // Callers hashed these bytes as they wrote them: known good until written again.
+        let mut digest = [0u8; 32];
+        if let (Ok(meta), Ok(())) = (file.metadata(), hex::decode_to_slice(sha256, &mut digest)) {
+            self.integrity.verified(digest, Stamp::of(&meta));
+        }
+        Ok(())
     }
 
     fn discard(&self, temp: &Path) {
@@ -200,13 +223,19 @@ impl Store for LocalStore {
 
     fn blob_without_waiting(&self, sha256: &str, read_up_to: u64) -> Option<BlobFile> {
         let file = fs::File::open(self.blob_path(sha256)?).ok()?;
-        let len = file.metadata().ok()?.len();
+        let meta = file.metadata().ok()?;
+        let len = meta.len();
         let content = if len <= read_up_to {
             Some(bytes::Bytes::from(crate::nowait::read(&file, 0, len)?))
         } else {
             None
         };
-        Some(BlobFile { file, len, content })
+        Some(BlobFile {
+            file,
+            len,
+            content,
+            check: self.integrity.check(sha256, Stamp::of(&meta)),
+        })
     }
 
     fn get_pointer(&self, key: &str) -> io::Result<Option<Pointer>> {

@@ -19,6 +19,7 @@
 //! `max_size` plus the fills in flight.
 
 use super::evict::{self, Policy};
+use super::integrity::Stamp;
 use super::{scan, BlobFile, LocalStore, Pointer, Store, TempBlob, Usage};
 use std::collections::HashMap;
 use std::io;
@@ -43,6 +44,8 @@ pub struct LruStore {
 
 struct Shared {
     root: PathBuf,
+    /// The local store's memory of verified blobs, carried along as the flush moves mtimes.
+    integrity: Arc<super::integrity::Integrity>,
     max_size: Option<u64>,
     /// The blobs' total size as far as this process knows.
     used: AtomicU64,
@@ -57,6 +60,7 @@ impl LruStore {
     pub fn new(inner: LocalStore, max_size: Option<u64>) -> io::Result<LruStore> {
         let shared = Arc::new(Shared {
             root: inner.root().to_path_buf(),
+            integrity: inner.integrity().clone(),
             max_size,
             used: AtomicU64::new(0),
             counted: AtomicBool::new(false),
@@ -67,6 +71,9 @@ impl LruStore {
         std::thread::Builder::new()
             .name("larder-lifecycle".into())
             .spawn(move || thread_shared.run(woken))?;
+        if inner.integrity().hashing() != super::integrity::HitHashing::Off {
+            super::scrub::spawn(inner.root().to_path_buf(), inner.integrity())?;
+        }
         Ok(LruStore {
             inner,
             shared,
@@ -198,7 +205,8 @@ impl Shared {
     }
 
     /// Writes the use record: each blob opened since the last flush gets its time of last use
-    /// as its mtime, unless it is newer already (written again since).
+    /// as its mtime, unless it is newer already (written again since). A blob verified since it
+    /// was last written stays so (`integrity::Integrity::restamp`): only this moved its mtime.
     fn flush(&self) {
         let touched = std::mem::take(&mut *self.touched.lock().unwrap_or_else(|p| p.into_inner()));
         for (digest, used) in touched {
@@ -207,8 +215,11 @@ impl Shared {
                 continue;
             };
             let set = std::fs::File::open(&path).and_then(|file| {
-                if file.metadata()?.modified()? < used {
+                let before = file.metadata()?;
+                if before.modified()? < used {
                     file.set_modified(used)?;
+                    let after = Stamp::of(&file.metadata()?);
+                    self.integrity.restamp(&sha, Stamp::of(&before), after);
                 }
                 Ok(())
             });
@@ -311,6 +322,32 @@ mod tests {
         assert_eq!(mtime(dir.path(), &sha), old, "a hit must not write");
         store.shared.flush();
         assert!(mtime(dir.path(), &sha) > old + Duration::from_secs(3000));
+    }
+
+    #[test]
+    fn the_flush_keeps_a_verified_blob_verified() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = started(dir.path(), None);
+        let sha = put_blob(&store, "t/a", b"abc", super::super::now_ms());
+        std::thread::sleep(Duration::from_millis(20));
+        let before = mtime(dir.path(), &sha);
+        assert!(!store
+            .open_blob(&sha)
+            .unwrap()
+            .unwrap()
+            .check
+            .unwrap()
+            .needs_hashing());
+        store.shared.flush();
+        assert!(
+            mtime(dir.path(), &sha) > before,
+            "the flush moved the mtime"
+        );
+        let blob = store.open_blob(&sha).unwrap().unwrap();
+        assert!(
+            !blob.check.unwrap().needs_hashing(),
+            "a blob only larder's record of use touched is not hashed again"
+        );
     }
 
     #[test]

@@ -7,16 +7,21 @@
 //! The local disk backend lives in [`local`]; [`archive`] moves its content between machines
 //! (`larder export` / `larder import`); [`lru`] wraps it with a record of use and
 //! eviction under `max_size` ([`evict`]); [`scan`] walks it for `larder gc` and `larder verify`
-//! ([`verify`]). Replicas put that local tier in front of a shared S3-compatible bucket
-//! ([`bucket`]) as a [`tiered`] shared tier, which [`facade`] consults. Adapters never see the store.
+//! ([`verify`]); hits are checked against their blob's name ([`integrity`]), damaged blobs moved
+//! to a [`quarantine`], and every blob re-hashed in turn in the background ([`scrub`]).
+//! Replicas put that local tier in front of a shared S3-compatible bucket ([`bucket`]) as a
+//! [`tiered`] shared tier, which [`facade`] consults. Adapters never see the store.
 
 pub mod archive;
 pub mod bucket;
 pub mod evict;
 pub mod facade;
+pub mod integrity;
 pub mod local;
 pub mod lru;
+pub mod quarantine;
 pub mod scan;
+pub mod scrub;
 #[cfg(test)]
 mod testing;
 pub mod tiered;
@@ -126,6 +131,9 @@ pub struct BlobFile {
     /// The whole content, when the engine read it together with the open (small blobs): the
     /// body is then served from memory, without another trip to the blocking pool.
     pub content: Option<bytes::Bytes>,
+    /// How a response checks these bytes against the blob's name (`None`: a store that does not
+    /// check hits). Boxed: most of a hit's `Found` is this otherwise.
+    pub check: Option<Box<integrity::BlobCheck>>,
 }
 
 /// A temp file being filled; becomes a blob through [`Store::publish`].

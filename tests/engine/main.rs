@@ -1,5 +1,5 @@
 //! The engine, proven with a test ecosystem and fixture upstreams: coalescing, verification,
-//! failure handling, HTTP semantics, crash safety, and bad input.
+//! failure handling, HTTP semantics, crash safety, damaged blobs (with curl), and bad input.
 
 #[path = "../support/mod.rs"]
 mod support;
@@ -7,6 +7,7 @@ mod support;
 mod bad_input;
 mod coalescing;
 mod crash;
+mod damaged;
 mod dead_upstream;
 mod failures;
 mod full_disk;

@@ -8,6 +8,7 @@
 mod support;
 
 mod client;
+mod damaged;
 mod fixture;
 mod http2;
 

@@ -8,6 +8,7 @@
 mod support;
 
 mod clients;
+mod damaged;
 mod fixture;
 
 use clients::{expected, pip_install, serial, uv_install, Venv, REQUIREMENTS};
