@@ -271,137 +271,16 @@ impl Metrics {
     /// Creates every series for these ecosystems.
     pub fn new(names: &[&'static str]) -> Metrics {
         let mut registry = Registry::with_prefix("larder");
-        let requests = Family::<EcoLabel, Counter>::default();
-        let hits = Family::<EcoLabel, Counter>::default();
-        let misses = Family::<EcoLabel, Counter>::default();
-        let coalesced = Family::<EcoLabel, Counter>::default();
-        let stale = Family::<EcoLabel, Counter>::default();
-        let revalidations = Family::<StatusLabel, Counter>::default();
-        let errors = Family::<KindLabel, Counter>::default();
-        let latency = Family::<EcoLabel, Histogram>::new_with_constructor(
-            (|| Histogram::new(LATENCY_BUCKETS)) as fn() -> Histogram,
-        );
-        let served = Family::<SourceLabel, Counter>::default();
-        let fetched = Family::<EcoLabel, Counter>::default();
-        let quarantined = Family::<KindLabel, Counter>::default();
-        let last_success = Family::<EcoLabel, Gauge>::default();
-        let last_error = Family::<EcoLabel, Gauge>::default();
+        let families = Families::default();
+        let by_name = names
+            .iter()
+            .map(|&name| (name, Arc::new(families.for_ecosystem(name))))
+            .collect();
+        families.register(&mut registry);
         let store_bytes = Gauge::default();
         let store_blobs = Gauge::default();
-
-        let mut by_name = BTreeMap::new();
-        for &name in names {
-            let eco = || EcoLabel {
-                ecosystem: name.to_string(),
-            };
-            let status = |status: &str| StatusLabel {
-                ecosystem: name.to_string(),
-                status: status.to_string(),
-            };
-            let source = |source: &str| SourceLabel {
-                ecosystem: name.to_string(),
-                source: source.to_string(),
-            };
-            let metrics = EcoMetrics {
-                name,
-                requests: handle(&requests, &eco()),
-                hits: handle(&hits, &eco()),
-                misses: handle(&misses, &eco()),
-                coalesced: handle(&coalesced, &eco()),
-                stale: handle(&stale, &eco()),
-                not_modified: handle(&revalidations, &status("304")),
-                modified: handle(&revalidations, &status("200")),
-                errors: ERROR_KINDS.map(|kind| {
-                    let labels = KindLabel {
-                        ecosystem: name.to_string(),
-                        kind: kind.to_string(),
-                    };
-                    handle(&errors, &labels)
-                }),
-                latency: handle(&latency, &eco()),
-                served_cache: handle(&served, &source("cache")),
-                served_upstream: handle(&served, &source("upstream")),
-                fetched: handle(&fetched, &eco()),
-                quarantined: [Damage::Size, Damage::Digest].map(|damage| {
-                    let labels = KindLabel {
-                        ecosystem: name.to_string(),
-                        kind: damage.label().to_string(),
-                    };
-                    handle(&quarantined, &labels)
-                }),
-                last_success: handle(&last_success, &eco()),
-                last_error: handle(&last_error, &eco()),
-                last_error_text: Mutex::new(String::new()),
-                last_success_ms: AtomicU64::new(0),
-                last_error_ms: AtomicU64::new(0),
-            };
-            by_name.insert(name, Arc::new(metrics));
-        }
-
-        registry.register(
-            "requests",
-            "Requests routed to an ecosystem (any method and route)",
-            requests,
-        );
-        registry.register(
-            "cache_hits",
-            "Lookups answered from the store without asking upstream",
-            hits,
-        );
-        registry.register(
-            "cache_misses",
-            "Lookups that needed upstream (including revalidations and coalesced waits)",
-            misses,
-        );
-        registry.register(
-            "coalesced_waits",
-            "Misses that waited on a fill another request had started",
-            coalesced,
-        );
-        registry.register(
-            "stale_served",
-            "Cached copies served because upstream failed or was too slow",
-            stale,
-        );
-        registry.register(
-            "revalidations",
-            "Conditional upstream requests for cached copies, by answer (304 unchanged, 200 new body)",
-            revalidations,
-        );
-        registry.register("upstream_errors", "Fills that failed, by kind", errors);
-        registry.register_with_unit(
-            "upstream_latency",
-            "Time from a fill's upstream request to the response head",
-            Unit::Seconds,
-            latency,
-        );
-        registry.register_with_unit(
-            "served",
-            "Response-body bytes sent to clients, by where they came from (cache or a fill from upstream)",
-            Unit::Bytes,
-            served,
-        );
-        registry.register_with_unit(
-            "upstream_fetched",
-            "Bytes received from upstream by fills",
-            Unit::Bytes,
-            fetched,
-        );
-        registry.register(
-            "quarantined_blobs",
-            "Stored blobs a hit found damaged (kind: size, digest), moved out and refetched",
-            quarantined,
-        );
-        registry.register(
-            "upstream_last_success_timestamp_seconds",
-            "Unix time of the last good upstream answer (0: none since start)",
-            last_success,
-        );
-        registry.register(
-            "upstream_last_error_timestamp_seconds",
-            "Unix time of the last failed fill (0: none since start)",
-            last_error,
-        );
+        let handler_panics = Counter::default();
+        let upstream_down = Family::<HostLabel, Gauge>::default();
         registry.register_with_unit(
             "store",
             "Bytes of blobs in the store",
@@ -409,13 +288,11 @@ impl Metrics {
             store_bytes.clone(),
         );
         registry.register("store_blobs", "Blobs in the store", store_blobs.clone());
-        let handler_panics = Counter::default();
         registry.register(
             "handler_panics",
             "Requests whose handler panicked and were answered 500 (a bug: please report it)",
             handler_panics.clone(),
         );
-        let upstream_down = Family::<HostLabel, Gauge>::default();
         registry.register(
             "upstream_down",
             "1 while an upstream host is marked down (cached copies are served without asking it)",
@@ -469,6 +346,158 @@ impl Metrics {
             out.push_str("# the metrics could not be encoded\n# EOF\n");
         }
         out
+    }
+}
+
+/// The per-ecosystem series, before each ecosystem's handles are taken from them.
+struct Families {
+    requests: Family<EcoLabel, Counter>,
+    hits: Family<EcoLabel, Counter>,
+    misses: Family<EcoLabel, Counter>,
+    coalesced: Family<EcoLabel, Counter>,
+    stale: Family<EcoLabel, Counter>,
+    revalidations: Family<StatusLabel, Counter>,
+    errors: Family<KindLabel, Counter>,
+    latency: Family<EcoLabel, Histogram, fn() -> Histogram>,
+    served: Family<SourceLabel, Counter>,
+    fetched: Family<EcoLabel, Counter>,
+    quarantined: Family<KindLabel, Counter>,
+    last_success: Family<EcoLabel, Gauge>,
+    last_error: Family<EcoLabel, Gauge>,
+}
+
+impl Default for Families {
+    fn default() -> Self {
+        Families {
+            requests: Family::default(),
+            hits: Family::default(),
+            misses: Family::default(),
+            coalesced: Family::default(),
+            stale: Family::default(),
+            revalidations: Family::default(),
+            errors: Family::default(),
+            latency: Family::new_with_constructor(|| Histogram::new(LATENCY_BUCKETS)),
+            served: Family::default(),
+            fetched: Family::default(),
+            quarantined: Family::default(),
+            last_success: Family::default(),
+            last_error: Family::default(),
+        }
+    }
+}
+
+impl Families {
+    /// One ecosystem's handles: created now, so that counting is an atomic add.
+    fn for_ecosystem(&self, name: &'static str) -> EcoMetrics {
+        let eco = || EcoLabel {
+            ecosystem: name.to_string(),
+        };
+        let status = |status: &str| StatusLabel {
+            ecosystem: name.to_string(),
+            status: status.to_string(),
+        };
+        let source = |source: &str| SourceLabel {
+            ecosystem: name.to_string(),
+            source: source.to_string(),
+        };
+        let kind = |kind: &str| KindLabel {
+            ecosystem: name.to_string(),
+            kind: kind.to_string(),
+        };
+        EcoMetrics {
+            name,
+            requests: handle(&self.requests, &eco()),
+            hits: handle(&self.hits, &eco()),
+            misses: handle(&self.misses, &eco()),
+            coalesced: handle(&self.coalesced, &eco()),
+            stale: handle(&self.stale, &eco()),
+            not_modified: handle(&self.revalidations, &status("304")),
+            modified: handle(&self.revalidations, &status("200")),
+            errors: ERROR_KINDS.map(|k| handle(&self.errors, &kind(k))),
+            latency: handle(&self.latency, &eco()),
+            served_cache: handle(&self.served, &source("cache")),
+            served_upstream: handle(&self.served, &source("upstream")),
+            fetched: handle(&self.fetched, &eco()),
+            quarantined: [Damage::Size, Damage::Digest]
+                .map(|damage| handle(&self.quarantined, &kind(damage.label()))),
+            last_success: handle(&self.last_success, &eco()),
+            last_error: handle(&self.last_error, &eco()),
+            last_error_text: Mutex::new(String::new()),
+            last_success_ms: AtomicU64::new(0),
+            last_error_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn register(self, registry: &mut Registry) {
+        let counters = [
+            (
+                "requests",
+                "Requests routed to an ecosystem (any method and route)",
+                self.requests,
+            ),
+            (
+                "cache_hits",
+                "Lookups answered from the store without asking upstream",
+                self.hits,
+            ),
+            (
+                "cache_misses",
+                "Lookups that needed upstream (including revalidations and coalesced waits)",
+                self.misses,
+            ),
+            (
+                "coalesced_waits",
+                "Misses that waited on a fill another request had started",
+                self.coalesced,
+            ),
+            (
+                "stale_served",
+                "Cached copies served because upstream failed or was too slow",
+                self.stale,
+            ),
+        ];
+        for (name, help, family) in counters {
+            registry.register(name, help, family);
+        }
+        registry.register(
+            "revalidations",
+            "Conditional upstream requests for cached copies, by answer (304 unchanged, 200 new body)",
+            self.revalidations,
+        );
+        registry.register("upstream_errors", "Fills that failed, by kind", self.errors);
+        registry.register_with_unit(
+            "upstream_latency",
+            "Time from a fill's upstream request to the response head",
+            Unit::Seconds,
+            self.latency,
+        );
+        registry.register_with_unit(
+            "served",
+            "Response-body bytes sent to clients, by where they came from (cache or a fill from upstream)",
+            Unit::Bytes,
+            self.served,
+        );
+        registry.register_with_unit(
+            "upstream_fetched",
+            "Bytes received from upstream by fills",
+            Unit::Bytes,
+            self.fetched,
+        );
+        registry.register(
+            "quarantined_blobs",
+            "Stored blobs a hit found damaged (kind: size, digest), moved out and refetched",
+            self.quarantined,
+        );
+        registry.register(
+            "upstream_last_success_timestamp_seconds",
+            "Unix time of the last good upstream answer (0: none since start)",
+            self.last_success,
+        );
+        registry.register(
+            "upstream_last_error_timestamp_seconds",
+            "Unix time of the last failed fill (0: none since start)",
+            self.last_error,
+        );
     }
 }
 
