@@ -2,6 +2,7 @@
 //! (206/416), streaming rewrites of metadata, and error statuses with a text body.
 
 use crate::body::{self, ByteStream};
+use crate::direct::DirectBody;
 use crate::engine::{Found, Mounted};
 use crate::metrics::Source;
 use crate::store::integrity::Damage;
@@ -58,122 +59,146 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
             blob,
             stale,
             expired,
-        } => {
-            let from_cache = eco.metrics.served(Source::Cache);
-            let audit = || body::Audit {
-                key: format!("{}/{}", eco.name(), object.key),
-                quarantined: eco.metrics.quarantined(Damage::Digest),
-            };
-            let sha = pointer.sha256.as_deref().unwrap_or_default();
-            let rewriter = eco.adapter.rewriter(object, &want.public_base);
-            let etag = match &rewriter {
-                None => format!("\"{sha}\""),
-                // The links in a rewritten body depend on the base URL it was served for.
-                Some(_) => format!(
-                    "\"{}-{}\"",
-                    &sha[..sha.len().min(40)],
-                    short_hash(&want.public_base)
-                ),
-            };
-            let mut headers = base_headers(object, pointer.content_type.as_deref());
-            insert(&mut headers, header::ETAG, &etag);
-            headers.insert(
-                X_CACHE,
-                HeaderValue::from_static(if stale.is_some() { "stale" } else { "hit" }),
-            );
-            if let Some(err) = &stale {
-                insert(
-                    &mut headers,
-                    header::WARNING,
-                    &format!(
-                        "110 larder \"Response is Stale: {}\"",
-                        err.to_string().replace('"', "'")
-                    ),
-                );
-            }
-            if let Some(valid_until) = expired {
-                let valid_until = crate::engine::valid_until_text(valid_until);
-                insert(&mut headers, X_EXPIRED, &valid_until);
-                headers.append(
-                    header::WARNING,
-                    HeaderValue::from_str(&format!(
-                        "299 larder \"Expired: upstream declared this copy valid until \
-                         {valid_until}; clients will refuse it until upstream can be reached\""
-                    ))
-                    .expect("an ASCII header value"),
-                );
-            }
-            if want
-                .if_none_match
-                .as_deref()
-                .is_some_and(|inm| etag_matches(inm, &etag))
-            {
-                return build(StatusCode::NOT_MODIFIED, headers, Body::Empty);
-            }
-            let len = blob.len;
-            if let Some(rewriter) = rewriter {
-                let body = if want.head {
-                    Body::Empty
-                } else {
-                    Body::Stream(body::rewritten(
-                        body::blob_range(blob, 0, len, from_cache, audit),
-                        rewriter,
-                    ))
-                };
-                return build(StatusCode::OK, headers, body);
-            }
-            ranged(headers, len, want, Some(&etag), |start, end| {
-                body::blob_range(blob, start, end, from_cache, audit)
-            })
-        }
-        Found::Direct(direct) => {
-            let mut headers = base_headers(object, direct.content_type.as_deref());
-            headers.insert(X_CACHE, HeaderValue::from_static("bypass"));
-            let rewriter = eco.adapter.rewriter(object, &want.public_base);
-            if let (Some(len), None) = (direct.content_length, &rewriter) {
-                insert(&mut headers, header::CONTENT_LENGTH, &len.to_string());
-            }
-            let body = match (want.head, rewriter) {
-                (true, _) => Body::Empty,
-                (false, Some(rewriter)) => Body::Stream(body::rewritten(direct.body, rewriter)),
-                (false, None) => Body::Stream(direct.body),
-            };
-            build(StatusCode::OK, headers, body)
-        }
-        Found::Filling { head, rx } => {
-            let from_upstream = eco.metrics.served(Source::Upstream);
-            let mut headers = base_headers(object, head.content_type.as_deref());
-            headers.insert(X_CACHE, HeaderValue::from_static("miss"));
-            if let Some(rewriter) = eco.adapter.rewriter(object, &want.public_base) {
-                let body = if want.head {
-                    Body::Empty
-                } else {
-                    Body::Stream(body::rewritten(
-                        body::following(head.file.clone(), rx, 0, None, from_upstream),
-                        rewriter,
-                    ))
-                };
-                return build(StatusCode::OK, headers, body);
-            }
-            let Some(len) = head.content_length else {
-                let body = if want.head {
-                    Body::Empty
-                } else {
-                    Body::Stream(body::following(
-                        head.file.clone(),
-                        rx,
-                        0,
-                        None,
-                        from_upstream,
-                    ))
-                };
-                return build(StatusCode::OK, headers, body);
-            };
-            ranged(headers, len, want, None, |start, end| {
-                body::following(head.file.clone(), rx, start, Some(end), from_upstream)
-            })
+        } => stored(
+            eco,
+            object,
+            Stored {
+                pointer,
+                blob,
+                stale,
+                expired,
+            },
+            want,
+        ),
+        Found::Direct(direct) => passed_through(eco, object, direct, want),
+        Found::Filling { head, rx } => filling(eco, object, head, rx, want),
+    }
+}
+
+/// A stored copy, and why it is served unconfirmed, if it is.
+struct Stored {
+    pointer: crate::store::Pointer,
+    blob: crate::store::BlobFile,
+    stale: Option<std::sync::Arc<crate::upstream::UpstreamError>>,
+    expired: Option<i64>,
+}
+
+fn stored(eco: &Mounted, object: &Object, copy: Stored, want: &Want) -> Response {
+    let from_cache = eco.metrics.served(Source::Cache);
+    let audit = || body::Audit {
+        key: format!("{}/{}", eco.name(), object.key),
+        quarantined: eco.metrics.quarantined(Damage::Digest),
+    };
+    let sha = copy.pointer.sha256.as_deref().unwrap_or_default();
+    let rewriter = eco.adapter.rewriter(object, &want.public_base);
+    let etag = match &rewriter {
+        None => format!("\"{sha}\""),
+        // The links in a rewritten body depend on the base URL it was served for.
+        Some(_) => format!(
+            "\"{}-{}\"",
+            &sha[..sha.len().min(40)],
+            short_hash(&want.public_base)
+        ),
+    };
+    let mut headers = base_headers(object, copy.pointer.content_type.as_deref());
+    insert(&mut headers, header::ETAG, &etag);
+    unconfirmed_headers(&mut headers, &copy);
+    if want
+        .if_none_match
+        .as_deref()
+        .is_some_and(|inm| etag_matches(inm, &etag))
+    {
+        return build(StatusCode::NOT_MODIFIED, headers, Body::Empty);
+    }
+    let len = copy.blob.len;
+    let blob = copy.blob;
+    if let Some(rewriter) = rewriter {
+        let body = match want.head {
+            true => Body::Empty,
+            false => Body::Stream(body::rewritten(
+                body::blob_range(blob, 0, len, from_cache, audit),
+                rewriter,
+            )),
+        };
+        return build(StatusCode::OK, headers, body);
+    }
+    ranged(headers, len, want, Some(&etag), |start, end| {
+        body::blob_range(blob, start, end, from_cache, audit)
+    })
+}
+
+/// `x-larder-cache` (hit or stale), and the warnings of a copy upstream did not confirm.
+fn unconfirmed_headers(headers: &mut HeaderMap, copy: &Stored) {
+    let outcome = if copy.stale.is_some() { "stale" } else { "hit" };
+    headers.insert(X_CACHE, HeaderValue::from_static(outcome));
+    if let Some(err) = &copy.stale {
+        insert(
+            headers,
+            header::WARNING,
+            &format!(
+                "110 larder \"Response is Stale: {}\"",
+                err.to_string().replace('"', "'")
+            ),
+        );
+    }
+    if let Some(valid_until) = copy.expired {
+        let valid_until = crate::engine::valid_until_text(valid_until);
+        insert(headers, X_EXPIRED, &valid_until);
+        let warning = format!(
+            "299 larder \"Expired: upstream declared this copy valid until {valid_until}; \
+             clients will refuse it until upstream can be reached\""
+        );
+        if let Ok(value) = HeaderValue::from_str(&warning) {
+            headers.append(header::WARNING, value);
         }
     }
+}
+
+/// Streamed from upstream, uncached (the store refuses writes).
+fn passed_through(eco: &Mounted, object: &Object, direct: DirectBody, want: &Want) -> Response {
+    let mut headers = base_headers(object, direct.content_type.as_deref());
+    headers.insert(X_CACHE, HeaderValue::from_static("bypass"));
+    let rewriter = eco.adapter.rewriter(object, &want.public_base);
+    if let (Some(len), None) = (direct.content_length, &rewriter) {
+        insert(&mut headers, header::CONTENT_LENGTH, &len.to_string());
+    }
+    let body = match (want.head, rewriter) {
+        (true, _) => Body::Empty,
+        (false, Some(rewriter)) => Body::Stream(body::rewritten(direct.body, rewriter)),
+        (false, None) => Body::Stream(direct.body),
+    };
+    build(StatusCode::OK, headers, body)
+}
+
+/// A fill's body, following its temp file as it grows.
+fn filling(
+    eco: &Mounted,
+    object: &Object,
+    head: std::sync::Arc<crate::fill::BodyHead>,
+    rx: tokio::sync::watch::Receiver<crate::fill::FillState>,
+    want: &Want,
+) -> Response {
+    let from_upstream = eco.metrics.served(Source::Upstream);
+    let mut headers = base_headers(object, head.content_type.as_deref());
+    headers.insert(X_CACHE, HeaderValue::from_static("miss"));
+    let rewriter = eco.adapter.rewriter(object, &want.public_base);
+    let (Some(len), None) = (head.content_length, &rewriter) else {
+        // Rewritten, or of unknown length: the whole body, as it comes.
+        let body = match want.head {
+            true => Body::Empty,
+            false => {
+                let whole = body::following(head.file.clone(), rx, 0, None, from_upstream);
+                match rewriter {
+                    Some(rewriter) => Body::Stream(body::rewritten(whole, rewriter)),
+                    None => Body::Stream(whole),
+                }
+            }
+        };
+        return build(StatusCode::OK, headers, body);
+    };
+    ranged(headers, len, want, None, |start, end| {
+        body::following(head.file.clone(), rx, start, Some(end), from_upstream)
+    })
 }
 
 /// A body of known length: `Accept-Ranges`, a single Range (206, or 416), or the whole (200);
