@@ -77,6 +77,8 @@ pub struct Config {
     pub storage: Storage,
     /// Who may use this larder (`[access]`); open by default.
     pub access: crate::access::Access,
+    /// The build cache (`[cache]`): entry size limit, who may write.
+    pub cache: crate::buildcache::CacheConfig,
     pub ecosystems: Vec<EcosystemConfig>,
 }
 
@@ -234,6 +236,11 @@ impl Config {
         let access =
             crate::access::Access::from_section(take_section(&mut table, "access", ACCESS_KEYS)?)?;
         let limits = parse_limits(take_section(&mut table, "limits", LIMITS_KEYS)?)?;
+        let cache = crate::buildcache::CacheConfig::from_section(take_section(
+            &mut table,
+            "cache",
+            crate::buildcache::config::KEYS,
+        )?)?;
 
         let mut ecosystems = Vec::new();
         for factory in factories {
@@ -257,6 +264,7 @@ impl Config {
             limits,
             storage,
             access,
+            cache,
             ecosystems,
         })
     }
@@ -308,6 +316,7 @@ impl Config {
             }
         }
         out.push_str(&self.access.to_toml());
+        out.push_str(&self.cache.to_toml());
         for eco in &self.ecosystems {
             let s = &eco.section;
             out.push_str(&format!(
@@ -339,7 +348,7 @@ fn json_to_toml(value: &serde_json::Value) -> String {
 }
 
 fn section_names(factories: &[AdapterFactory]) -> Vec<&'static str> {
-    let mut names = vec!["storage", "access", "limits"];
+    let mut names = vec!["storage", "access", "limits", "cache"];
     names.extend(factories.iter().map(|f| f.name));
     names
 }

@@ -8,12 +8,14 @@
 pub mod access;
 pub mod adapters;
 pub mod body;
+pub mod buildcache;
 pub mod config;
 pub mod direct;
 pub mod engine;
 pub mod env_command;
 pub mod fetch;
 pub mod fill;
+pub mod gocache;
 pub mod http;
 pub mod maintenance;
 pub mod metrics;

@@ -85,6 +85,7 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         history: Arc::new(History::new(HISTORY_INTERVAL)),
         max_size: config.max_size,
         access: config.access.clone(),
+        build_cache: Arc::new(crate::buildcache::BuildCache::new(config.cache.clone())),
     }))
 }
 

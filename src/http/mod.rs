@@ -3,6 +3,7 @@
 //! route, and hands cacheable objects to the engine.
 
 mod access;
+mod cache;
 mod forward;
 mod public_base;
 
@@ -33,6 +34,8 @@ pub struct App {
     pub max_size: Option<u64>,
     /// Client tokens and allowed networks (`[access]`).
     pub access: crate::access::Access,
+    /// `/cache/`: the build cache's settings and counters (`[cache]`).
+    pub build_cache: Arc<crate::buildcache::BuildCache>,
 }
 
 pub fn router(app: Arc<App>) -> axum::Router {
@@ -94,6 +97,9 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
     let uri = request.uri().clone();
     if uri.authority().is_none() && uri.path() == "/-/health" {
         return into_axum(health(&app));
+    }
+    if uri.authority().is_none() && uri.path().starts_with("/cache/") {
+        return into_axum(cache::handle(&app, request).await);
     }
     if let Some(refused) = access::check(&app.access, &request) {
         return into_axum(refused);
@@ -282,7 +288,10 @@ async fn metrics(app: &App) -> respond::Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
     );
-    let body = app.metrics.encode(usage);
+    let body = crate::buildcache::metrics::splice(
+        app.metrics.encode(usage),
+        &app.build_cache.metrics.encode(),
+    );
     respond::build(StatusCode::OK, headers, Body::Full(body.into()))
 }
 
