@@ -93,7 +93,41 @@ pub fn settings(base: &Url) -> Vec<Setting> {
         name: "APT_PROXY",
         value: root.to_string(),
     });
+    out.extend(build_cache_settings(root));
     out
+}
+
+/// The build-cache settings (`/cache/`), after the registry ones: each tool's own variable
+/// where it has one. Gradle and Bazel read none, so `GRADLE_BUILD_CACHE_URL` is for a
+/// `settings.gradle` to read and `BAZEL_REMOTE_CACHE` for `--remote_cache=`. `LARDER_URL`
+/// lets a RUN step fetch the helper binary (`$LARDER_URL/-/bin/larder`).
+fn build_cache_settings(root: &str) -> Vec<Setting> {
+    vec![
+        Setting {
+            name: "LARDER_URL",
+            value: root.to_string(),
+        },
+        Setting {
+            name: "GOCACHEPROG",
+            value: format!("larder gocache --url {root}"),
+        },
+        Setting {
+            name: "CCACHE_REMOTE_STORAGE",
+            value: format!("{root}/cache/ccache"),
+        },
+        Setting {
+            name: "SCCACHE_WEBDAV_ENDPOINT",
+            value: format!("{root}/cache/sccache"),
+        },
+        Setting {
+            name: "GRADLE_BUILD_CACHE_URL",
+            value: format!("{root}/cache/gradle/"),
+        },
+        Setting {
+            name: "BAZEL_REMOTE_CACHE",
+            value: format!("{root}/cache/bazel"),
+        },
+    ]
 }
 
 /// The settings in `format`, ready to paste.
@@ -101,8 +135,11 @@ pub fn render(settings: &[Setting], format: Format) -> String {
     let mut out = String::new();
     match format {
         Format::BuildArgs => {
+            // `docker build $(larder env)` splits on spaces whatever the quotes: a value with
+            // one (GOCACHEPROG) cannot be a flag there; a RUN step builds it from LARDER_URL.
             let flags: Vec<String> = settings
                 .iter()
+                .filter(|s| !s.value.contains(' '))
                 .map(|s| format!("--build-arg {}={}", s.name, shell_quote(&s.value)))
                 .collect();
             out.push_str(&flags.join(" "));
@@ -214,7 +251,12 @@ mod tests {
              --build-arg PIP_TRUSTED_HOST=127.0.0.1 \
              --build-arg UV_DEFAULT_INDEX=http://127.0.0.1:7878/pypi/simple/ \
              --build-arg GOPROXY=http://127.0.0.1:7878/go \
-             --build-arg APT_PROXY=http://127.0.0.1:7878\n"
+             --build-arg APT_PROXY=http://127.0.0.1:7878 \
+             --build-arg LARDER_URL=http://127.0.0.1:7878 \
+             --build-arg CCACHE_REMOTE_STORAGE=http://127.0.0.1:7878/cache/ccache \
+             --build-arg SCCACHE_WEBDAV_ENDPOINT=http://127.0.0.1:7878/cache/sccache \
+             --build-arg GRADLE_BUILD_CACHE_URL=http://127.0.0.1:7878/cache/gradle/ \
+             --build-arg BAZEL_REMOTE_CACHE=http://127.0.0.1:7878/cache/bazel\n"
         );
     }
 
@@ -228,7 +270,13 @@ mod tests {
              export PIP_TRUSTED_HOST=mirror.internal\n\
              export UV_DEFAULT_INDEX=http://mirror.internal:7878/pypi/simple/\n\
              export GOPROXY=http://mirror.internal:7878/go\n\
-             export APT_PROXY=http://mirror.internal:7878\n"
+             export APT_PROXY=http://mirror.internal:7878\n\
+             export LARDER_URL=http://mirror.internal:7878\n\
+             export GOCACHEPROG='larder gocache --url http://mirror.internal:7878'\n\
+             export CCACHE_REMOTE_STORAGE=http://mirror.internal:7878/cache/ccache\n\
+             export SCCACHE_WEBDAV_ENDPOINT=http://mirror.internal:7878/cache/sccache\n\
+             export GRADLE_BUILD_CACHE_URL=http://mirror.internal:7878/cache/gradle/\n\
+             export BAZEL_REMOTE_CACHE=http://mirror.internal:7878/cache/bazel\n"
         );
         let dockerfile = render(&settings(&base), Format::Dockerfile);
         let args: Vec<&str> = dockerfile.lines().filter(|l| !l.starts_with('#')).collect();
@@ -240,7 +288,13 @@ mod tests {
                 "ARG PIP_TRUSTED_HOST",
                 "ARG UV_DEFAULT_INDEX",
                 "ARG GOPROXY",
-                "ARG APT_PROXY"
+                "ARG APT_PROXY",
+                "ARG LARDER_URL",
+                "ARG GOCACHEPROG",
+                "ARG CCACHE_REMOTE_STORAGE",
+                "ARG SCCACHE_WEBDAV_ENDPOINT",
+                "ARG GRADLE_BUILD_CACHE_URL",
+                "ARG BAZEL_REMOTE_CACHE"
             ]
         );
         assert!(!dockerfile.contains("mirror.internal"), "{dockerfile}");
@@ -252,11 +306,17 @@ mod tests {
         assert_eq!(
             render(&settings(&base), Format::Bake),
             "args = {\n  \
-             NPM_CONFIG_REGISTRY = \"https://larder.example.com/npm/\"\n  \
-             PIP_INDEX_URL       = \"https://larder.example.com/pypi/simple/\"\n  \
-             UV_DEFAULT_INDEX    = \"https://larder.example.com/pypi/simple/\"\n  \
-             GOPROXY             = \"https://larder.example.com/go\"\n  \
-             APT_PROXY           = \"https://larder.example.com\"\n\
+             NPM_CONFIG_REGISTRY     = \"https://larder.example.com/npm/\"\n  \
+             PIP_INDEX_URL           = \"https://larder.example.com/pypi/simple/\"\n  \
+             UV_DEFAULT_INDEX        = \"https://larder.example.com/pypi/simple/\"\n  \
+             GOPROXY                 = \"https://larder.example.com/go\"\n  \
+             APT_PROXY               = \"https://larder.example.com\"\n  \
+             LARDER_URL              = \"https://larder.example.com\"\n  \
+             GOCACHEPROG             = \"larder gocache --url https://larder.example.com\"\n  \
+             CCACHE_REMOTE_STORAGE   = \"https://larder.example.com/cache/ccache\"\n  \
+             SCCACHE_WEBDAV_ENDPOINT = \"https://larder.example.com/cache/sccache\"\n  \
+             GRADLE_BUILD_CACHE_URL  = \"https://larder.example.com/cache/gradle/\"\n  \
+             BAZEL_REMOTE_CACHE      = \"https://larder.example.com/cache/bazel\"\n\
              }\n"
         );
     }

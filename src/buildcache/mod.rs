@@ -11,6 +11,7 @@
 //! chosen by the client. An action entry cannot be checked, so a client that may write can
 //! poison it for everyone who reads it: that is why writes need a right ([`rights`]).
 
+pub mod binary;
 pub mod config;
 pub mod entries;
 pub mod metrics;

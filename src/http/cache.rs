@@ -4,9 +4,9 @@
 
 use super::{access, App};
 use crate::buildcache::{rights, CacheRequest};
-use crate::respond;
+use crate::respond::{self, Body};
 use axum::extract::{ConnectInfo, Request};
-use http::header;
+use http::{header, HeaderValue, StatusCode};
 use std::net::SocketAddr;
 
 pub async fn handle(app: &App, request: Request) -> respond::Response {
@@ -40,4 +40,35 @@ pub async fn handle(app: &App, request: Request) -> respond::Response {
         body: body.into_data_stream(),
     };
     app.build_cache.serve(&app.engine, cache_request).await
+}
+
+/// `GET /-/bin/larder`: this binary, when it is static (see `crate::buildcache::binary`).
+pub async fn own_binary() -> respond::Response {
+    let opened = tokio::task::spawn_blocking(|| {
+        let path = crate::buildcache::binary::static_self()?;
+        let file = std::fs::File::open(&path)
+            .map_err(|err| format!("cannot open {}: {err}\n", path.display()))?;
+        let len = file.metadata().map_err(|err| err.to_string())?.len();
+        Ok::<_, String>((file, len))
+    })
+    .await
+    .unwrap_or_else(|err| Err(err.to_string()));
+    match opened {
+        Ok((file, len)) => {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            );
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+            let body = crate::body::file_range(
+                std::sync::Arc::new(file),
+                0,
+                len,
+                prometheus_client::metrics::counter::Counter::default(),
+            );
+            respond::build(StatusCode::OK, headers, Body::Stream(body))
+        }
+        Err(why) => respond::text(StatusCode::NOT_FOUND, why),
+    }
 }

@@ -123,6 +123,9 @@ async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
             if path == "/-/metrics" {
                 return into_axum(metrics(&app).await);
             }
+            if path == "/-/bin/larder" {
+                return into_axum(cache::own_binary().await);
+            }
             let rest = path.trim_start_matches('/');
             let (name, tail) = rest.split_once('/').map_or((rest, ""), |(n, t)| (n, t));
             match app.by_name.get(name) {
@@ -317,6 +320,13 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
         max_size: app.max_size,
         offline: app.engine.offline(),
         in_flight: app.engine.fills.in_flight(),
+        build_cache: app
+            .build_cache
+            .metrics
+            .snapshot()
+            .into_iter()
+            .map(|(tool, counters)| (tool.name(), counters))
+            .collect(),
     };
     let mut headers = http::HeaderMap::new();
     headers.insert(

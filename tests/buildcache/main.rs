@@ -10,6 +10,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod ccache;
 mod gocache;
 mod protocols;
 mod rights;

@@ -207,3 +207,42 @@ fn namespaces_keep_entries_apart() {
     assert_eq!(unknown.status(), 404);
     assert!(unknown.text().unwrap().contains("/cache/gradle/"));
 }
+
+#[test]
+fn a_dynamically_linked_larder_does_not_serve_itself_and_says_what_to_do() {
+    // The test build links glibc: it would not run in an Alpine image, so it is not offered.
+    let larder = Larder::start("");
+    let answer = http_client().get(larder.at("-/bin/larder")).send().unwrap();
+    assert_eq!(answer.status(), 404);
+    let text = answer.text().unwrap();
+    assert!(text.contains("dynamically linked"), "{text}");
+    assert!(text.contains("COPY --from="), "{text}");
+}
+
+#[test]
+fn the_status_page_shows_the_build_cache_and_how_to_use_it() {
+    let larder = Larder::start("");
+    let client = http_client();
+    let entry = larder.at("cache/ccache/ab/cdef");
+    assert!(client
+        .put(&entry)
+        .body("x")
+        .send()
+        .unwrap()
+        .status()
+        .is_success());
+    assert_eq!(client.get(&entry).send().unwrap().status(), 200);
+    let page = client.get(larder.at("")).send().unwrap().text().unwrap();
+    assert!(
+        page.contains("<tr data-tool=\"ccache\"><td class=\"eco\">/cache/ccache/</td><td>1</td><td>0</td><td>1</td>"),
+        "{page}"
+    );
+    assert!(page.contains(&format!(
+        "export CCACHE_REMOTE_STORAGE={}/cache/ccache",
+        larder.url
+    )));
+    assert!(page.contains(&format!(
+        "export SCCACHE_WEBDAV_ENDPOINT={}/cache/sccache",
+        larder.url
+    )));
+}
