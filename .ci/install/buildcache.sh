@@ -9,8 +9,8 @@
 #   pkg/tool/*/compile are rebuilt from Debian's sources with the experiment; everything else
 #   links to Debian's Go. (Go 1.24 and later need none of this.)
 # - ccache (Debian's 4.7 speaks HTTP remote storage).
-# - sccache from crates.io (`cargo install`, WebDAV is in its default features; Debian's 0.4
-#   pre-release has no WebDAV backend). It compiles for many minutes, so only when missing.
+# - sccache from crates.io (`cargo install --features webdav`; Debian's 0.4 pre-release has no
+#   WebDAV backend). It compiles for many minutes, so only when missing.
 # Idempotent: a quick no-op when everything is already there.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/apt-install.sh"
@@ -59,3 +59,9 @@ if [ ! -x "$goroot/bin/go" ]; then
 fi
 "$goroot/bin/go" version
 ccache --version | head -1
+
+if ! command -v sccache >/dev/null 2>&1; then
+    echo "buildcache.sh: cargo install sccache with its WebDAV backend (many minutes)"
+    cargo install sccache --version 0.19.0 --locked --no-default-features --features webdav
+fi
+sccache --version

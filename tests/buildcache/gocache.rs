@@ -13,7 +13,7 @@ const GOROOT_BIN: &str = "/usr/local/lib/larder/go1.23-cacheprog/bin";
 const GO: &str = "/usr/local/lib/larder/go1.23-cacheprog/bin/go";
 
 /// A module with a main package and three packages of its own, one importing another.
-fn write_module(dir: &Path) {
+pub fn write_module(dir: &Path) {
     let files = [
         ("go.mod", "module example.test/app\n\ngo 1.21\n".to_string()),
         (

@@ -10,10 +10,15 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+#[allow(dead_code)] // shared with tests/dockerfiles, which uses more of it
+#[path = "../dockerfiles/buildah.rs"]
+mod buildah;
 mod ccache;
+mod dockerfile;
 mod gocache;
 mod protocols;
 mod rights;
+mod sccache;
 
 use sha2::{Digest, Sha256};
 use std::path::Path;
