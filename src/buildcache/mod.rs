@@ -217,6 +217,7 @@ impl BuildCache {
                 href,
                 entry.blob.len,
                 entry.pointer.sha256.as_deref().unwrap_or_default(),
+                entry.pointer.fetched_at_ms,
             ),
             Ok(None) => respond::build(StatusCode::NOT_FOUND, HeaderMap::new(), Body::Empty),
             Err(err) => storage_failure(&err),

@@ -6,20 +6,24 @@
 
 use crate::respond::{self, Body, Response};
 use http::{header, HeaderMap, HeaderValue, StatusCode};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-/// `PROPFIND` on a collection: it exists.
+/// `PROPFIND` on a collection: it exists. (opendal requires a `getlastmodified`.)
 pub fn collection(href: &str) -> Response {
     multistatus(&format!(
-        "<D:response><D:href>{}</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>",
-        escape(href)
+        "<D:response><D:href>{}</D:href><D:propstat><D:prop><D:resourcetype><D:collection/></D:resourcetype><D:getlastmodified>{}</D:getlastmodified></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>",
+        escape(href),
+        httpdate::fmt_http_date(SystemTime::now())
     ))
 }
 
-/// `PROPFIND` on a stored entry.
-pub fn entry(href: &str, size: u64, sha256: &str) -> Response {
+/// `PROPFIND` on a stored entry, stored at `stored_at_ms` (unix milliseconds).
+pub fn entry(href: &str, size: u64, sha256: &str, stored_at_ms: u64) -> Response {
+    let stored_at = UNIX_EPOCH + Duration::from_millis(stored_at_ms);
     multistatus(&format!(
-        "<D:response><D:href>{}</D:href><D:propstat><D:prop><D:resourcetype/><D:getcontentlength>{size}</D:getcontentlength><D:getetag>\"{sha256}\"</D:getetag><D:getcontenttype>application/octet-stream</D:getcontenttype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>",
-        escape(href)
+        "<D:response><D:href>{}</D:href><D:propstat><D:prop><D:resourcetype/><D:getcontentlength>{size}</D:getcontentlength><D:getetag>\"{sha256}\"</D:getetag><D:getcontenttype>application/octet-stream</D:getcontenttype><D:getlastmodified>{}</D:getlastmodified></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>",
+        escape(href),
+        httpdate::fmt_http_date(stored_at)
     ))
 }
 

@@ -3,14 +3,8 @@
 //! with no cache mount. Slow (minutes): `LARDER_SKIP_SLOW=1` skips it.
 
 use crate::buildah::{tail, Buildah};
+use crate::go_image::go_image;
 use crate::support::Larder;
-use std::path::Path;
-use std::process::Command;
-
-/// Debian's Go 1.23 built with the cacheprog experiment (`.ci/install/buildcache.sh`).
-const HOST_GOROOT: &str = "/usr/local/lib/larder/go1.23-cacheprog";
-/// The tools base image plus that Go at /usr/local/go; bump the tag when its recipe changes.
-const GO_IMAGE: &str = "localhost/larder-test/bookworm-go1.23-cacheprog:1";
 
 /// The Dockerfile: the helper copied into the image (as `COPY --from=` larder's image would),
 /// GOCACHEPROG set only when the build is given larder's URL.
@@ -24,40 +18,6 @@ ARG LARDER_URL
 RUN if [ -n "$LARDER_URL" ]; then export GOCACHEPROG="larder gocache --url $LARDER_URL --stats"; fi \
  && go build -x -o /usr/local/bin/app .
 "#;
-
-/// Makes [`GO_IMAGE`] once per machine: a dereferenced copy of the host's Go in the image.
-fn go_image(buildah: &Buildah) -> &'static str {
-    if buildah.run(&["inspect", "--type", "image", GO_IMAGE]).ok {
-        return GO_IMAGE;
-    }
-    assert!(
-        Path::new(HOST_GOROOT).join("bin/go").exists(),
-        "{HOST_GOROOT} is missing: run .ci/install/buildcache.sh"
-    );
-    let context = tempfile::tempdir().unwrap();
-    let copied = Command::new("cp")
-        .arg("-rL")
-        .arg(HOST_GOROOT)
-        .arg(context.path().join("go"))
-        .status()
-        .expect("cp");
-    assert!(
-        copied.success(),
-        "copying {HOST_GOROOT} into the image context failed"
-    );
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        format!(
-            "FROM {}\nCOPY go /usr/local/go\nENV PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n",
-            buildah.tools_image()
-        ),
-    )
-    .unwrap();
-    buildah
-        .bud(context.path(), &[], GO_IMAGE, false)
-        .assert_ok("building the Go 1.23 cacheprog image");
-    GO_IMAGE
-}
 
 /// The compiler runs in `go build -x`'s output.
 fn compiles(output: &str) -> usize {

@@ -15,6 +15,7 @@ mod support;
 mod buildah;
 mod ccache;
 mod dockerfile;
+mod go_image;
 mod gocache;
 mod protocols;
 mod rights;

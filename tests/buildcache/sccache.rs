@@ -43,6 +43,8 @@ fn sccache_env(command: &mut Command, endpoint: &str, state: &Path, port: u16) {
         .env("SCCACHE_SERVER_PORT", port.to_string())
         .env("SCCACHE_IDLE_TIMEOUT", "0")
         .env("SCCACHE_LOG", "warn")
+        // sccache does not cache incremental compiles (cargo's dev profile default).
+        .env("CARGO_INCREMENTAL", "0")
         .env("SCCACHE_ERROR_LOG", state.join("sccache.log"))
         .env_remove("RUSTC_WRAPPER")
         .env_remove("SCCACHE_BUCKET")
