@@ -90,14 +90,22 @@ pub fn run(settings: Settings) -> Result<()> {
     runtime.block_on(serve(helper, &settings))
 }
 
-/// A request as read from stdin, with its body line when it has one.
+/// A put, close or unknown request as read from stdin (gets are answered by the reader), with
+/// its body line when it has one.
 struct Incoming {
     request: Request,
     body: Result<Vec<u8>, String>,
 }
 
 /// Reads requests on a thread of its own (stdin blocks), until close or end of input.
-fn read_requests(requests: mpsc::Sender<Incoming>) {
+///
+/// A get the local directory answers is answered here at once: a warm build makes hundreds of
+/// gets, mostly one after another, and the hops to the async tasks cost more than the lookup.
+fn read_requests(
+    helper: Arc<Helper>,
+    runtime: tokio::runtime::Handle,
+    requests: mpsc::Sender<Incoming>,
+) {
     let mut stdin = std::io::stdin().lock();
     let mut line = String::new();
     loop {
@@ -125,6 +133,16 @@ fn read_requests(requests: mpsc::Sender<Incoming>) {
         } else {
             Ok(Vec::new())
         };
+        if request.command == "get" {
+            match helper.local_get(&request) {
+                Some(hit) => send(&hit),
+                None => {
+                    let helper = helper.clone();
+                    runtime.spawn(async move { send(&helper.get(&request).await) });
+                }
+            }
+            continue;
+        }
         let close = request.command == "close";
         if requests.blocking_send(Incoming { request, body }).is_err() || close {
             return;
@@ -145,49 +163,38 @@ fn read_body_line(stdin: &mut impl BufRead, line: &mut String) -> Result<Vec<u8>
     }
 }
 
-/// Writes responses on a thread of its own, one JSON line each, flushed at once.
-fn write_responses(responses: std::sync::mpsc::Receiver<Response>) {
+/// Writes one response line and flushes it, from whichever thread answered (stdout's lock
+/// keeps lines whole). A go command that has gone away is no error of the helper's.
+fn send(response: &Response) {
     let mut stdout = std::io::stdout().lock();
-    for response in responses {
-        let written = stdout
-            .write_all(response.to_line().as_bytes())
-            .and_then(|()| stdout.flush());
-        if written.is_err() {
-            return;
-        }
-    }
+    let _ = stdout
+        .write_all(response.to_line().as_bytes())
+        .and_then(|()| stdout.flush());
 }
 
 async fn serve(helper: Arc<Helper>, settings: &Settings) -> Result<()> {
-    let (responses, outbox) = std::sync::mpsc::channel::<Response>();
-    let writer = std::thread::spawn(move || write_responses(outbox));
-    let _ = responses.send(Response::capabilities());
+    send(&Response::capabilities());
     let (requests, mut inbox) = mpsc::channel::<Incoming>(64);
-    std::thread::spawn(move || read_requests(requests));
+    let reader_helper = helper.clone();
+    let runtime = tokio::runtime::Handle::current();
+    std::thread::spawn(move || read_requests(reader_helper, runtime, requests));
     let mut background = tokio::task::JoinSet::new();
     let mut close_id = None;
     while let Some(Incoming { request, body }) = inbox.recv().await {
         match request.command.as_str() {
-            "get" => {
-                let helper = helper.clone();
-                let responses = responses.clone();
-                tokio::spawn(async move {
-                    let _ = responses.send(helper.get(&request).await);
-                });
-            }
             "put" => {
                 let response = match body {
                     Ok(body) => helper.put(&request, body, &mut background),
                     Err(err) => Response::error(request.id, err),
                 };
-                let _ = responses.send(response);
+                send(&response);
             }
             "close" => {
                 close_id = Some(request.id);
                 break;
             }
             other => {
-                let _ = responses.send(Response::error(
+                send(&Response::error(
                     request.id,
                     format!("larder gocache does not know the command {other:?}"),
                 ));
@@ -199,13 +206,11 @@ async fn serve(helper: Arc<Helper>, settings: &Settings) -> Result<()> {
         helper.print_stats();
     }
     if let Some(id) = close_id {
-        let _ = responses.send(Response {
+        send(&Response {
             id,
             ..Response::default()
         });
     }
-    drop(responses);
-    let _ = writer.join();
     Ok(())
 }
 
@@ -224,16 +229,22 @@ async fn flush(background: &mut tokio::task::JoinSet<()>, timeout: Duration) {
 }
 
 impl Helper {
+    /// The answer to a get from the local directory alone, if it has the action.
+    fn local_get(&self, request: &Request) -> Option<Response> {
+        let action = protocol::id_hex(request.action_id.as_deref()).ok()?;
+        let record = self.local.lookup(&action)?;
+        self.counters.gets.fetch_add(1, Ordering::Relaxed);
+        self.counters.local_hits.fetch_add(1, Ordering::Relaxed);
+        Some(self.hit(request.id, &record, self.local.object_path(&record.output)))
+    }
+
+    /// A get the local directory could not answer: larder's, or a miss.
     async fn get(&self, request: &Request) -> Response {
         self.counters.gets.fetch_add(1, Ordering::Relaxed);
         let action = match protocol::id_hex(request.action_id.as_deref()) {
             Ok(action) => action,
             Err(err) => return Response::error(request.id, err),
         };
-        if let Some(record) = self.local.lookup(&action) {
-            self.counters.local_hits.fetch_add(1, Ordering::Relaxed);
-            return self.hit(request.id, &record, self.local.object_path(&record.output));
-        }
         if !self.remote.is_up() {
             return Response::miss(request.id);
         }
