@@ -10,6 +10,7 @@
 
 pub mod max_size;
 
+pub use crate::toml_keys::{format_size, parse_size};
 use crate::toml_keys::{take_bool, take_string};
 pub use crate::upstream::{Credentials, Limits};
 use anyhow::{anyhow, bail, Context, Result};
@@ -85,6 +86,8 @@ pub struct Config {
     pub storage: Storage,
     /// Who may use this larder (`[access]`); open by default.
     pub access: crate::access::Access,
+    /// The build cache (`[cache]`): entry size limit, who may write.
+    pub cache: crate::cache_config::CacheConfig,
     pub ecosystems: Vec<EcosystemConfig>,
 }
 
@@ -231,6 +234,11 @@ impl Config {
         let access =
             crate::access::Access::from_section(take_section(&mut table, "access", ACCESS_KEYS)?)?;
         let limits = parse_limits(take_section(&mut table, "limits", LIMITS_KEYS)?)?;
+        let cache = crate::cache_config::CacheConfig::from_section(take_section(
+            &mut table,
+            "cache",
+            crate::cache_config::KEYS,
+        )?)?;
 
         let mut ecosystems = Vec::new();
         for factory in factories {
@@ -255,6 +263,7 @@ impl Config {
             limits,
             storage,
             access,
+            cache,
             ecosystems,
         })
     }
@@ -333,6 +342,7 @@ impl Config {
             }
         }
         out.push_str(&self.access.to_toml());
+        out.push_str(&self.cache.to_toml());
         for eco in &self.ecosystems {
             let s = &eco.section;
             out.push_str(&format!(
@@ -372,7 +382,7 @@ fn json_to_toml(value: &serde_json::Value) -> String {
 }
 
 fn section_names(factories: &[AdapterFactory]) -> Vec<&'static str> {
-    let mut names = vec!["storage", "access", "limits"];
+    let mut names = vec!["storage", "access", "limits", "cache"];
     names.extend(factories.iter().map(|f| f.name));
     names
 }
@@ -455,26 +465,6 @@ pub fn parse_duration(key: &str, raw: &str) -> Result<Duration> {
     humantime::parse_duration(raw).with_context(|| {
         format!("`{key}` = {raw:?} is not a duration like \"30s\", \"5m\" or \"1h\"")
     })
-}
-
-/// Parses a size like `"20GiB"`, `"500MB"` or a plain number of bytes.
-pub fn parse_size(key: &str, raw: &str) -> Result<u64> {
-    raw.trim()
-        .parse::<bytesize::ByteSize>()
-        .map(|size| size.as_u64())
-        .map_err(|_| {
-            anyhow!("`{key}` = {raw:?} is not a size like \"20GiB\", \"500MB\" or \"1048576\"")
-        })
-}
-
-/// A size as the config takes it back, exactly: `"20GiB"`, `"1536KiB"`, `"1000"`.
-pub fn format_size(bytes: u64) -> String {
-    for (shift, unit) in [(40, "TiB"), (30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if bytes != 0 && bytes % (1 << shift) == 0 {
-            return format!("{}{unit}", bytes >> shift);
-        }
-    }
-    bytes.to_string()
 }
 
 pub(crate) fn take_duration(table: &mut Table, key: &str, default: Duration) -> Result<Duration> {

@@ -62,10 +62,46 @@ pub fn settings<'a>(
         url: base,
         proxy_hosts: &[],
     };
-    factories
+    let root = base.root().to_string();
+    let mut out: Vec<EnvSetting> = factories
         .into_iter()
         .flat_map(|factory| (factory.clients)(&base).env)
-        .collect()
+        .collect();
+    out.extend(build_cache_settings(&root));
+    out
+}
+
+/// The build-cache settings (`/cache/`), after the registry ones: each tool's own variable
+/// where it has one. Gradle and Bazel read none, so `GRADLE_BUILD_CACHE_URL` is for a
+/// `settings.gradle` to read and `BAZEL_REMOTE_CACHE` for `--remote_cache=`. `LARDER_URL`
+/// lets a RUN step fetch the helper binary (`$LARDER_URL/-/bin/larder`).
+fn build_cache_settings(root: &str) -> Vec<EnvSetting> {
+    vec![
+        EnvSetting {
+            name: "LARDER_URL",
+            value: root.to_string(),
+        },
+        EnvSetting {
+            name: "GOCACHEPROG",
+            value: format!("larder gocache --url {root}"),
+        },
+        EnvSetting {
+            name: "CCACHE_REMOTE_STORAGE",
+            value: format!("{root}/cache/ccache"),
+        },
+        EnvSetting {
+            name: "SCCACHE_WEBDAV_ENDPOINT",
+            value: format!("{root}/cache/sccache"),
+        },
+        EnvSetting {
+            name: "GRADLE_BUILD_CACHE_URL",
+            value: format!("{root}/cache/gradle/"),
+        },
+        EnvSetting {
+            name: "BAZEL_REMOTE_CACHE",
+            value: format!("{root}/cache/bazel"),
+        },
+    ]
 }
 
 /// The settings in `format`, ready to paste.
@@ -73,8 +109,11 @@ pub fn render(settings: &[EnvSetting], format: Format) -> String {
     let mut out = String::new();
     match format {
         Format::BuildArgs => {
+            // `docker build $(larder env)` splits on spaces whatever the quotes: a value with
+            // one (GOCACHEPROG) cannot be a flag there; a RUN step builds it from LARDER_URL.
             let flags: Vec<String> = settings
                 .iter()
+                .filter(|s| !s.value.contains(' '))
                 .map(|s| format!("--build-arg {}={}", s.name, shell_quote(&s.value)))
                 .collect();
             out.push_str(&flags.join(" "));
@@ -193,7 +232,12 @@ mod tests {
              --build-arg GOPROXY=http://127.0.0.1:7878/go \
              --build-arg APT_PROXY=http://127.0.0.1:7878 \
              --build-arg CARGO_LARDER_INDEX=http://127.0.0.1:7878/cargo/crates-io/ \
-             --build-arg MAVEN_MIRROR=http://127.0.0.1:7878/maven/central/\n"
+             --build-arg MAVEN_MIRROR=http://127.0.0.1:7878/maven/central/ \
+             --build-arg LARDER_URL=http://127.0.0.1:7878 \
+             --build-arg CCACHE_REMOTE_STORAGE=http://127.0.0.1:7878/cache/ccache \
+             --build-arg SCCACHE_WEBDAV_ENDPOINT=http://127.0.0.1:7878/cache/sccache \
+             --build-arg GRADLE_BUILD_CACHE_URL=http://127.0.0.1:7878/cache/gradle/ \
+             --build-arg BAZEL_REMOTE_CACHE=http://127.0.0.1:7878/cache/bazel\n"
         );
     }
 
@@ -209,7 +253,13 @@ mod tests {
              export GOPROXY=http://mirror.internal:7878/go\n\
              export APT_PROXY=http://mirror.internal:7878\n\
              export CARGO_LARDER_INDEX=http://mirror.internal:7878/cargo/crates-io/\n\
-             export MAVEN_MIRROR=http://mirror.internal:7878/maven/central/\n"
+             export MAVEN_MIRROR=http://mirror.internal:7878/maven/central/\n\
+             export LARDER_URL=http://mirror.internal:7878\n\
+             export GOCACHEPROG='larder gocache --url http://mirror.internal:7878'\n\
+             export CCACHE_REMOTE_STORAGE=http://mirror.internal:7878/cache/ccache\n\
+             export SCCACHE_WEBDAV_ENDPOINT=http://mirror.internal:7878/cache/sccache\n\
+             export GRADLE_BUILD_CACHE_URL=http://mirror.internal:7878/cache/gradle/\n\
+             export BAZEL_REMOTE_CACHE=http://mirror.internal:7878/cache/bazel\n"
         );
         let dockerfile = render(&settings(&base), Format::Dockerfile);
         let args: Vec<&str> = dockerfile.lines().filter(|l| !l.starts_with('#')).collect();
@@ -223,7 +273,13 @@ mod tests {
                 "ARG GOPROXY",
                 "ARG APT_PROXY",
                 "ARG CARGO_LARDER_INDEX",
-                "ARG MAVEN_MIRROR"
+                "ARG MAVEN_MIRROR",
+                "ARG LARDER_URL",
+                "ARG GOCACHEPROG",
+                "ARG CCACHE_REMOTE_STORAGE",
+                "ARG SCCACHE_WEBDAV_ENDPOINT",
+                "ARG GRADLE_BUILD_CACHE_URL",
+                "ARG BAZEL_REMOTE_CACHE"
             ]
         );
         assert!(!dockerfile.contains("mirror.internal"), "{dockerfile}");
@@ -235,13 +291,19 @@ mod tests {
         assert_eq!(
             render(&settings(&base), Format::Bake),
             "args = {\n  \
-             NPM_CONFIG_REGISTRY = \"https://larder.example.com/npm/\"\n  \
-             PIP_INDEX_URL       = \"https://larder.example.com/pypi/simple/\"\n  \
-             UV_DEFAULT_INDEX    = \"https://larder.example.com/pypi/simple/\"\n  \
-             GOPROXY             = \"https://larder.example.com/go\"\n  \
-             APT_PROXY           = \"https://larder.example.com\"\n  \
-             CARGO_LARDER_INDEX  = \"https://larder.example.com/cargo/crates-io/\"\n  \
-             MAVEN_MIRROR        = \"https://larder.example.com/maven/central/\"\n\
+             NPM_CONFIG_REGISTRY     = \"https://larder.example.com/npm/\"\n  \
+             PIP_INDEX_URL           = \"https://larder.example.com/pypi/simple/\"\n  \
+             UV_DEFAULT_INDEX        = \"https://larder.example.com/pypi/simple/\"\n  \
+             GOPROXY                 = \"https://larder.example.com/go\"\n  \
+             APT_PROXY               = \"https://larder.example.com\"\n  \
+             CARGO_LARDER_INDEX      = \"https://larder.example.com/cargo/crates-io/\"\n  \
+             MAVEN_MIRROR            = \"https://larder.example.com/maven/central/\"\n  \
+             LARDER_URL              = \"https://larder.example.com\"\n  \
+             GOCACHEPROG             = \"larder gocache --url https://larder.example.com\"\n  \
+             CCACHE_REMOTE_STORAGE   = \"https://larder.example.com/cache/ccache\"\n  \
+             SCCACHE_WEBDAV_ENDPOINT = \"https://larder.example.com/cache/sccache\"\n  \
+             GRADLE_BUILD_CACHE_URL  = \"https://larder.example.com/cache/gradle/\"\n  \
+             BAZEL_REMOTE_CACHE      = \"https://larder.example.com/cache/bazel\"\n\
              }\n"
         );
     }

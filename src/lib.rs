@@ -8,12 +8,15 @@
 pub mod access;
 pub mod adapters;
 pub mod body;
+pub mod buildcache;
+pub mod cache_config;
 pub mod config;
 pub mod declarations;
 pub mod direct;
 pub mod engine;
 pub mod env_command;
 pub mod fill;
+pub mod gocache;
 pub mod http;
 pub mod inflight;
 pub mod maintenance;

@@ -169,6 +169,40 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// The go command's build-cache program: GOCACHEPROG="larder gocache --url http://HOST:7878".
+    ///
+    /// Go 1.24+ reads GOCACHEPROG as is; Go 1.21-1.23 also need GOEXPERIMENT=cacheprog.
+    /// Compiled packages come from larder's build cache and go back to it; if larder is
+    /// unreachable or slow the build goes on with local misses.
+    Gocache {
+        /// larder's URL as this build sees it.
+        #[arg(long, value_name = "URL", env = "LARDER_GOCACHE_URL")]
+        url: String,
+        /// Local directory for the files the go command reads
+        /// (default: $XDG_CACHE_HOME/larder-gocache or ~/.cache/larder-gocache).
+        #[arg(long, value_name = "DIR", env = "LARDER_GOCACHE_DIR")]
+        dir: Option<PathBuf>,
+        /// Build-cache namespace (the default namespace when absent).
+        #[arg(long, value_name = "NAME", env = "LARDER_GOCACHE_NAMESPACE")]
+        namespace: Option<String>,
+        /// Write token of the namespace, for a larder that takes writes only with one.
+        #[arg(
+            long,
+            value_name = "TOKEN",
+            env = "LARDER_GOCACHE_TOKEN",
+            hide_env_values = true
+        )]
+        token: Option<String>,
+        /// Longest wait for one action's record before it counts as a miss.
+        #[arg(long, value_name = "DURATION", default_value = "3s")]
+        timeout: String,
+        /// At the end of a go command, longest wait for uploads still running.
+        #[arg(long, value_name = "DURATION", default_value = "10s")]
+        flush_timeout: String,
+        /// Print what the helper did on stderr at the end of each go command.
+        #[arg(long, env = "LARDER_GOCACHE_STATS")]
+        stats: bool,
+    },
     /// Write the data dir's cached content (blobs and pointers) to a tar archive.
     ///
     /// Safe while larder serves the same data dir. `larder import` reads it on another machine.
@@ -250,6 +284,23 @@ fn run() -> Result<()> {
             larder::maintenance::check_store(&config.data_dir)?;
             larder::maintenance::gc(&config.data_dir, max_size, dry_run, &mut std::io::stdout())
         }
+        Command::Gocache {
+            url,
+            dir,
+            namespace,
+            token,
+            timeout,
+            flush_timeout,
+            stats,
+        } => larder::gocache::run(larder::gocache::Settings {
+            url,
+            dir: dir.unwrap_or_else(default_gocache_dir),
+            namespace,
+            token,
+            timeout: larder::config::parse_duration("--timeout", &timeout)?,
+            flush_timeout: larder::config::parse_duration("--flush-timeout", &flush_timeout)?,
+            stats,
+        }),
         Command::Verify { common, repair } => {
             let config = load(&common, None, false)?;
             larder::maintenance::check_store(&config.data_dir)?;
@@ -499,4 +550,14 @@ async fn shutdown_signal() {
         _ = tokio::signal::ctrl_c() => {}
     }
     tracing::info!("shutting down: no new connections; in-flight downloads may finish");
+}
+
+/// `larder gocache`'s directory when `--dir` is not given.
+fn default_gocache_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("larder-gocache")
 }

@@ -89,6 +89,7 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         max_size: config.max_size,
         max_size_note: config.max_size_origin.note(),
         access: config.access.clone(),
+        build_cache: Arc::new(crate::buildcache::BuildCache::new(config.cache.clone())),
     }))
 }
 

@@ -3,6 +3,7 @@
 //! route, and hands cacheable objects to the engine.
 
 mod access;
+mod cache;
 mod forward;
 mod public_base;
 mod target;
@@ -39,6 +40,8 @@ pub struct App {
     pub max_size_note: Option<String>,
     /// Client tokens and allowed networks (`[access]`).
     pub access: crate::access::Access,
+    /// `/cache/`: the build cache's settings and counters (`[cache]`).
+    pub build_cache: Arc<crate::buildcache::BuildCache>,
 }
 
 pub fn router(app: Arc<App>) -> axum::Router {
@@ -131,49 +134,16 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
     if proxy_authority.is_none() && uri.path() == "/-/health" {
         return into_axum(health(&app));
     }
+    if uri.authority().is_none() && uri.path().starts_with("/cache/") {
+        return into_axum(cache::handle(&app, request).await);
+    }
     if let Some(refused) = access::check(&app.access, &request) {
         return into_axum(refused);
     }
-    let (eco, path) = match &proxy_authority {
-        // Host names are case-insensitive (RFC 9110 §4.2.3); adapters name theirs in lower case.
-        Some(authority) => match app
-            .by_proxy_host
-            .get(&authority.as_str().to_ascii_lowercase())
-            .or_else(|| {
-                app.by_proxy_host
-                    .get(&authority.host().to_ascii_lowercase())
-            }) {
-            Some(eco) => (eco.clone(), uri.path().to_string()),
-            None => {
-                return into_axum(respond::text(
-                    StatusCode::FORBIDDEN,
-                    proxy_refusal(&app, authority.as_str()),
-                ));
-            }
-        },
-        None => {
-            let path = uri.path();
-            if path == "/-/metrics" {
-                return into_axum(metrics(&app).await);
-            }
-            let rest = path.trim_start_matches('/');
-            let (name, tail) = rest.split_once('/').map_or((rest, ""), |(n, t)| (n, t));
-            match app.by_name.get(name) {
-                Some(eco) => (eco.clone(), format!("/{tail}")),
-                None if path == "/" => {
-                    return into_axum(status_page(&app, request.headers()).await)
-                }
-                None => {
-                    return into_axum(respond::text(
-                        StatusCode::NOT_FOUND,
-                        format!(
-                            "no ecosystem is served at /{name}/; larder serves {}\n",
-                            mounts(&app)
-                        ),
-                    ))
-                }
-            }
-        }
+    let mounted = mount_for(&app, &uri, request.headers(), proxy_authority.as_ref()).await;
+    let (eco, path) = match mounted {
+        Ok(mounted) => mounted,
+        Err(answer) => return into_axum(answer),
     };
     eco.metrics.request();
     if path.len() > 4096 {
@@ -193,8 +163,7 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
         query: uri.query(),
         headers: &parts.headers,
     };
-    let route = eco.adapter.route(&client_request);
-    let response = match route {
+    let response = match eco.adapter.route(&client_request) {
         Route::Reply(reply) => {
             let mut headers = http::HeaderMap::new();
             headers.insert(
@@ -203,49 +172,102 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
             );
             respond::build(reply.status, headers, Body::Full(reply.body))
         }
-        Route::Redirect { location } => {
-            let mut target = format!("/{}{}", eco.name(), location);
-            if let Some(query) = uri.query() {
-                target = format!("{target}?{query}");
-            }
-            let mut headers = http::HeaderMap::new();
-            if let Ok(value) = HeaderValue::from_str(&target) {
-                headers.insert(header::LOCATION, value);
-            }
-            respond::build(StatusCode::MOVED_PERMANENTLY, headers, Body::Empty)
-        }
+        Route::Redirect { location } => redirect(&eco, &location, uri.query()),
         Route::Forward(forward) => forward::forward(&app.engine, &eco, &forward, parts, body).await,
-        Route::Fetch(object) => {
-            if !client_request.is_read() {
-                respond::text(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    "larder is a read-only mirror\n".into(),
-                )
-            } else {
-                let header = |name: header::HeaderName| {
-                    parts
-                        .headers
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_string)
-                };
-                let want = Want {
-                    head: parts.method == Method::HEAD,
-                    range: header(header::RANGE),
-                    if_range: header(header::IF_RANGE),
-                    if_none_match: header(header::IF_NONE_MATCH),
-                    public_base: public_base::for_request(&app, &parts.headers, eco.name()),
-                };
-                // `no-cache` (npm's retry after a version miss) revalidates now; `max-age=0`
-                // (pip, on every request) does not, or the TTL would mean nothing.
-                let force = header(header::CACHE_CONTROL).is_some_and(|cc| cc.contains("no-cache"))
-                    || header(header::PRAGMA).is_some_and(|p| p.contains("no-cache"));
-                let found = app.engine.obtain(&eco, &object, force).await;
-                respond::respond(&eco, &object, found, &want)
-            }
-        }
+        Route::Fetch(_) if !client_request.is_read() => respond::text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "larder is a read-only mirror\n".into(),
+        ),
+        Route::Fetch(object) => fetch(&app, &eco, &object, &parts).await,
     };
     into_axum(response)
+}
+
+/// The adapter a request is for, and the path below its mount; or the answer for a request
+/// that is for none (the status page and metrics, an unknown prefix, a refused proxy host).
+async fn mount_for(
+    app: &App,
+    uri: &http::Uri,
+    headers: &http::HeaderMap,
+    proxy_authority: Option<&http::uri::Authority>,
+) -> Result<(Arc<Mounted>, String), respond::Response> {
+    if let Some(authority) = proxy_authority {
+        // Host names are case-insensitive (RFC 9110 §4.2.3); adapters name theirs in lower case.
+        let eco = app
+            .by_proxy_host
+            .get(&authority.as_str().to_ascii_lowercase())
+            .or_else(|| {
+                app.by_proxy_host
+                    .get(&authority.host().to_ascii_lowercase())
+            });
+        return match eco {
+            Some(eco) => Ok((eco.clone(), uri.path().to_string())),
+            None => Err(respond::text(
+                StatusCode::FORBIDDEN,
+                proxy_refusal(app, authority.as_str()),
+            )),
+        };
+    }
+    let path = uri.path();
+    match path {
+        "/-/metrics" => return Err(metrics(app).await),
+        "/-/bin/larder" => return Err(cache::own_binary().await),
+        _ => {}
+    }
+    let rest = path.trim_start_matches('/');
+    let (name, tail) = rest.split_once('/').map_or((rest, ""), |(n, t)| (n, t));
+    match app.by_name.get(name) {
+        Some(eco) => Ok((eco.clone(), format!("/{tail}"))),
+        None if path == "/" => Err(status_page(app, headers).await),
+        None => Err(respond::text(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no ecosystem is served at /{name}/; larder serves {}\n",
+                mounts(app)
+            ),
+        )),
+    }
+}
+
+fn redirect(eco: &Mounted, location: &str, query: Option<&str>) -> respond::Response {
+    let mut target = format!("/{}{}", eco.name(), location);
+    if let Some(query) = query {
+        target = format!("{target}?{query}");
+    }
+    let mut headers = http::HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&target) {
+        headers.insert(header::LOCATION, value);
+    }
+    respond::build(StatusCode::MOVED_PERMANENTLY, headers, Body::Empty)
+}
+
+/// A cacheable object: through the engine, answered as the request's headers ask.
+async fn fetch(
+    app: &App,
+    eco: &Arc<Mounted>,
+    object: &larder_adapter::Object,
+    parts: &http::request::Parts,
+) -> respond::Response {
+    let header = |name: header::HeaderName| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let want = Want {
+        head: parts.method == Method::HEAD,
+        range: header(header::RANGE),
+        if_range: header(header::IF_RANGE),
+        if_none_match: header(header::IF_NONE_MATCH),
+        public_base: public_base::for_request(app, &parts.headers, eco.name()),
+    };
+    // `no-cache` (npm's retry after a version miss) revalidates now; `max-age=0` (pip, on
+    // every request) does not, or the TTL would mean nothing.
+    let force = header(header::CACHE_CONTROL).is_some_and(|cc| cc.contains("no-cache"))
+        || header(header::PRAGMA).is_some_and(|p| p.contains("no-cache"));
+    let found = app.engine.obtain(eco, object, force).await;
+    respond::respond(eco, object, found, &want)
 }
 
 /// `/-/health`: always 200 while larder serves, so a load balancer keeps a replica whose
@@ -328,7 +350,10 @@ async fn metrics(app: &App) -> respond::Response {
         .into_iter()
         .map(|(host, _)| host)
         .collect();
-    let body = app.metrics.encode(usage, &down);
+    let body = crate::buildcache::metrics::splice(
+        app.metrics.encode(usage, &down),
+        &app.build_cache.metrics.encode(),
+    );
     respond::build(StatusCode::OK, headers, Body::Full(body.into()))
 }
 
@@ -370,6 +395,13 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
         offline: app.engine.offline(),
         upstreams_down: app.engine.client.hosts_down(),
         in_flight: app.engine.fills.len(),
+        build_cache: app
+            .build_cache
+            .metrics
+            .snapshot()
+            .into_iter()
+            .map(|(tool, counters)| (tool.name(), counters))
+            .collect(),
     };
     let mut headers = http::HeaderMap::new();
     headers.insert(

@@ -3,6 +3,7 @@
 //! shows), the last hour as an inline SVG chart, upstream health; the store's use; and how to
 //! point each client at larder.
 
+pub mod buildcache;
 pub mod clients;
 
 use crate::metrics::history::{History, Point, INTERVALS};
@@ -29,6 +30,8 @@ pub struct Page<'a> {
     /// Upstream hosts marked down, with for how long.
     pub upstreams_down: Vec<(String, std::time::Duration)>,
     pub in_flight: usize,
+    /// The build cache's counters per tool (`/cache/`).
+    pub build_cache: Vec<(&'static str, crate::buildcache::metrics::ToolSnapshot)>,
 }
 
 pub struct Ecosystem {
@@ -74,6 +77,7 @@ pub fn render(page: &Page) -> String {
     table(&mut html, page);
     charts(&mut html, page);
     clients(&mut html, page);
+    buildcache::section(&mut html, page.base, &page.build_cache);
     let _ = write!(
         html,
         "<p class=\"legend\">Metrics for Prometheus: <a href=\"{base}/-/metrics\">{base}/-/metrics</a></p></body></html>",
@@ -353,7 +357,7 @@ fn period(secs: u64) -> String {
 }
 
 /// Escapes text for HTML content and attribute values.
-fn esc(text: &str) -> String {
+pub(crate) fn esc(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -395,7 +399,24 @@ mod tests {
             offline: false,
             upstreams_down: Vec::new(),
             in_flight: 0,
+            build_cache: vec![(
+                "ccache",
+                crate::buildcache::metrics::ToolSnapshot {
+                    hits: 41,
+                    puts: 3,
+                    ..Default::default()
+                },
+            )],
         })
+    }
+
+    #[test]
+    fn page_shows_the_build_cache_and_its_settings() {
+        let history = History::new(Duration::from_secs(60));
+        let html = page_with(&history, EcoSnapshot::default());
+        assert!(html.contains("<tr data-tool=\"ccache\"><td class=\"eco\">/cache/ccache/</td><td>41</td><td>0</td><td>3</td>"), "{html}");
+        assert!(html.contains("export CCACHE_REMOTE_STORAGE=http://mirror:7878/cache/ccache"));
+        assert!(html.contains("GOCACHEPROG=&quot;larder gocache --url http://mirror:7878&quot;"));
     }
 
     #[test]
@@ -443,6 +464,7 @@ mod tests {
             max_size: Some(4 * 1024 * 1024 * 1024),
             max_size_note: Some("default: a quarter of the 16.0 GiB filesystem holding data_dir"),
             upstreams_down: Vec::new(),
+            build_cache: Vec::new(),
             offline: false,
             in_flight: 0,
         });
