@@ -136,7 +136,6 @@ impl Engine {
     ) -> Found {
         let key = Self::full_key(eco, object);
         let cached = self.cached_copy(eco, object, &key).await;
-        let set = eco.adapter.published_with(object);
         let copy = cached.as_ref().map(|(pointer, _)| phase::CachedCopy {
             age: self.clock.age(pointer),
             negative: pointer.is_negative(),
@@ -144,9 +143,14 @@ impl Engine {
         // The breaker is consulted (and a probe slot taken) only for a copy that may be stale.
         let maybe_stale = match (object.freshness, copy) {
             (Freshness::Mutable { ttl, negative_ttl }, Some(copy)) => {
-                force || copy.age >= ttl.min(negative_ttl)
+                force || copy.age >= if copy.negative { negative_ttl } else { ttl }
             }
             _ => false,
+        };
+        // Nor is the adapter asked for the object's set on a hit that needs nothing upstream.
+        let set = match cached.is_none() || maybe_stale {
+            true => eco.adapter.published_with(object),
+            false => Vec::new(),
         };
         let (upstream_down, probe_due) = match maybe_stale {
             true => match self.client.availability(&object.upstream) {
