@@ -256,34 +256,12 @@ fn run() -> Result<()> {
             common,
             url,
             format,
-        } => {
-            let config = load(&common.common(), None, false)?;
-            let base = env_command::base_url(url.as_deref(), &config)?;
-            print!(
-                "{}",
-                env_command::render(
-                    &env_command::settings(config.ecosystems.iter().map(|e| e.factory), &base),
-                    format,
-                )
-            );
-            if let Some(note) = env_command::reach_note(&base, config.listen) {
-                eprintln!("larder: {note}");
-            }
-            Ok(())
-        }
+        } => print_env(&common, url.as_deref(), format),
         Command::Gc {
             common,
             max_size,
             dry_run,
-        } => {
-            let config = load(&common, None, false)?;
-            let max_size = match max_size {
-                Some(raw) => Some(larder::config::parse_size("--max-size", &raw)?),
-                None => config.max_size,
-            };
-            larder::maintenance::check_store(&config.data_dir)?;
-            larder::maintenance::gc(&config.data_dir, max_size, dry_run, &mut std::io::stdout())
-        }
+        } => gc(&common, max_size.as_deref(), dry_run),
         Command::Gocache {
             url,
             dir,
@@ -318,27 +296,15 @@ fn run() -> Result<()> {
             all_platforms,
             files,
         } => {
-            let in_process = common.data_dir.is_some();
-            let listen = in_process.then(|| "127.0.0.1:0".to_string());
-            let config = load(&common, listen, false)?;
-            if in_process {
-                config.require_secrets()?; // it serves, and fetches from upstream
-            }
-            let options = larder::warm::Options {
-                base: env_command::base_url(url.as_deref(), &config)?,
-                factories: config.ecosystems.iter().map(|e| e.factory).collect(),
-                files,
-                concurrency: jobs,
-                target: larder::warm::sources::TargetFlags {
-                    python_version,
-                    platforms,
-                    os,
-                    cpu,
-                    libc,
-                    all_platforms,
-                },
+            let target = larder::warm::sources::TargetFlags {
+                python_version,
+                platforms,
+                os,
+                cpu,
+                libc,
+                all_platforms,
             };
-            warm(config, options, in_process)
+            warm_command(&common, url.as_deref(), jobs, target, files)
         }
         Command::Export {
             common,
@@ -350,24 +316,76 @@ fn run() -> Result<()> {
             larder::maintenance::check_store(&config.data_dir)?;
             export(&config.data_dir, &file, since_ms)
         }
-        Command::Import { common, file } => {
-            let config = load(&common, None, false)?;
-            let input = std::fs::File::open(&file)
-                .with_context(|| format!("cannot open {}", file.display()))?;
-            let summary =
-                larder::store::archive::import(&config.data_dir, std::io::BufReader::new(input))
-                    .with_context(|| format!("importing {}", file.display()))?;
-            eprintln!(
-                "larder: imported {} pointers and {} blobs ({}) into {}; {} pointers kept because the store's were newer",
-                summary.pointers,
-                summary.blobs,
-                bytesize::ByteSize(summary.bytes),
-                config.data_dir.display(),
-                summary.kept_newer
-            );
-            Ok(())
-        }
+        Command::Import { common, file } => import(&common, &file),
     }
+}
+
+/// `larder env`: the clients' settings for larder's URL, and how a build container reaches it.
+fn print_env(common: &ConfigFile, url: Option<&str>, format: env_command::Format) -> Result<()> {
+    let config = load(&common.common(), None, false)?;
+    let base = env_command::base_url(url, &config)?;
+    let factories = config.ecosystems.iter().map(|e| e.factory);
+    print!(
+        "{}",
+        env_command::render(&env_command::settings(factories, &base), format)
+    );
+    if let Some(note) = env_command::reach_note(&base, config.listen) {
+        eprintln!("larder: {note}");
+    }
+    Ok(())
+}
+
+/// `larder warm`: against a running larder, or (with `--data-dir`) one served in-process.
+fn warm_command(
+    common: &Common,
+    url: Option<&str>,
+    jobs: usize,
+    target: larder::warm::sources::TargetFlags,
+    files: Vec<std::path::PathBuf>,
+) -> Result<()> {
+    let in_process = common.data_dir.is_some();
+    let listen = in_process.then(|| "127.0.0.1:0".to_string());
+    let config = load(common, listen, false)?;
+    if in_process {
+        config.require_secrets()?; // it serves, and fetches from upstream
+    }
+    let options = larder::warm::Options {
+        base: env_command::base_url(url, &config)?,
+        factories: config.ecosystems.iter().map(|e| e.factory).collect(),
+        files,
+        concurrency: jobs,
+        target,
+    };
+    warm(config, options, in_process)
+}
+
+/// `larder gc`: down to `--max-size` (else the configured limit).
+fn gc(common: &Common, max_size: Option<&str>, dry_run: bool) -> Result<()> {
+    let config = load(common, None, false)?;
+    let max_size = match max_size {
+        Some(raw) => Some(larder::config::parse_size("--max-size", raw)?),
+        None => config.max_size,
+    };
+    larder::maintenance::check_store(&config.data_dir)?;
+    larder::maintenance::gc(&config.data_dir, max_size, dry_run, &mut std::io::stdout())
+}
+
+/// `larder import FILE`: an export archive into the local store.
+fn import(common: &Common, file: &std::path::Path) -> Result<()> {
+    let config = load(common, None, false)?;
+    let input =
+        std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
+    let summary = larder::store::archive::import(&config.data_dir, std::io::BufReader::new(input))
+        .with_context(|| format!("importing {}", file.display()))?;
+    eprintln!(
+        "larder: imported {} pointers and {} blobs ({}) into {}; {} pointers kept because the store's were newer",
+        summary.pointers,
+        summary.blobs,
+        bytesize::ByteSize(summary.bytes),
+        config.data_dir.display(),
+        summary.kept_newer
+    );
+    Ok(())
 }
 
 /// `--since`: a duration back from now, or an RFC 3339 time; in Unix milliseconds.
