@@ -78,12 +78,32 @@ fn sample_config_is_accepted_and_keeps_the_token_out_of_the_output() {
     assert!(unit.contains("TimeoutStopSec=90"));
     assert!(unit.contains("StateDirectory=larder"));
 
-    // Without the credential, larder says which variable is missing instead of starting.
-    let missing = Command::new(env!("CARGO_BIN_EXE_larder"))
+    // Without the credential, `config` still shows the configuration and names the variable;
+    // `serve` says which variable is missing instead of starting.
+    let shown = Command::new(env!("CARGO_BIN_EXE_larder"))
         .args(["config", "--config", config.to_str().expect("path")])
         .env_remove("NPM_TOKEN")
         .output()
         .expect("larder config runs");
-    assert!(!missing.status.success());
-    assert!(said(&missing).contains("NPM_TOKEN"), "{}", said(&missing));
+    assert!(shown.status.success(), "{}", said(&shown));
+    assert!(said(&shown).contains("NPM_TOKEN"), "{}", said(&shown));
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_larder"))
+        .args(["serve", "--config", config.to_str().expect("path")])
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("NPM_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("larder serve starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while serve.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = serve.kill();
+            panic!("larder serve started without the secret its config names");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let refused = serve.wait_with_output().expect("output");
+    assert!(!refused.status.success());
+    assert!(said(&refused).contains("NPM_TOKEN"), "{}", said(&refused));
 }
