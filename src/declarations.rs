@@ -124,8 +124,12 @@ impl Declarations {
 
     /// The digest the newest-learnt index declares for `key` (an adapter object key), if any.
     pub fn declared(&self, key: &str) -> Option<Digest> {
-        let id = key_id(key);
         let indexes = self.lock();
+        // Most ecosystems have no index that declares digests: a hit then costs no hashing.
+        if indexes.is_empty() {
+            return None;
+        }
+        let id = key_id(key);
         indexes
             .values()
             .filter_map(|index| Some((index.generation, index.digests.get(&id)?)))
