@@ -56,6 +56,18 @@ pub enum Found {
     Failed(Arc<UpstreamError>),
 }
 
+impl Found {
+    /// A stored copy upstream has just confirmed (or sent): served as a plain hit.
+    fn confirmed(pointer: Pointer, blob: BlobFile) -> Found {
+        Found::Stored {
+            pointer,
+            blob,
+            stale: None,
+            expired: None,
+        }
+    }
+}
+
 /// A cached record, with its blob unless it is a remembered 404.
 type Cached = (Pointer, Option<BlobFile>);
 

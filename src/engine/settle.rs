@@ -122,12 +122,7 @@ impl Engine {
             FillState::Missing { status } => Found::Missing { status },
             FillState::Body(progress) => match progress.outcome {
                 Some(Outcome::Stored(fresh)) => match self.store.open_blob_of(&fresh).await {
-                    Some(blob) => Found::Stored {
-                        pointer: fresh,
-                        blob,
-                        stale: None,
-                        expired: None,
-                    },
+                    Some(blob) => Found::confirmed(fresh, blob),
                     None => Found::Filling {
                         head: progress.head,
                         rx,
@@ -160,12 +155,7 @@ impl Engine {
             },
             FillState::Missing { status } => Found::Missing { status },
             FillState::NotModified(pointer) => match self.store.open_blob_of(&pointer).await {
-                Some(blob) => Found::Stored {
-                    pointer,
-                    blob,
-                    stale: None,
-                    expired: None,
-                },
+                Some(blob) => Found::confirmed(pointer, blob),
                 None => Found::Failed(Arc::new(UpstreamError::Storage {
                     detail: "the cached copy vanished".into(),
                 })),
