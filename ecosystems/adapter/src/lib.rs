@@ -16,6 +16,7 @@ pub mod clients;
 pub mod digest;
 pub mod lockfile;
 pub mod object;
+pub mod release;
 pub mod remotes;
 pub mod request;
 pub mod rewrite;
@@ -28,6 +29,7 @@ pub use lockfile::{
     Fetch, Lockfile, LockfileError, Match, Picker, Platform, Probe, PythonTarget, Target,
 };
 pub use object::{Forward, Freshness, Listing, Object, Reply, Route, Verify};
+pub use release::Release;
 pub use request::ClientRequest;
 pub use rewrite::{PrefixRewriter, Rewriter};
 pub use settings::{base_url, parse_base_url, AdapterFactory, Section, SettingsError};
@@ -52,6 +54,13 @@ pub trait Ecosystem: Send + Sync + 'static {
 
     /// What to do with one request. `request.path` is the part after the adapter's prefix.
     fn route(&self, request: &ClientRequest<'_>) -> Route;
+
+    /// Which package release `object` (as this adapter routed it) is, for the artifacts a
+    /// client installs: npm tarballs, PyPI distribution files, Go module zips, `.deb` files,
+    /// crates, Maven artifacts. `None` for metadata and anything else.
+    fn release(&self, _object: &Object) -> Option<Release> {
+        None
+    }
 
     /// Finds the digest that `index` (an object named by [`Verify::Listed`]) declares for
     /// `artifact`. Called with the index's whole body; must not panic on malformed input.

@@ -27,6 +27,7 @@
 mod classify;
 pub mod clients;
 mod compression;
+mod package_file;
 pub mod packages;
 pub mod path;
 pub mod print_uris;
@@ -138,6 +139,10 @@ impl Apt {
 }
 
 impl Ecosystem for Apt {
+    fn release(&self, object: &Object) -> Option<larder_adapter::Release> {
+        package_file::of(&object.key)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

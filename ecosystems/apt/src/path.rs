@@ -108,7 +108,7 @@ fn hex_value(byte: u8) -> Option<u8> {
     }
 }
 
-fn decode_segment(raw: &str) -> Result<String, PathError> {
+pub(crate) fn decode_segment(raw: &str) -> Result<String, PathError> {
     let bytes = raw.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

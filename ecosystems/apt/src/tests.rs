@@ -90,6 +90,13 @@ fn both_modes_give_one_key_and_one_upstream() {
         let via_proxy = fetched(proxy(&adapter, "deb.debian.org", &format!("/{path}")));
         let via_mirror = fetched(mirror(&adapter, &format!("/deb.debian.org/{path}")));
         assert_eq!(via_proxy.key, via_mirror.key, "{path}");
+        if path.contains("/pool/") {
+            let release = adapter.release(&via_proxy).expect("a .deb is a release");
+            assert_eq!(
+                release.purl,
+                "pkg:deb/debian/libstdc%2B%2B6@12.2.0-14?arch=amd64"
+            );
+        }
         assert_eq!(via_proxy.upstream, via_mirror.upstream, "{path}");
         assert!(
             via_proxy.key.starts_with("deb.debian.org/debian/"),

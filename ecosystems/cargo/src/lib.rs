@@ -13,6 +13,7 @@ mod index;
 pub mod lockfile;
 mod name;
 mod registries;
+mod release;
 
 use http::StatusCode;
 use larder_adapter::{
@@ -126,6 +127,10 @@ impl Cargo {
 }
 
 impl Ecosystem for Cargo {
+    fn release(&self, object: &Object) -> Option<larder_adapter::Release> {
+        release::of(&object.key)
+    }
+
     fn name(&self) -> &'static str {
         "cargo"
     }

@@ -12,6 +12,7 @@ pub mod clients;
 mod escape;
 pub mod lockfile;
 mod proxy;
+mod release;
 mod semver;
 mod sumdb;
 
@@ -183,6 +184,10 @@ impl SumDb {
 }
 
 impl Ecosystem for Go {
+    fn release(&self, object: &Object) -> Option<larder_adapter::Release> {
+        release::of(&object.key)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

@@ -26,6 +26,7 @@ pub mod checksum;
 pub mod clients;
 pub mod coordinates;
 pub mod path;
+mod release;
 pub mod remotes;
 
 use http::StatusCode;
@@ -135,6 +136,10 @@ fn content_type(file_name: &str) -> &'static str {
 }
 
 impl Ecosystem for Maven {
+    fn release(&self, object: &Object) -> Option<larder_adapter::Release> {
+        release::of(&object.key)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

@@ -51,6 +51,10 @@ impl RepoPath {
         self.segments.join("/")
     }
 
+    pub fn segments(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().map(String::as_str)
+    }
+
     pub fn file_name(&self) -> &str {
         self.segments.last().map(String::as_str).unwrap_or_default()
     }

@@ -19,6 +19,7 @@ pub mod lockfile;
 pub mod name;
 pub mod path;
 pub mod platform;
+mod release;
 pub mod rewrite;
 
 use accept::Variant;
@@ -142,6 +143,10 @@ impl Npm {
 }
 
 impl Ecosystem for Npm {
+    fn release(&self, object: &Object) -> Option<larder_adapter::Release> {
+        release::of(&object.key)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

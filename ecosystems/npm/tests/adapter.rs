@@ -126,6 +126,8 @@ fn tarballs_are_immutable_and_keyed_by_name_and_file() {
     ] {
         let object = fetch(path, &[]);
         assert_eq!(object.key, "tarball/@types/node/node-20.1.0.tgz");
+        let release = adapter().release(&object).expect("a tarball is a release");
+        assert_eq!(release.purl, "pkg:npm/%40types/node@20.1.0");
         assert_eq!(
             object.upstream.as_str(),
             "https://registry.npmjs.org/@types/node/-/node-20.1.0.tgz"

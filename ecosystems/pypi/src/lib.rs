@@ -21,6 +21,7 @@ mod listing;
 pub mod lockfile;
 mod name;
 mod path;
+mod release;
 mod rewrite;
 
 pub use accept::{negotiate, Variant};
@@ -200,6 +201,10 @@ enum FileHost {
 }
 
 impl Ecosystem for PyPi {
+    fn release(&self, object: &Object) -> Option<larder_adapter::Release> {
+        release::of(&object.key)
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }
