@@ -26,6 +26,7 @@ pub mod mounted;
 pub mod nowait;
 pub mod respond;
 pub mod server;
+pub mod spill;
 pub mod status;
 pub mod store;
 pub mod toml_keys;
