@@ -427,7 +427,12 @@ async fn store_usage(app: &App) -> Option<crate::store::Usage> {
 }
 
 fn into_axum(response: respond::Response) -> Response {
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    if let Some(respond::ReasonPhrase(reason)) = parts.extensions.remove() {
+        parts
+            .extensions
+            .insert(hyper::ext::ReasonPhrase::from_static(reason.as_bytes()));
+    }
     let body = match body {
         Body::Empty => AxumBody::empty(),
         Body::Full(bytes) => AxumBody::from(bytes),

@@ -37,13 +37,24 @@ pub struct Want {
     pub public_base: String,
 }
 
+/// A reason phrase for the status line instead of the status's standard one (HTTP/1.1 only:
+/// HTTP/2 has none).
+#[derive(Clone, Copy, Debug)]
+pub struct ReasonPhrase(pub &'static str);
+
 const X_CACHE: HeaderName = HeaderName::from_static("x-larder-cache");
 /// On a copy served unconfirmed past the validity its upstream declared: when that was.
 const X_EXPIRED: HeaderName = HeaderName::from_static("x-larder-expired");
 
 pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Response {
     match found {
-        Found::Failed(err) => text(err.client_status(), format!("{err}\n")),
+        Found::Failed(err) => {
+            let mut response = text(err.client_status(), format!("{err}\n"));
+            if let Some(reason) = err.reason_phrase() {
+                response.extensions_mut().insert(ReasonPhrase(reason));
+            }
+            response
+        }
         Found::Missing { status } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND);
             text(
