@@ -42,6 +42,16 @@ pub fn base_url(url: Option<&str>, config: &Config) -> Result<Url> {
     Ok(url)
 }
 
+/// `base` with a build's prefix (`http://mirror:7878/b/ci-42/`): every client setting made from
+/// it tags that build's requests. (apt's proxy mode keeps only the host: apt sends proxy
+/// requests in absolute form, so a build id reaches larder only through its mirror URLs.)
+pub fn for_build(base: &Url, id: &crate::served::BuildId) -> Url {
+    let mut url = base.clone();
+    let path = format!("{}{}/", base.path().trim_end_matches('/'), id.prefix());
+    url.set_path(&path);
+    url
+}
+
 fn listen_url(listen: SocketAddr) -> Result<Url> {
     let ip = match listen.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),

@@ -25,6 +25,7 @@ pub mod metrics;
 pub mod mounted;
 pub mod nowait;
 pub mod respond;
+pub mod served;
 pub mod server;
 pub mod status;
 pub mod store;
