@@ -427,6 +427,10 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
             .into_iter()
             .map(|(tool, counters)| (tool.name(), counters))
             .collect(),
+        served: app.served.enabled().then(|| crate::status::served::Line {
+            today: app.served.counters().today(),
+            dropped: app.served.counters().dropped.get(),
+        }),
     };
     let mut headers = http::HeaderMap::new();
     headers.insert(

@@ -69,9 +69,13 @@ pub fn record(response: respond::Response, pending: Option<Pending>) -> respond:
     if response.status() != StatusCode::OK {
         return response;
     }
+    let length = response
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     let (parts, body) = response.into_parts();
     let body = match body {
-        Body::Stream(stream) => Body::Stream(hook::recorded(stream, pending)),
+        Body::Stream(stream) => Body::Stream(hook::recorded(stream, length, pending)),
         other => other,
     };
     http::Response::from_parts(parts, body)

@@ -1,5 +1,7 @@
 //! The narrow hook in the response path: an artifact's body stream that appends one record to
-//! the served-log once its last byte has been handed to the connection.
+//! the served-log once its last byte has been handed to the connection: the chunk that
+//! completes its `Content-Length` (the HTTP server stops reading a body there, so its end is
+//! never seen), or the end of a body of unknown length.
 //!
 //! A body that ends in an error (a fill that failed, a damaged blob) or that the client stops
 //! reading (it hung up: the stream is dropped) records nothing: that client did not get the
@@ -66,16 +68,47 @@ struct State {
     pending: Option<Pending>,
     hasher: Option<Sha256>,
     size: u64,
+    /// The body's `Content-Length`, when the response states one.
+    length: Option<u64>,
 }
 
-/// `body`, recording `pending` when it ends without error.
-pub fn recorded(body: ByteStream, pending: Pending) -> ByteStream {
+impl State {
+    /// Appends the record, once.
+    fn finish(&mut self) {
+        let Some(pending) = self.pending.take() else {
+            return;
+        };
+        let sha256 = match (pending.digest, self.hasher.take()) {
+            (_, Some(hasher)) => hex::encode(hasher.finalize()),
+            (Digest::Known(sha), _) => sha,
+            (Digest::Fill(rx), _) => fill_digest(&rx),
+            (Digest::Hash, None) => String::new(),
+        };
+        pending.log.record(Record {
+            at_ms: crate::store::now_ms(),
+            ecosystem: pending.ecosystem.to_string(),
+            package: pending.release.package,
+            version: pending.release.version,
+            purl: pending.release.purl,
+            sha256,
+            size: self.size,
+            client: pending.client,
+            token: pending.token,
+            outcome: pending.outcome.to_string(),
+            build: pending.build,
+        });
+    }
+}
+
+/// `body` (of `length` bytes, if known), recording `pending` when its last byte goes out.
+pub fn recorded(body: ByteStream, length: Option<u64>, pending: Pending) -> ByteStream {
     let hasher = matches!(pending.digest, Digest::Hash).then(Sha256::new);
     let state = State {
         inner: body,
         pending: Some(pending),
         hasher,
         size: 0,
+        length,
     };
     stream::unfold(state, |mut state| async move {
         match state.inner.next().await {
@@ -83,6 +116,10 @@ pub fn recorded(body: ByteStream, pending: Pending) -> ByteStream {
                 state.size += chunk.len() as u64;
                 if let Some(hasher) = &mut state.hasher {
                     hasher.update(&chunk);
+                }
+                // A fill's last chunk is released only once verified: this one is sound.
+                if state.length.is_some_and(|length| state.size >= length) {
+                    state.finish();
                 }
                 Some((Ok(chunk), state))
             }
@@ -92,27 +129,7 @@ pub fn recorded(body: ByteStream, pending: Pending) -> ByteStream {
                 Some((Err(err), state))
             }
             None => {
-                if let Some(pending) = state.pending.take() {
-                    let sha256 = match (pending.digest, state.hasher.take()) {
-                        (_, Some(hasher)) => hex::encode(hasher.finalize()),
-                        (Digest::Known(sha), _) => sha,
-                        (Digest::Fill(rx), _) => fill_digest(&rx),
-                        (Digest::Hash, None) => String::new(),
-                    };
-                    pending.log.record(Record {
-                        at_ms: crate::store::now_ms(),
-                        ecosystem: pending.ecosystem.to_string(),
-                        package: pending.release.package,
-                        version: pending.release.version,
-                        purl: pending.release.purl,
-                        sha256,
-                        size: state.size,
-                        client: pending.client,
-                        token: pending.token,
-                        outcome: pending.outcome.to_string(),
-                        build: pending.build,
-                    });
-                }
+                state.finish();
                 None
             }
         }
@@ -162,37 +179,38 @@ mod tests {
         let counters = Arc::new(Counters::new(Counter::default(), Counter::default()));
         let log = ServedLog::start(dir.path(), &ServedSettings::default(), counters).unwrap();
 
-        let whole = recorded(
+        let two_chunks = || {
             chunks(vec![
                 Ok(Bytes::from_static(b"ab")),
                 Ok(Bytes::from_static(b"c")),
-            ]),
-            pending(&log),
-        );
+            ])
+        };
+        let whole = recorded(two_chunks(), None, pending(&log));
         let _: Vec<_> = whole.collect().await;
+        // Read to its last byte by a server that stops at the Content-Length.
+        let mut sized = recorded(two_chunks(), Some(3), pending(&log));
+        let _ = sized.next().await;
+        let _ = sized.next().await;
+        drop(sized);
         let broken = recorded(
             chunks(vec![
                 Ok(Bytes::from_static(b"ab")),
                 Err(std::io::Error::other("cut")),
             ]),
+            None,
             pending(&log),
         );
         let _: Vec<_> = broken.collect().await;
-        let mut abandoned = recorded(
-            chunks(vec![
-                Ok(Bytes::from_static(b"ab")),
-                Ok(Bytes::from_static(b"c")),
-            ]),
-            pending(&log),
-        );
+        let mut abandoned = recorded(two_chunks(), Some(3), pending(&log));
         let _ = abandoned.next().await;
         drop(abandoned);
 
         assert!(log.flush(std::time::Duration::from_secs(5)).await);
         let read = crate::served::read::read(&crate::served::dir(dir.path()), &Default::default())
             .unwrap();
-        assert_eq!(read.records.len(), 1, "{:?}", read.records);
+        assert_eq!(read.records.len(), 2, "{:?}", read.records);
         let record = &read.records[0];
+        assert_eq!(read.records[1].size, 3);
         assert_eq!(record.size, 3);
         assert_eq!(record.sha256, hex::encode(Sha256::digest(b"abc")));
         assert_eq!(record.build.as_deref(), Some("b1"));
