@@ -89,7 +89,7 @@ pub struct Config {
     /// The build cache (`[cache]`): entry size limit, who may write.
     pub cache: crate::cache_config::CacheConfig,
     /// The served-log's bound on disk (`[served]`).
-    pub served: crate::served::ServedSettings,
+    pub served: crate::served_config::ServedSettings,
     pub ecosystems: Vec<EcosystemConfig>,
 }
 
@@ -242,10 +242,10 @@ impl Config {
             crate::cache_config::KEYS,
         )?)?;
 
-        let served = crate::served::ServedSettings::from_section(take_section(
+        let served = crate::served_config::ServedSettings::from_section(take_section(
             &mut table,
             "served",
-            crate::served::settings::KEYS,
+            crate::served_config::KEYS,
         )?)?;
 
         let mut ecosystems = Vec::new();

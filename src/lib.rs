@@ -26,6 +26,7 @@ pub mod mounted;
 pub mod nowait;
 pub mod respond;
 pub mod served;
+pub mod served_config;
 pub mod server;
 pub mod status;
 pub mod store;

@@ -11,7 +11,8 @@
 //! - [`hook`]: the response body that records when its last byte is handed to the connection.
 //! - [`read`]: the files read back, a torn last line skipped.
 //! - [`export`]: CycloneDX, SPDX and CSV.
-//! - [`settings`]: the `[served]` section.
+//!
+//! Its `[served]` section is read by `crate::served_config`.
 //! - [`command`]: `larder served`.
 
 pub mod build_id;
@@ -19,11 +20,10 @@ pub mod command;
 pub mod export;
 pub mod hook;
 pub mod read;
-pub mod settings;
 mod writer;
 
+pub use crate::served_config::ServedSettings;
 pub use build_id::BuildId;
-pub use settings::ServedSettings;
 
 use prometheus_client::metrics::counter::Counter;
 use serde::{Deserialize, Serialize};
