@@ -20,7 +20,7 @@ pub fn line(html: &mut String, base: &str, line: Option<Line>) {
     };
     let _ = write!(
         html,
-        "<p id=\"served\">Served-log: <span data-metric=\"larder_served_log_records_total\">{records}</span> \
+        "<p id=\"served\">Served-log: <strong>{records}</strong> \
          artifacts recorded today (UTC), from {builds} build(s) · export: \
          <code>{base}/-/served?since=YYYY-MM-DD&amp;build=ID&amp;format=cyclonedx</code>{dropped}</p>",
         records = line.today.records,
@@ -54,7 +54,7 @@ mod tests {
             }),
         );
         assert!(
-            html.contains(">12</span> artifacts recorded today (UTC), from 3 build(s)"),
+            html.contains("<strong>12</strong> artifacts recorded today (UTC), from 3 build(s)"),
             "{html}"
         );
         assert!(html.contains("2 record(s) dropped"), "{html}");
