@@ -231,6 +231,27 @@ mod tests {
     }
 
     #[test]
+    fn a_build_id_goes_before_every_mount_and_behind_a_proxy_path() {
+        let id = crate::served::BuildId::parse("ci-42").unwrap();
+        for (base, want) in [
+            ("http://mirror:7878", "http://mirror:7878/b/ci-42/npm/"),
+            (
+                "https://proxy.internal/larder",
+                "https://proxy.internal/larder/b/ci-42/npm/",
+            ),
+        ] {
+            let settings = settings(&for_build(&url(base), &id));
+            let npm = settings
+                .iter()
+                .find(|s| s.name == "NPM_CONFIG_REGISTRY")
+                .unwrap();
+            assert_eq!(npm.value, want);
+            let pip = settings.iter().find(|s| s.name == "PIP_INDEX_URL").unwrap();
+            assert!(pip.value.contains("/b/ci-42/pypi/simple/"), "{}", pip.value);
+        }
+    }
+
+    #[test]
     fn build_args_are_one_line_for_command_substitution_in_docker_build() {
         let base = base_url(None, &config("127.0.0.1:7878", None)).unwrap();
         assert_eq!(

@@ -472,6 +472,54 @@ fn a_sigkill_while_recording_leaves_a_readable_log_within_its_bound() {
     );
 }
 
+#[test]
+fn records_name_the_token_by_its_fingerprint_and_the_export_is_behind_access() {
+    let fx = Fixtures::start();
+    let token = "s3cret-build-token";
+    let larder = Larder::start(&fx.config(&format!("[access]\ntokens = [\"{token}\"]\n")));
+    let client = support::http_client();
+    let tarball = larder.at(&format!(
+        "b/{BUILD}/npm{}",
+        fx.registry.package(LEFT).tarball_path("1.0.0")
+    ));
+    for _ in 0..2 {
+        let response = client.get(&tarball).bearer_auth(token).send().unwrap();
+        assert_eq!(response.status(), 200);
+        response.bytes().unwrap();
+    }
+    let export = larder.at(&format!("/-/served?build={BUILD}&format=csv"));
+    assert_eq!(client.get(&export).send().unwrap().status(), 401);
+    let csv = client.get(&export).bearer_auth(token).send().unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.text().unwrap().contains(",2,"),
+        "two downloads, one row"
+    );
+
+    let log: String = std::fs::read_dir(larder.data_dir.join("served"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let records: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let outcomes: Vec<&str> = records
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["miss", "hit"], "{log}");
+    let fingerprint = format!("token-{}", &sha256_hex(token.as_bytes())[..8]);
+    assert!(
+        records.iter().all(|r| r["token"] == fingerprint.as_str()),
+        "{log}"
+    );
+    assert!(
+        !log.contains(token),
+        "the token itself is never written: {log}"
+    );
+}
+
 /// How many downloads of the build the log holds now (after the writer caught up).
 fn served_csv_count(data_dir: &Path) -> u64 {
     let started = Instant::now();
