@@ -88,6 +88,8 @@ pub struct Config {
     pub access: crate::access::Access,
     /// The build cache (`[cache]`): entry size limit, who may write.
     pub cache: crate::cache_config::CacheConfig,
+    /// The served-log's bound on disk (`[served]`).
+    pub served: crate::served_config::ServedSettings,
     pub ecosystems: Vec<EcosystemConfig>,
 }
 
@@ -240,6 +242,12 @@ impl Config {
             crate::cache_config::KEYS,
         )?)?;
 
+        let served = crate::served_config::ServedSettings::from_section(take_section(
+            &mut table,
+            "served",
+            crate::served_config::KEYS,
+        )?)?;
+
         let mut ecosystems = Vec::new();
         for factory in factories {
             let keys: Vec<&str> = COMMON_KEYS
@@ -264,6 +272,7 @@ impl Config {
             storage,
             access,
             cache,
+            served,
             ecosystems,
         })
     }
@@ -343,6 +352,7 @@ impl Config {
         }
         out.push_str(&self.access.to_toml());
         out.push_str(&self.cache.to_toml());
+        out.push_str(&self.served.to_toml());
         for eco in &self.ecosystems {
             let s = &eco.section;
             out.push_str(&format!(
@@ -382,7 +392,7 @@ fn json_to_toml(value: &serde_json::Value) -> String {
 }
 
 fn section_names(factories: &[AdapterFactory]) -> Vec<&'static str> {
-    let mut names = vec!["storage", "access", "limits", "cache"];
+    let mut names = vec!["storage", "access", "limits", "cache", "served"];
     names.extend(factories.iter().map(|f| f.name));
     names
 }

@@ -25,6 +25,8 @@ pub mod metrics;
 pub mod mounted;
 pub mod nowait;
 pub mod respond;
+pub mod served;
+pub mod served_config;
 pub mod server;
 pub mod spill;
 pub mod status;

@@ -118,6 +118,16 @@ impl Engine {
         object: &Object,
         force: bool,
     ) -> Found {
+        self.obtain_counted(eco, object, force).await.0
+    }
+
+    /// [`Engine::obtain`], saying also how the lookup was counted (for the served-log).
+    pub async fn obtain_counted(
+        self: &Arc<Self>,
+        eco: &Arc<Mounted>,
+        object: &Object,
+        force: bool,
+    ) -> (Found, Lookup) {
         let mut lookup = Lookup::Miss;
         let mut found = self.find(eco, object, force, &mut lookup).await;
         eco.metrics.lookup(lookup);
@@ -135,7 +145,7 @@ impl Engine {
                 *expired = expiry::expired_copy(eco, object, blob).await;
             }
         }
-        found
+        (found, lookup)
     }
 
     /// [`Engine::obtain`] without counting (for the engine's own lookups of indexes); says in

@@ -5,6 +5,7 @@
 
 pub mod buildcache;
 pub mod clients;
+pub mod served;
 
 use crate::metrics::history::{History, Point, INTERVALS};
 use crate::metrics::EcoSnapshot;
@@ -32,6 +33,8 @@ pub struct Page<'a> {
     pub in_flight: usize,
     /// The build cache's counters per tool (`/cache/`).
     pub build_cache: Vec<(&'static str, crate::buildcache::metrics::ToolSnapshot)>,
+    /// The served-log's line (`None`: it is off).
+    pub served: Option<served::Line>,
 }
 
 pub struct Ecosystem {
@@ -134,6 +137,7 @@ fn header(html: &mut String, page: &Page) {
             "<p id=\"store\" class=\"bad\">Store: could not be measured (see the log)</p>",
         ),
     }
+    served::line(html, page.base, page.served);
     html.push_str("</header>");
 }
 
@@ -399,6 +403,7 @@ mod tests {
             offline: false,
             upstreams_down: Vec::new(),
             in_flight: 0,
+            served: None,
             build_cache: vec![(
                 "ccache",
                 crate::buildcache::metrics::ToolSnapshot {
@@ -467,6 +472,7 @@ mod tests {
             build_cache: Vec::new(),
             offline: false,
             in_flight: 0,
+            served: None,
         });
         assert!(
             page.contains(
