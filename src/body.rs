@@ -1,6 +1,7 @@
 //! Response bodies read from a file: a published blob, or the temp file of a fill in progress.
 
 use crate::fill::{FillState, Outcome};
+use crate::store::growing::Growing;
 use crate::store::integrity::{self, BlobCheck, Damage};
 use crate::store::BlobFile;
 use bytes::Bytes;
@@ -42,6 +43,9 @@ pub fn blob_range(
     served: Counter,
     audit: impl FnOnce() -> Audit,
 ) -> ByteStream {
+    if let Some(growing) = blob.growing {
+        return growing_range(blob.file, *growing, start, end, served);
+    }
     let check = blob.check.filter(|check| check.needs_hashing());
     if let Some(content) = blob.content {
         // The engine checks what it read whole before it answers (and then clears `check`); this
@@ -67,6 +71,27 @@ pub fn blob_range(
             .chain(file_range(file, start, end, served))
             .boxed()
     }
+}
+
+/// Bytes `start..end` of a blob still being copied from the shared bucket: followed in its
+/// temp file as it grows (the last byte released once the copy is verified), unless the copy has
+/// not reached `start` yet, when a ranged read from the bucket serves them without waiting.
+fn growing_range(
+    file: std::fs::File,
+    growing: Growing,
+    start: u64,
+    end: u64,
+    served: Counter,
+) -> ByteStream {
+    if start > growing.written() {
+        let counted = served.clone();
+        return (growing.ranged)(start, end)
+            .inspect_ok(move |chunk| {
+                counted.inc_by(chunk.len() as u64);
+            })
+            .boxed();
+    }
+    following(Arc::new(file), growing.rx, start, Some(end), served)
 }
 
 /// `whole` (a blob's bytes `0..len`) hashed as it streams; the chunk that completes it is

@@ -280,6 +280,7 @@ fn stored_or_missing(
             len: b.len,
             content: b.content.clone(),
             check: b.check.clone(),
+            growing: b.growing.clone(),
         })
     });
     match blob {

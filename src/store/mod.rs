@@ -14,9 +14,12 @@
 
 pub mod archive;
 pub mod bucket;
+mod bucket_copy;
 pub mod evict;
 pub mod facade;
+pub mod growing;
 pub mod integrity;
+pub mod lease;
 pub mod local;
 pub mod lru;
 pub mod quarantine;
@@ -35,7 +38,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use facade::{read_whole, AsyncStore, SMALL_BLOB};
 pub use local::LocalStore;
 pub use lru::LruStore;
-pub use tiered::SharedTier;
+pub use tiered::{Claim, SharedTier};
 
 /// A store's state for `/-/health`.
 #[derive(Clone, Debug, Default)]
@@ -134,6 +137,9 @@ pub struct BlobFile {
     /// How a response checks these bytes against the blob's name (`None`: a store that does not
     /// check hits). Boxed: most of a hit's `Found` is this otherwise.
     pub check: Option<Box<integrity::BlobCheck>>,
+    /// Set while the blob is still being copied from the shared bucket into `file` (a temp
+    /// file, published when verified): readers follow the copy as it grows.
+    pub growing: Option<Box<growing::Growing>>,
 }
 
 /// A temp file being filled; becomes a blob through [`Store::publish`].

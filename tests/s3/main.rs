@@ -7,6 +7,7 @@ mod support;
 
 mod access;
 mod deploy;
+mod fleet;
 mod moto;
 mod pointers;
 mod replicas;
