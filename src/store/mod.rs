@@ -25,6 +25,7 @@ pub mod lru;
 pub mod quarantine;
 pub mod scan;
 pub mod scrub;
+pub mod share_queue;
 #[cfg(test)]
 mod testing;
 pub mod tiered;
@@ -49,6 +50,8 @@ pub struct StoreHealth {
     pub degraded: Option<(u64, String)>,
     /// Objects being shared in the background.
     pub pending_uploads: usize,
+    /// Objects stored while they could not be shared, waiting for the bucket.
+    pub share_queue: usize,
 }
 
 pub fn is_sha256_hex(sha256: &str) -> bool {

@@ -15,12 +15,14 @@
 //!   object's lease ([`super::lease`]) fetches it and holds the lease until the object is shared;
 //!   the others poll the bucket for its record and then stream it as a bucket hit.
 //! - While the bucket is unreachable (see [`Bucket::degraded`]) the store behaves as the local
-//!   store alone; a probe notices when it answers again.
+//!   store alone; what it stores meanwhile (and any upload that fails) is queued on disk
+//!   ([`super::share_queue`]), and shared when a probe finds the bucket answering again.
 
 use super::bucket::Bucket;
 use super::bucket_copy::BucketCopies;
 use super::facade::blocking;
 use super::lease::{ClaimAttempt, FleetLease};
+use super::share_queue::ShareQueue;
 use super::{BlobFile, Pointer, Store, StoreHealth};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +38,8 @@ const PROBE_TICK: Duration = Duration::from_millis(250);
 
 pub struct SharedTier {
     bucket: Arc<Bucket>,
+    /// What was stored here while it could not be shared.
+    queue: Arc<ShareQueue>,
     /// Blobs being copied from the bucket, so concurrent misses copy once.
     copies: BucketCopies,
     /// This replica's name in the leases it takes (`host/pid`).
@@ -60,30 +64,30 @@ pub enum Claim {
 const FOLLOW_POLL: Duration = Duration::from_millis(250);
 
 impl SharedTier {
-    /// Must be called within a tokio runtime, which runs the bucket's prober.
-    pub fn new(bucket: Bucket) -> std::io::Result<SharedTier> {
+    /// Must be called within a tokio runtime, which runs the bucket's prober and re-shares
+    /// what `queue` holds whenever the bucket answers.
+    pub fn new(
+        bucket: Bucket,
+        local: Arc<dyn Store>,
+        queue: ShareQueue,
+    ) -> std::io::Result<SharedTier> {
         let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
         let bucket = Arc::new(bucket);
-        let weak: Weak<Bucket> = Arc::downgrade(&bucket);
-        runtime.spawn(async move {
-            let mut last_probe: Option<std::time::Instant> = None;
-            loop {
-                let Some(bucket) = weak.upgrade() else { break };
-                let due = match last_probe {
-                    None => true,
-                    Some(at) if bucket.is_degraded() => at.elapsed() >= PROBE_DEGRADED,
-                    Some(at) => at.elapsed() >= PROBE_HEALTHY,
-                };
-                if due {
-                    let _ = bucket.probe().await;
-                    last_probe = Some(std::time::Instant::now());
-                }
-                drop(bucket);
-                tokio::time::sleep(PROBE_TICK).await;
-            }
-        });
+        let queue = Arc::new(queue);
+        if !queue.is_empty() {
+            tracing::info!(
+                queued = queue.len(),
+                "objects stored while the bucket was unreachable are shared once it answers"
+            );
+        }
+        runtime.spawn(probe_and_resync(
+            Arc::downgrade(&bucket),
+            local,
+            queue.clone(),
+        ));
         Ok(SharedTier {
             bucket,
+            queue,
             copies: BucketCopies::default(),
             claimant: replica_name(),
             held: Mutex::new(HashMap::new()),
@@ -200,14 +204,17 @@ impl SharedTier {
     pub fn share(&self, local: &Arc<dyn Store>, pointer: &Pointer) {
         let lease = lock(&self.held).remove(&pointer.key);
         if self.bucket.is_degraded() {
-            tracing::debug!(key = %pointer.key, "bucket unreachable; not shared");
+            tracing::debug!(key = %pointer.key, "bucket unreachable; queued to share when it answers");
+            enqueue(&self.queue, pointer.clone());
             return;
         }
         let (bucket, local, pointer) = (self.bucket.clone(), local.clone(), pointer.clone());
+        let queue = self.queue.clone();
         bucket.upload_started();
         tokio::spawn(async move {
             if let Err(err) = share(&bucket, &local, &pointer).await {
-                tracing::warn!(key = %pointer.key, error = %err, "could not share an object through the bucket; it stays on this replica");
+                tracing::warn!(key = %pointer.key, error = %err, "could not share an object through the bucket; queued to share again when the bucket answers");
+                enqueue(&queue, pointer.clone());
             }
             // Only now may the fleet stop waiting for this replica (dropping it deletes it).
             drop(lease);
@@ -220,6 +227,7 @@ impl SharedTier {
             shared: true,
             degraded: self.bucket.degraded(),
             pending_uploads: self.bucket.pending_uploads(),
+            share_queue: self.queue.len(),
         }
     }
 }
@@ -242,6 +250,87 @@ async fn share(
     }
     bucket.put_pointer(pointer).await?;
     Ok(())
+}
+
+/// Queues a record to share later (on the blocking pool: it writes a file).
+fn enqueue(queue: &Arc<ShareQueue>, pointer: Pointer) {
+    let queue = queue.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(err) = queue.push(&pointer) {
+            tracing::error!(key = %pointer.key, error = %err, "could not queue an object to share later; it stays on this replica only");
+        }
+    });
+}
+
+/// Probes the bucket (often while it is unreachable), and shares what was queued each time it
+/// is found reachable with a queue that is not empty. Ends when the tier is dropped.
+async fn probe_and_resync(weak: Weak<Bucket>, local: Arc<dyn Store>, queue: Arc<ShareQueue>) {
+    let mut last_probe: Option<std::time::Instant> = None;
+    loop {
+        let Some(bucket) = weak.upgrade() else { break };
+        let due = match last_probe {
+            None => true,
+            Some(at) if bucket.is_degraded() => at.elapsed() >= PROBE_DEGRADED,
+            Some(at) => at.elapsed() >= PROBE_HEALTHY,
+        };
+        if due {
+            let _ = bucket.probe().await;
+            last_probe = Some(std::time::Instant::now());
+        }
+        if !bucket.is_degraded() && !queue.is_empty() {
+            resync(&bucket, &local, &queue).await;
+        }
+        drop(bucket);
+        tokio::time::sleep(PROBE_TICK).await;
+    }
+}
+
+/// Shares every queued object: the newest local record of its key (a later revalidation may
+/// have replaced the queued one), newest-wins in the bucket.
+async fn resync(bucket: &Bucket, local: &Arc<dyn Store>, queue: &Arc<ShareQueue>) {
+    let listed = {
+        let queue = queue.clone();
+        tokio::task::spawn_blocking(move || queue.entries()).await
+    };
+    let entries = match listed {
+        Ok(Ok(entries)) => entries,
+        Ok(Err(err)) => {
+            tracing::error!(error = %err, "cannot read the share queue; check the data dir");
+            return;
+        }
+        Err(_) => return,
+    };
+    let (started, mut shared) = (std::time::Instant::now(), 0usize);
+    for (path, queued) in entries {
+        if bucket.is_degraded() {
+            break;
+        }
+        let key = queued.key.clone();
+        let newest = blocking(local, move |local| local.get_pointer(&key))
+            .await
+            .ok()
+            .flatten()
+            .filter(|newest| newest.fetched_at_ms >= queued.fetched_at_ms)
+            .unwrap_or_else(|| queued.clone());
+        bucket.upload_started();
+        let result = share(bucket, local, &newest).await;
+        bucket.upload_finished();
+        if let Err(err) = result {
+            tracing::warn!(key = %newest.key, error = %err, "could not share a queued object; trying again when the bucket answers");
+            break;
+        }
+        let queue = queue.clone();
+        let _ = tokio::task::spawn_blocking(move || queue.done(&path, &queued)).await;
+        shared += 1;
+    }
+    if shared > 0 {
+        tracing::info!(
+            shared,
+            left = queue.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "shared objects stored while the bucket was unreachable"
+        );
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -11,3 +11,4 @@ mod fleet;
 mod moto;
 mod pointers;
 mod replicas;
+mod resync;
