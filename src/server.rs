@@ -50,7 +50,11 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         }
     };
     let names: Vec<&'static str> = config.ecosystems.iter().map(|e| e.factory.name).collect();
-    let metrics = Arc::new(Metrics::new(&names));
+    let mut metrics = Metrics::new(&names);
+    if let Some(shared) = store.shared() {
+        metrics.register_bucket(shared.bucket().metrics());
+    }
+    let metrics = Arc::new(metrics);
     let mut upstreams = Vec::new();
     let mut by_name = HashMap::new();
     let mut by_proxy_host = HashMap::new();

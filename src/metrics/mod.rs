@@ -6,6 +6,7 @@
 //! when `/-/metrics` is scraped. Labels carry the adapter's own name (`Ecosystem::name`); nothing
 //! here knows which ecosystems exist.
 
+pub mod bucket;
 pub mod history;
 
 use crate::store::integrity::Damage;
@@ -308,6 +309,11 @@ impl Metrics {
             hosts_seen_down: Mutex::default(),
             scrape: Mutex::new(()),
         }
+    }
+
+    /// Adds the shared bucket's series (replicas).
+    pub fn register_bucket(&mut self, bucket: &bucket::BucketMetrics) {
+        bucket.register(&mut self.registry);
     }
 
     /// The handles for one ecosystem (created by [`Metrics::new`]; a name it was not given

@@ -13,6 +13,7 @@
 
 use super::Pointer;
 use crate::body::ByteStream;
+use crate::metrics::bucket::BucketMetrics;
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
@@ -157,6 +158,7 @@ pub struct Bucket {
     pub(super) timeout: Duration,
     reach: Reachability,
     pending: AtomicUsize,
+    pub(super) metrics: BucketMetrics,
 }
 
 /// What a conditional pointer write did.
@@ -203,6 +205,7 @@ impl Bucket {
             timeout: settings.timeout,
             reach: Reachability::default(),
             pending: AtomicUsize::new(0),
+            metrics: BucketMetrics::default(),
         })
     }
 
@@ -251,10 +254,17 @@ impl Bucket {
 
     pub fn upload_started(&self) {
         self.pending.fetch_add(1, Ordering::Relaxed);
+        self.metrics.uploads.inc();
     }
 
     pub fn upload_finished(&self) {
         self.pending.fetch_sub(1, Ordering::Relaxed);
+        self.metrics.uploads.dec();
+    }
+
+    /// The handles `/-/metrics` reads.
+    pub fn metrics(&self) -> &BucketMetrics {
+        &self.metrics
     }
 
     /// Runs one bucket call within the timeout, recording whether the bucket answered.
@@ -263,10 +273,14 @@ impl Bucket {
         what: &str,
         fut: impl std::future::Future<Output = Result<T, BucketError>>,
     ) -> Result<T, BucketError> {
+        let started = std::time::Instant::now();
         let result = match tokio::time::timeout(self.timeout, fut).await {
             Ok(result) => result,
             Err(_) => Err(BucketError::Timeout(self.timeout)),
         };
+        self.metrics
+            .latency
+            .observe(started.elapsed().as_secs_f64());
         match &result {
             Err(err) if err.means_unreachable() => self.mark_unreachable(what, err),
             Err(_) => {}
@@ -278,6 +292,7 @@ impl Bucket {
     pub(super) fn mark_unreachable(&self, what: &str, err: &BucketError) {
         let why = format!("{what}: {}", crate::upstream::error_chain(err));
         let mut reason = self.reach.reason.lock().unwrap_or_else(|p| p.into_inner());
+        self.metrics.up.set(0);
         if !self.reach.degraded.swap(true, Ordering::Relaxed) {
             tracing::error!(
                 error = %why,
@@ -290,6 +305,7 @@ impl Bucket {
     }
 
     fn mark_reachable(&self) {
+        self.metrics.up.set(1);
         if self.reach.degraded.swap(false, Ordering::Relaxed) {
             let since = self
                 .reach

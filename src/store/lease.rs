@@ -65,6 +65,7 @@ impl Bucket {
             match self.write_lease(&path, key, claimant, mode).await {
                 Ok(etag) => {
                     if let Some(held) = expired {
+                        self.metrics.takeovers.inc();
                         tracing::warn!(%key, claimant = %held.claimant, "took over an expired fleet lease (its claimant stopped renewing it); fetching the object here");
                     }
                     return Ok(ClaimAttempt::Claimed { etag });

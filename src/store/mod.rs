@@ -52,6 +52,10 @@ pub struct StoreHealth {
     pub pending_uploads: usize,
     /// Objects stored while they could not be shared, waiting for the bucket.
     pub share_queue: usize,
+    /// This replica's name in the fleet (`host/pid`).
+    pub replica: Option<String>,
+    /// Misses that waited for another replica's fetch instead of going upstream.
+    pub fleet_coalesced: u64,
 }
 
 pub fn is_sha256_hex(sha256: &str) -> bool {

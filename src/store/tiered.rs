@@ -25,7 +25,6 @@ use super::lease::{ClaimAttempt, FleetLease};
 use super::share_queue::ShareQueue;
 use super::{BlobFile, Pointer, Store, StoreHealth};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -46,8 +45,6 @@ pub struct SharedTier {
     claimant: String,
     /// Leases on objects this replica fetched, held until the object is in the bucket.
     held: Mutex<HashMap<String, FleetLease>>,
-    /// Misses that waited for another replica's fetch instead of going upstream.
-    coalesced: AtomicU64,
 }
 
 /// What a replica about to go upstream for an object does.
@@ -91,7 +88,6 @@ impl SharedTier {
             copies: BucketCopies::default(),
             claimant: replica_name(),
             held: Mutex::new(HashMap::new()),
-            coalesced: AtomicU64::new(0),
         })
     }
 
@@ -163,7 +159,7 @@ impl SharedTier {
                 Ok(ClaimAttempt::HeldBy(held)) => {
                     if !counted {
                         counted = true;
-                        self.coalesced.fetch_add(1, Ordering::Relaxed);
+                        self.bucket.metrics.coalesced.inc();
                         tracing::debug!(%key, claimant = %held.claimant, "another replica is fetching this object; waiting for it");
                     }
                 }
@@ -196,7 +192,12 @@ impl SharedTier {
 
     /// Misses that waited for another replica's fetch rather than going upstream.
     pub fn coalesced(&self) -> u64 {
-        self.coalesced.load(Ordering::Relaxed)
+        self.bucket.metrics.coalesced.get()
+    }
+
+    /// This replica's name in the fleet (`host/pid`).
+    pub fn replica(&self) -> &str {
+        &self.claimant
     }
 
     /// Shares a record written locally, in the background: its blob first (if the bucket
@@ -228,6 +229,8 @@ impl SharedTier {
             degraded: self.bucket.degraded(),
             pending_uploads: self.bucket.pending_uploads(),
             share_queue: self.queue.len(),
+            replica: Some(self.claimant.clone()),
+            fleet_coalesced: self.coalesced(),
         }
     }
 }
@@ -277,6 +280,7 @@ async fn probe_and_resync(weak: Weak<Bucket>, local: Arc<dyn Store>, queue: Arc<
             let _ = bucket.probe().await;
             last_probe = Some(std::time::Instant::now());
         }
+        bucket.metrics.share_queue.set(queue.len() as i64);
         if !bucket.is_degraded() && !queue.is_empty() {
             resync(&bucket, &local, &queue).await;
         }

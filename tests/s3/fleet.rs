@@ -4,7 +4,7 @@
 
 use crate::moto::{runtime, Moto};
 use crate::replicas::{go_upstream, payload, replica_config, wait_shared};
-use crate::support::{get, http_client, Larder, Mode};
+use crate::support::{get, http_client, metric, scrape, Larder, Mode};
 use std::io::Read;
 use std::time::{Duration, Instant};
 
@@ -226,6 +226,11 @@ fn thirty_clients_on_three_replicas_cause_one_upstream_request() {
         .map(|r| log_count(r, "served from another replica's fetch"))
         .sum();
     assert_eq!(followed, 2, "two replicas followed the third");
+    let coalesced: f64 = replicas
+        .iter()
+        .filter_map(|r| metric(&scrape(&r.url), "larder_fleet_coalesced_total"))
+        .sum();
+    assert_eq!(coalesced, 2.0, "counted in /-/metrics");
 }
 
 #[test]

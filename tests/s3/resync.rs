@@ -3,7 +3,7 @@
 
 use crate::moto::Moto;
 use crate::replicas::{go_upstream, health, payload, replica_config};
-use crate::support::{get, Larder, Mode};
+use crate::support::{get, metric, scrape, Larder, Mode};
 use std::time::{Duration, Instant};
 
 const ZIP: &str = "/example.com/m/@v/v1.0.0.zip";
@@ -36,6 +36,27 @@ fn what_was_stored_while_the_bucket_hung_is_shared_when_it_is_back_even_after_a_
         assert!(Instant::now() < deadline, "nothing queued: {}", a.log());
         std::thread::sleep(Duration::from_millis(50));
     }
+    // What the metrics and the status page say meanwhile.
+    let metrics = scrape(&a.url);
+    assert_eq!(metric(&metrics, "larder_bucket_up"), Some(0.0), "{metrics}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while metric(&scrape(&a.url), "larder_bucket_share_queue") != Some(1.0) {
+        assert!(Instant::now() < deadline, "{}", scrape(&a.url));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        metric(&metrics, "larder_bucket_request_duration_seconds_count").is_some_and(|n| n > 0.0),
+        "{metrics}"
+    );
+    let page = get(&a.at("")).text().unwrap();
+    assert!(
+        page.contains("shared bucket <span data-metric=\"larder_bucket_up\" data-value=\"0\">unreachable</span>"),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("/{}</code>", a.pid())),
+        "the replica's name: {page}"
+    );
     // A crash while the bucket is still down: the queue is all that remembers.
     a.kill();
     moto.resume();
@@ -66,6 +87,16 @@ fn what_was_stored_while_the_bucket_hung_is_shared_when_it_is_back_even_after_a_
         std::thread::sleep(Duration::from_millis(200));
     }
     eprintln!("shared {:?} after the restart", back.elapsed());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let metrics = scrape(&a.url);
+        let up = metric(&metrics, "larder_bucket_up") == Some(1.0);
+        if up && metric(&metrics, "larder_bucket_share_queue") == Some(0.0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{metrics}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     upstream.set_mode(Mode::Down);
     upstream.clear_requests();
