@@ -85,6 +85,12 @@ impl FillJob {
                 Some(state) => return Ok(Some(state)),
                 None => None,
             },
+            Claim::Stored(pointer) if pointer.is_negative() => {
+                return Ok(Some(FillState::Missing {
+                    status: pointer.status,
+                }))
+            }
+            Claim::Stored(pointer) => return Ok(Some(FillState::NotModified(pointer))),
             Claim::Alone => None,
         };
         let upstream = self.send().await?;

@@ -142,7 +142,7 @@ impl AsyncStore {
     /// without a shared tier there is no fleet.
     pub async fn claim(&self, key: &str, max_wait: std::time::Duration) -> Claim {
         match &self.shared {
-            Some(shared) => shared.claim(key, max_wait).await,
+            Some(shared) => shared.claim(&self.store, key, max_wait).await,
             None => Claim::Alone,
         }
     }

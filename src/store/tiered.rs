@@ -53,6 +53,9 @@ pub enum Claim {
     Lead(FleetLease),
     /// Another replica fetched it meanwhile: its record in the bucket.
     Published(Pointer),
+    /// This replica's own fill stored it meanwhile (it ended between the request's lookup and
+    /// its fill): its local record.
+    Stored(Pointer),
     /// Fetch it without the fleet (the bucket cannot be reached, or the wait ran out).
     Alone,
 }
@@ -140,7 +143,7 @@ impl SharedTier {
     /// Claims `key` for the fleet before this replica goes upstream for it; while another
     /// replica holds the claim, waits (at most `max_wait`) for that replica's record to appear
     /// in the bucket, taking the claim over if its holder stops renewing it.
-    pub async fn claim(&self, key: &str, max_wait: Duration) -> Claim {
+    pub async fn claim(&self, local: &Arc<dyn Store>, key: &str, max_wait: Duration) -> Claim {
         let deadline = tokio::time::Instant::now() + max_wait;
         let mut counted = false;
         loop {
@@ -157,6 +160,14 @@ impl SharedTier {
                     };
                 }
                 Ok(ClaimAttempt::HeldBy(held)) => {
+                    if held.claimant == self.claimant {
+                        // This replica's own fill holds it, until the object is shared.
+                        let owned = key.to_string();
+                        let stored = blocking(local, move |local| local.get_pointer(&owned));
+                        if let Ok(Some(pointer)) = stored.await {
+                            return Claim::Stored(pointer);
+                        }
+                    }
                     if !counted {
                         counted = true;
                         self.bucket.metrics.coalesced.inc();
