@@ -161,8 +161,11 @@ def main():
         print(f"| {n} | {requests} (of {args.artifacts} artifacts) | {sent / e2e.MB:.1f} MB | "
               f"{sent / max(one[round_], 1):.2f}× | {wall:.1f} s | "
               f"{wall / base:.2f}× | {coalesced:.0f} |")
-    print()
     med = statistics.median
+    for n in counts:
+        print(f"| **{n}, median of {len(walls[n])}** | | | | {med(walls[n]):.1f} s | "
+              f"{med(walls[n]) / base:.2f}× | |")
+    print()
     print("| hit | first byte (median) | whole artifact (median) |")
     print("|---|---|---|")
     print(f"| from the bucket (fresh replica) | {med(f for f, _ in from_bucket) * 1000:.1f} ms | "
