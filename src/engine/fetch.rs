@@ -12,9 +12,6 @@ use std::sync::Arc;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// How much sooner than its clients' wait for a head a fill stops waiting for another replica.
-const FLEET_SLACK: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// How a fill's bytes will be checked.
 enum Check {
     /// Stored as fetched.
@@ -135,68 +132,6 @@ impl FillJob {
             tracing::info!(key = %self.key, bytes = pointer.size, ms = started.elapsed().as_millis() as u64, "stored");
         }
         Ok(Some(finished(tx, outcome)))
-    }
-
-    /// A cold miss that publishes its own record is fetched once for the whole fleet of
-    /// replicas (`store::lease`): this replica either fetches it, holding the claim, or waits
-    /// for the replica that does. A revalidation is not claimed: it is cheap, and stale copies
-    /// answer meanwhile.
-    async fn claim_for_fleet(&self) -> Claim {
-        if self.previous.is_some() || !self.publishes_pointer {
-            return Claim::Alone;
-        }
-        // Waiting longer than clients wait for a fill's head would answer them 504.
-        let max_wait = (self.engine.client.limits().head_wait()).saturating_sub(FLEET_SLACK);
-        self.engine.store.claim(&self.key, max_wait).await
-    }
-
-    /// The fill's states, taken from the copy of what another replica published; `None` when
-    /// that copy cannot serve this fill (another digest expected, or the bucket failed), which
-    /// then goes upstream itself.
-    async fn follow_fleet(
-        &self,
-        pointer: &Pointer,
-        tx: &watch::Sender<FillState>,
-    ) -> Option<FillState> {
-        let fits = match &self.object.verify {
-            Verify::Digest(digest) if digest.algorithm == Algorithm::Sha256 => {
-                pointer.sha256.as_deref() == Some(digest.to_hex().as_str())
-            }
-            Verify::Digest(digest) => pointer.verified == Some(digest.to_string()),
-            _ => true,
-        };
-        if !fits {
-            return None;
-        }
-        let blob = self.engine.store.from_fleet(pointer).await;
-        if pointer.is_negative() {
-            return Some(FillState::Missing {
-                status: pointer.status,
-            });
-        }
-        let mut rx = blob?.growing?.rx;
-        loop {
-            let mut state = rx.borrow_and_update().clone();
-            let done = match &mut state {
-                FillState::Connecting => false,
-                FillState::Body(progress) => {
-                    // The copy is shared by blob; this fill's record is the object's.
-                    if let Some(Outcome::Stored(_)) = progress.outcome {
-                        progress.outcome = Some(Outcome::Stored(pointer.clone()));
-                    }
-                    progress.outcome.is_some()
-                }
-                _ => true,
-            };
-            if done {
-                tracing::info!(key = %self.key, "served from another replica's fetch, through the bucket");
-                return Some(state);
-            }
-            tx.send_replace(state);
-            if rx.changed().await.is_err() {
-                return Some(rx.borrow().clone());
-            }
-        }
     }
 
     /// The cached record being revalidated, unless it is a remembered 404.

@@ -17,6 +17,7 @@ use tokio::sync::watch;
 mod clock;
 mod expiry;
 mod fetch;
+mod fleet;
 mod forced;
 mod learn;
 mod listed;

@@ -23,6 +23,7 @@ pub mod lease;
 pub mod local;
 pub mod lru;
 pub mod quarantine;
+mod resync;
 pub mod scan;
 pub mod scrub;
 pub mod share_queue;
