@@ -1,7 +1,7 @@
 //! Response bodies read from a file: a published blob, or the temp file of a fill in progress.
 
 use crate::fill::{FillState, Outcome};
-use crate::store::growing::Growing;
+use crate::store::growing::{CopyState, Growing};
 use crate::store::integrity::{self, BlobCheck, Damage};
 use crate::store::BlobFile;
 use bytes::Bytes;
@@ -186,14 +186,51 @@ pub fn file_range(file: Arc<std::fs::File>, start: u64, end: u64, served: Counte
     .boxed()
 }
 
-/// Bytes `start..end` (`end = None`: to the end) of a fill's temp file, following it as it grows,
-/// added to `served` as they are read.
+/// What a file being written says to its readers: how much of it they may read now, whether
+/// it is complete, or why it failed. A fill's state, and a copy from the shared bucket's.
+pub trait Progress: Clone + Send + Sync + 'static {
+    /// The bytes readable now, and whether that is all of them. A writer that has not verified
+    /// its bytes yet holds its last byte back, so that a reader never has them all before.
+    fn readable(&self) -> io::Result<(u64, bool)>;
+}
+
+impl Progress for FillState {
+    fn readable(&self) -> io::Result<(u64, bool)> {
+        match self {
+            FillState::Body(progress) => match &progress.outcome {
+                None => Ok((progress.written.saturating_sub(1), false)),
+                Some(Outcome::Failed(err)) => Err(io::Error::other(err.to_string())),
+                Some(_) => Ok((progress.written, true)),
+            },
+            FillState::Failed(err) => Err(io::Error::other(err.to_string())),
+            _ => Err(io::Error::other("the fill ended without a body")),
+        }
+    }
+}
+
+impl Progress for CopyState {
+    fn readable(&self) -> io::Result<(u64, bool)> {
+        match self {
+            CopyState::Copying(copying) => match &copying.outcome {
+                None => Ok((copying.written.saturating_sub(1), false)),
+                Some(Err(why)) => Err(io::Error::other(why.clone())),
+                Some(Ok(())) => Ok((copying.written, true)),
+            },
+            CopyState::Opening => Ok((0, false)),
+            CopyState::Failed(why) => Err(io::Error::other(why.clone())),
+            CopyState::Absent => Err(io::Error::other("the bucket does not have the blob")),
+        }
+    }
+}
+
+/// Bytes `start..end` (`end = None`: to the end) of a file being written (a fill's temp file, or
+/// a copy from the bucket), following it as it grows, added to `served` as they are read.
 ///
-/// The final byte of the whole object is released only once the fill is verified: a failed,
-/// short or mismatching fill ends the stream with an error, which aborts the client connection.
-pub fn following(
+/// The final byte of the whole object is released only once the writer verified it: a failed,
+/// short or mismatching body ends the stream with an error, which aborts the client connection.
+pub fn following<S: Progress>(
     file: Arc<std::fs::File>,
-    rx: watch::Receiver<FillState>,
+    rx: watch::Receiver<S>,
     start: u64,
     end: Option<u64>,
     served: Counter,
@@ -203,17 +240,7 @@ pub fn following(
         let served = served.clone();
         async move {
             loop {
-                let (written, finished) = match &*rx.borrow_and_update() {
-                    FillState::Body(progress) => match &progress.outcome {
-                        None => (progress.written.saturating_sub(1), false),
-                        Some(Outcome::Failed(err)) => {
-                            return Err(io::Error::other(err.to_string()))
-                        }
-                        Some(_) => (progress.written, true),
-                    },
-                    FillState::Failed(err) => return Err(io::Error::other(err.to_string())),
-                    _ => return Err(io::Error::other("the fill ended without a body")),
-                };
+                let (written, finished) = rx.borrow_and_update().readable()?;
                 let limit = end.map_or(written, |end| end.min(written));
                 if pos < limit {
                     let chunk = read_at(file, pos, (limit - pos).min(CHUNK)).await?;
@@ -225,10 +252,10 @@ pub fn following(
                     return Ok(None);
                 }
                 if rx.changed().await.is_err() {
-                    // The task is gone; whatever it last said decides on the next pass.
-                    let state = rx.borrow().clone();
-                    if !matches!(&state, FillState::Body(p) if p.outcome.is_some()) {
-                        return Err(io::Error::other("the fill task ended unexpectedly"));
+                    // The writer is gone; whatever it last said decides on the next pass.
+                    let last = rx.borrow().readable();
+                    if !matches!(last, Ok((_, true))) {
+                        return Err(io::Error::other("the download ended unexpectedly"));
                     }
                 }
             }

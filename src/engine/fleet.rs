@@ -3,9 +3,12 @@
 //! its states from the streamed bucket copy of it instead. All the bucket work is the store's.
 
 use super::fetch::FillJob;
-use crate::fill::{FillState, Outcome};
+use crate::fill::{BodyHead, BodyProgress, FillState, Outcome};
+use crate::store::growing::CopyState;
 use crate::store::{Claim, Pointer};
+use crate::upstream::UpstreamError;
 use larder_adapter::{Algorithm, Verify};
+use std::sync::Arc;
 use tokio::sync::watch;
 
 /// How much sooner than its clients' wait for a head a fill stops waiting for another replica.
@@ -50,26 +53,45 @@ impl FillJob {
             });
         }
         let mut rx = blob?.growing?.rx;
+        let mut head = None;
         loop {
-            let mut state = rx.borrow_and_update().clone();
-            let done = match &mut state {
-                FillState::Connecting => false,
-                FillState::Body(progress) => {
-                    // The copy is shared by blob; this fill's record is the object's.
-                    if let Some(Outcome::Stored(_)) = progress.outcome {
-                        progress.outcome = Some(Outcome::Stored(pointer.clone()));
-                    }
-                    progress.outcome.is_some()
-                }
-                _ => true,
+            let copy = rx.borrow_and_update().clone();
+            let CopyState::Copying(copying) = copy else {
+                // Gone from the bucket, or failed before a byte: fetched upstream instead.
+                return None;
             };
+            let head = head
+                .get_or_insert_with(|| {
+                    Arc::new(BodyHead {
+                        file: copying.file.clone(),
+                        content_length: Some(copying.size),
+                        content_type: pointer.content_type.clone(),
+                    })
+                })
+                .clone();
+            let outcome = copying.outcome.map(|copied| match copied {
+                Ok(()) => Outcome::Stored(pointer.clone()),
+                Err(detail) => Outcome::Failed(Arc::new(UpstreamError::Body {
+                    host: "the shared bucket".into(),
+                    detail,
+                })),
+            });
+            let done = outcome.is_some();
+            let state = FillState::Body(BodyProgress {
+                head,
+                written: copying.written,
+                outcome,
+            });
             if done {
                 tracing::info!(key = %self.key, "served from another replica's fetch, through the bucket");
                 return Some(state);
             }
             tx.send_replace(state);
             if rx.changed().await.is_err() {
-                return Some(rx.borrow().clone());
+                let err = UpstreamError::Storage {
+                    detail: "the copy from the bucket ended unexpectedly".into(),
+                };
+                return Some(FillState::Failed(Arc::new(err)));
             }
         }
     }

@@ -6,7 +6,6 @@
 //! when `/-/metrics` is scraped. Labels carry the adapter's own name (`Ecosystem::name`); nothing
 //! here knows which ecosystems exist.
 
-pub mod bucket;
 pub mod history;
 
 use crate::store::integrity::Damage;
@@ -312,7 +311,7 @@ impl Metrics {
     }
 
     /// Adds the shared bucket's series (replicas).
-    pub fn register_bucket(&mut self, bucket: &bucket::BucketMetrics) {
+    pub fn register_bucket(&mut self, bucket: &crate::store::bucket_metrics::BucketMetrics) {
         bucket.register(&mut self.registry);
     }
 

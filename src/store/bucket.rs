@@ -11,9 +11,9 @@
 //! bucket unreachable (`degraded`): the tiered store then stops asking it until a probe or a
 //! later call succeeds.
 
+use super::bucket_metrics::BucketMetrics;
+use super::growing::ByteStream;
 use super::Pointer;
-use crate::body::ByteStream;
-use crate::metrics::bucket::BucketMetrics;
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;

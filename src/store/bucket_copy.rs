@@ -1,17 +1,15 @@
 //! Copies of bucket blobs into the local tier, streamed: the bytes go to a local temp file as
 //! they come from the bucket, hashed on the way, and the temp file is published as the blob once
-//! they hash to its name. The copy broadcasts a fill's [`FillState`], so readers follow the temp
-//! file with the machinery of upstream fills (`body::following`): they get bytes from the first
-//! chunk on, the last byte only once verified, and a cut connection if the bucket's bytes do not
-//! match (tampered or damaged). Concurrent readers of one blob on a replica share one copy.
+//! they hash to its name. The copy broadcasts its [`CopyState`], and readers follow the temp file
+//! with the machinery of upstream fills (`body::following`): they get bytes from the first chunk
+//! on, the last byte only once verified, and a cut connection if the bucket's bytes do not match
+//! (tampered or damaged). Concurrent readers of one blob on a replica share one copy.
 
 use super::bucket::{Bucket, BucketError};
 use super::facade::blocking;
-use super::growing::Growing;
+use super::growing::{CopyState, Copying, Growing};
 use super::{BlobFile, Pointer, Store, TempBlob};
-use crate::fill::{await_head, BodyHead, BodyProgress, FillState, Outcome};
 use crate::inflight::{InFlight, Leader};
-use crate::upstream::UpstreamError;
 use futures_util::StreamExt;
 use sha2::{Digest as _, Sha256};
 use std::io::{self, Write};
@@ -19,12 +17,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// How the bucket is named in errors that reach clients.
-const BUCKET_HOST: &str = "the shared bucket";
-
 #[derive(Default)]
 pub struct BucketCopies {
-    flights: InFlight<FillState>,
+    flights: InFlight<CopyState>,
 }
 
 impl BucketCopies {
@@ -40,12 +35,11 @@ impl BucketCopies {
         let sha256 = pointer.sha256.clone()?;
         let mut rx = self.flights.join_or_lead(
             &sha256,
-            || FillState::Connecting,
+            || CopyState::Opening,
             |leader| {
                 let job = CopyJob {
                     bucket: bucket.clone(),
                     local: local.clone(),
-                    pointer: pointer.clone(),
                     sha256: sha256.clone(),
                 };
                 tokio::spawn(job.run(leader));
@@ -53,22 +47,26 @@ impl BucketCopies {
         );
         // The bucket's answer is bounded by its timeout; the slack is for scheduling.
         let bound = bucket.timeout + Duration::from_secs(5);
-        let head = match await_head(&mut rx, bound).await {
-            FillState::Body(progress) => progress.head,
-            FillState::Failed(err) => {
-                tracing::warn!(sha256, error = %err, "could not copy a blob from the bucket; treating it as a miss");
-                return None;
-            }
+        let opened = rx.wait_for(|state| !matches!(state, CopyState::Opening));
+        let copying = match tokio::time::timeout(bound, opened).await {
+            Ok(Ok(state)) => match &*state {
+                CopyState::Copying(copying) => copying.clone(),
+                CopyState::Failed(why) => {
+                    tracing::warn!(sha256, error = %why, "could not copy a blob from the bucket; treating it as a miss");
+                    return None;
+                }
+                _ => return None,
+            },
             _ => return None,
         };
-        let file = head.file.try_clone().ok()?;
+        let file = copying.file.try_clone().ok()?;
         let ranged = {
             let (bucket, sha256) = (bucket.clone(), sha256.clone());
             Arc::new(move |start, end| bucket.blob_range_stream(&sha256, start, end))
         };
         Some(BlobFile {
             file,
-            len: head.content_length.unwrap_or(pointer.size),
+            len: copying.size,
             content: None,
             // Hashed by the copy itself, before its last byte is released.
             check: None,
@@ -80,34 +78,29 @@ impl BucketCopies {
 struct CopyJob {
     bucket: Arc<Bucket>,
     local: Arc<dyn Store>,
-    pointer: Pointer,
     sha256: String,
 }
 
 impl CopyJob {
-    async fn run(self, leader: Leader<FillState>) {
+    async fn run(self, leader: Leader<CopyState>) {
         let started = std::time::Instant::now();
         let copied = self.copy(leader.sender()).await;
-        leader.finish(|tx| match copied {
-            Ok(()) => {}
-            Err(err) => {
-                tracing::warn!(sha256 = %self.sha256, error = %err, "copy from the bucket failed");
-                let err = Arc::new(err);
+        leader.finish(|tx| {
+            if let Err(why) = copied {
+                tracing::warn!(sha256 = %self.sha256, error = %why, "copy from the bucket failed");
                 tx.send_modify(|state| match state {
-                    FillState::Body(progress) => {
-                        progress.outcome = Some(Outcome::Failed(err.clone()))
-                    }
-                    other => *other = FillState::Failed(err.clone()),
+                    CopyState::Copying(copying) => copying.outcome = Some(Err(why)),
+                    other => *other = CopyState::Failed(why),
                 });
             }
         });
         tracing::debug!(sha256 = %self.sha256, ms = started.elapsed().as_millis() as u64, "copy from the bucket ended");
     }
 
-    async fn copy(&self, tx: &watch::Sender<FillState>) -> Result<(), UpstreamError> {
+    async fn copy(&self, tx: &watch::Sender<CopyState>) -> Result<(), String> {
         let opened = self.bucket.open_blob_stream(&self.sha256).await;
         let Some((size, stream)) = opened.map_err(broken)? else {
-            tx.send_replace(FillState::Missing { status: 404 });
+            tx.send_replace(CopyState::Absent);
             return Ok(());
         };
         let temp = blocking(&self.local, |local| local.create_temp())
@@ -132,15 +125,11 @@ impl CopyJob {
         temp: TempBlob,
         size: u64,
         stream: super::bucket::BlobStream,
-        tx: &watch::Sender<FillState>,
-    ) -> Result<(), UpstreamError> {
-        let head = Arc::new(BodyHead {
+        tx: &watch::Sender<CopyState>,
+    ) -> Result<(), String> {
+        tx.send_replace(CopyState::Copying(Copying {
             file: Arc::new(temp.file.try_clone().map_err(storage)?),
-            content_length: Some(size),
-            content_type: self.pointer.content_type.clone(),
-        });
-        tx.send_replace(FillState::Body(BodyProgress {
-            head,
+            size,
             written: 0,
             outcome: None,
         }));
@@ -179,8 +168,8 @@ impl CopyJob {
                 return Err(mismatch(&self.sha256));
             }
             tx.send_modify(|state| {
-                if let FillState::Body(progress) = state {
-                    progress.written = written;
+                if let CopyState::Copying(copying) = state {
+                    copying.written = written;
                 }
             });
         }
@@ -194,47 +183,35 @@ impl CopyJob {
             return Err(mismatch(&self.sha256));
         }
         let (path, sha256) = (temp.path.clone(), self.sha256.clone());
-        let outcome = match blocking(&self.local, move |local| local.publish(&path, &sha256)).await
-        {
-            Ok(()) => Outcome::Stored(self.pointer.clone()),
-            Err(err) => {
-                let path = temp.path;
-                let _ = blocking(&self.local, move |local| {
-                    local.discard(&path);
-                    Ok(())
-                })
-                .await;
-                tracing::warn!(sha256 = %self.sha256, error = %err, "could not keep a blob copied from the bucket; served without storing it");
-                Outcome::PassedThrough {
-                    sha256: self.sha256.clone(),
-                }
-            }
-        };
+        if let Err(err) = blocking(&self.local, move |local| local.publish(&path, &sha256)).await {
+            // Verified, so served; kept next time.
+            tracing::warn!(sha256 = %self.sha256, error = %err, "could not keep a blob copied from the bucket; served without storing it");
+            let path = temp.path;
+            let _ = blocking(&self.local, move |local| {
+                local.discard(&path);
+                Ok(())
+            })
+            .await;
+        }
         tx.send_modify(|state| {
-            if let FillState::Body(progress) = state {
-                progress.outcome = Some(outcome);
+            if let CopyState::Copying(copying) = state {
+                copying.outcome = Some(Ok(()));
             }
         });
         Ok(())
     }
 }
 
-fn broken(err: BucketError) -> UpstreamError {
-    UpstreamError::Body {
-        host: BUCKET_HOST.into(),
-        detail: err.to_string(),
-    }
+fn broken(err: BucketError) -> String {
+    format!("the shared bucket broke off the copy: {err}")
 }
 
-fn mismatch(sha256: &str) -> UpstreamError {
-    UpstreamError::DigestMismatch {
-        host: BUCKET_HOST.into(),
-        expected: format!("sha256:{sha256}"),
-    }
+fn mismatch(sha256: &str) -> String {
+    format!(
+        "the shared bucket's copy of blob {sha256} does not hash to its name; nothing was stored"
+    )
 }
 
-fn storage(err: io::Error) -> UpstreamError {
-    UpstreamError::Storage {
-        detail: err.to_string(),
-    }
+fn storage(err: io::Error) -> String {
+    format!("larder could not store the copy from the bucket: {err}")
 }

@@ -15,6 +15,7 @@
 pub mod archive;
 pub mod bucket;
 mod bucket_copy;
+pub mod bucket_metrics;
 pub mod evict;
 pub mod facade;
 pub mod growing;

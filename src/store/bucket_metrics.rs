@@ -1,6 +1,6 @@
 //! The shared bucket's series (replicas only): whether it answers, how long it takes, what waits
 //! to be shared, and what the fleet's single flight saved. The store holds the handles and
-//! updates them; [`super::Metrics::register_bucket`] puts them in `/-/metrics`.
+//! updates them; `metrics::Metrics::register_bucket` puts them in `/-/metrics`.
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
@@ -44,7 +44,7 @@ impl Default for BucketMetrics {
 }
 
 impl BucketMetrics {
-    pub(super) fn register(&self, registry: &mut Registry) {
+    pub fn register(&self, registry: &mut Registry) {
         registry.register(
             "bucket_up",
             "1 while the shared bucket answers, 0 while it is unreachable (the replica serves from its local tier and upstream)",
