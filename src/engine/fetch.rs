@@ -1,10 +1,11 @@
 //! The task that drives one fill: request upstream, stream the body into a temp file while
 //! hashing it ([`super::sink`]), verify it, publish it.
 
+use super::fleet::FleetTurn;
 use super::sink::{rehash, storage_error, BodySink, Hashers};
 use super::{Engine, Mounted};
 use crate::fill::{BodyHead, BodyProgress, FillLeader, FillState, Outcome};
-use crate::store::{Claim, Pointer, TempBlob};
+use crate::store::{Pointer, TempBlob};
 use crate::triage::{triage, ResponseHead, Triage};
 use crate::upstream::{UpstreamError, UpstreamRequest, UpstreamResponse};
 use larder_adapter::{Algorithm, Digest, Freshness, Object, Verify};
@@ -76,19 +77,9 @@ impl FillJob {
         tx: &watch::Sender<FillState>,
     ) -> Result<Option<FillState>, UpstreamError> {
         let started = std::time::Instant::now();
-        let lease = match self.claim_for_fleet().await {
-            Claim::Lead(lease) => Some(lease),
-            Claim::Published(pointer) => match self.follow_fleet(&pointer, tx).await {
-                Some(state) => return Ok(Some(state)),
-                None => None,
-            },
-            Claim::Stored(pointer) if pointer.is_negative() => {
-                return Ok(Some(FillState::Missing {
-                    status: pointer.status,
-                }))
-            }
-            Claim::Stored(pointer) => return Ok(Some(FillState::NotModified(pointer))),
-            Claim::Alone => None,
+        let lease = match self.fleet_turn(tx).await {
+            FleetTurn::Answered(state) => return Ok(Some(state)),
+            FleetTurn::Fetch(lease) => lease,
         };
         let upstream = self.send().await?;
         let metrics = &self.eco.metrics;

@@ -5,6 +5,7 @@
 use super::fetch::FillJob;
 use crate::fill::{BodyHead, BodyProgress, FillState, Outcome};
 use crate::store::growing::CopyState;
+use crate::store::lease::FleetLease;
 use crate::store::{Claim, Pointer};
 use crate::upstream::UpstreamError;
 use larder_adapter::{Algorithm, Verify};
@@ -14,12 +15,38 @@ use tokio::sync::watch;
 /// How much sooner than its clients' wait for a head a fill stops waiting for another replica.
 const FLEET_SLACK: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// What a fill does once the fleet has had its say.
+pub(super) enum FleetTurn {
+    /// Answered without going upstream: another replica's fetch, or this replica's own.
+    Answered(FillState),
+    /// Go upstream, holding the fleet's lease when there is a fleet.
+    Fetch(Option<FleetLease>),
+}
+
 impl FillJob {
+    /// The fleet's say on a fill about to go upstream (see [`FillJob::claim_for_fleet`]).
+    pub(super) async fn fleet_turn(&self, tx: &watch::Sender<FillState>) -> FleetTurn {
+        match self.claim_for_fleet().await {
+            Claim::Lead(lease) => FleetTurn::Fetch(Some(lease)),
+            Claim::Published(pointer) => match self.follow_fleet(&pointer, tx).await {
+                Some(state) => FleetTurn::Answered(state),
+                None => FleetTurn::Fetch(None),
+            },
+            Claim::Stored(pointer) if pointer.is_negative() => {
+                FleetTurn::Answered(FillState::Missing {
+                    status: pointer.status,
+                })
+            }
+            Claim::Stored(pointer) => FleetTurn::Answered(FillState::NotModified(pointer)),
+            Claim::Alone => FleetTurn::Fetch(None),
+        }
+    }
+
     /// A cold miss that publishes its own record is fetched once for the whole fleet of
     /// replicas (`store::lease`): this replica either fetches it, holding the claim, or waits
     /// for the replica that does. A revalidation is not claimed: it is cheap, and stale copies
     /// answer meanwhile.
-    pub(super) async fn claim_for_fleet(&self) -> Claim {
+    async fn claim_for_fleet(&self) -> Claim {
         if self.previous.is_some() || !self.publishes_pointer {
             return Claim::Alone;
         }
@@ -31,7 +58,7 @@ impl FillJob {
     /// The fill's states, taken from the copy of what another replica published; `None` when
     /// that copy cannot serve this fill (another digest expected, or the bucket failed), which
     /// then goes upstream itself.
-    pub(super) async fn follow_fleet(
+    async fn follow_fleet(
         &self,
         pointer: &Pointer,
         tx: &watch::Sender<FillState>,
