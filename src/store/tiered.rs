@@ -54,8 +54,11 @@ pub enum Claim {
     Alone,
 }
 
-/// How often a replica waiting for another's fetch looks for its result in the bucket.
-const FOLLOW_POLL: Duration = Duration::from_millis(250);
+/// How often a replica waiting for another's fetch looks for its result in the bucket: soon at
+/// first (most objects are small), then less and less often, so that a cold build of thousands
+/// of objects on several replicas does not flood the bucket with requests (two per look).
+const FOLLOW_POLL_FIRST: Duration = Duration::from_millis(100);
+const FOLLOW_POLL_MAX: Duration = Duration::from_secs(2);
 
 impl SharedTier {
     /// Must be called within a tokio runtime, which runs the bucket's prober and re-shares
@@ -139,7 +142,7 @@ impl SharedTier {
     /// in the bucket, taking the claim over if its holder stops renewing it.
     pub async fn claim(&self, local: &Arc<dyn Store>, key: &str, max_wait: Duration) -> Claim {
         let deadline = tokio::time::Instant::now() + max_wait;
-        let mut counted = false;
+        let (mut counted, mut poll) = (false, FOLLOW_POLL_FIRST);
         loop {
             if self.bucket.is_degraded() {
                 return Claim::Alone;
@@ -173,7 +176,8 @@ impl SharedTier {
                     return Claim::Alone;
                 }
             }
-            tokio::time::sleep(FOLLOW_POLL).await;
+            tokio::time::sleep(poll).await;
+            poll = (poll * 3 / 2).min(FOLLOW_POLL_MAX);
             if let Some(pointer) = self.pointer(key).await {
                 return Claim::Published(pointer);
             }
