@@ -8,7 +8,7 @@
 use super::bucket::{Bucket, BucketError};
 use super::facade::blocking;
 use super::growing::{CopyState, Copying, Growing};
-use super::{BlobFile, Pointer, Store, TempBlob};
+use super::{BlobFile, Store, TempBlob};
 use crate::inflight::{InFlight, Leader};
 use futures_util::StreamExt;
 use sha2::{Digest as _, Sha256};
@@ -23,16 +23,16 @@ pub struct BucketCopies {
 }
 
 impl BucketCopies {
-    /// Joins or starts the copy of `pointer`'s blob, and returns it as a blob whose bytes are
+    /// Joins or starts the copy of the blob `sha256`, and returns it as a blob whose bytes are
     /// still arriving, once the bucket has started sending them; `None` when the bucket lacks
     /// the blob or fails before its first byte (a miss: the caller goes upstream).
     pub async fn start(
         &self,
         bucket: &Arc<Bucket>,
         local: &Arc<dyn Store>,
-        pointer: &Pointer,
+        sha256: &str,
     ) -> Option<BlobFile> {
-        let sha256 = pointer.sha256.clone()?;
+        let sha256 = sha256.to_string();
         let mut rx = self.flights.join_or_lead(
             &sha256,
             || CopyState::Opening,

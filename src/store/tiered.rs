@@ -121,14 +121,17 @@ impl SharedTier {
         if self.bucket.is_degraded() || !super::is_sha256_hex(sha256) {
             return None;
         }
-        self.copies.start(&self.bucket, local, pointer).await
+        self.copies.start(&self.bucket, local, sha256).await
     }
 
     /// The blob `sha256`, copied whole from the bucket into the local tier (for readers of the
     /// whole file: indexes); `None` if the bucket lacks it or cannot be reached.
     pub async fn copy_blob(&self, local: &Arc<dyn Store>, sha256: &str) -> Option<BlobFile> {
-        let template = Pointer::stored(sha256, sha256, 0);
-        let growing = self.streamed_blob(local, &template).await?.growing?;
+        if self.bucket.is_degraded() || !super::is_sha256_hex(sha256) {
+            return None;
+        }
+        let copy = self.copies.start(&self.bucket, local, sha256).await?;
+        let growing = copy.growing?;
         growing.finished().await.ok()?;
         let sha = sha256.to_string();
         blocking(local, move |local| local.open_blob(&sha))
