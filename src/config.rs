@@ -88,6 +88,8 @@ pub struct Config {
     pub access: crate::access::Access,
     /// The build cache (`[cache]`): entry size limit, who may write.
     pub cache: crate::cache_config::CacheConfig,
+    /// Supply-chain policy (`[policy]`): release age, allow and deny rules.
+    pub policy: crate::policy_config::PolicyConfig,
     pub ecosystems: Vec<EcosystemConfig>,
 }
 
@@ -240,6 +242,12 @@ impl Config {
             crate::cache_config::KEYS,
         )?)?;
 
+        let names: Vec<&str> = factories.iter().map(|f| f.name).collect();
+        let policy = crate::policy_config::PolicyConfig::from_section(
+            take_policy_section(&mut table)?,
+            &names,
+        )?;
+
         let mut ecosystems = Vec::new();
         for factory in factories {
             let keys: Vec<&str> = COMMON_KEYS
@@ -264,6 +272,7 @@ impl Config {
             storage,
             access,
             cache,
+            policy,
             ecosystems,
         })
     }
@@ -343,6 +352,7 @@ impl Config {
         }
         out.push_str(&self.access.to_toml());
         out.push_str(&self.cache.to_toml());
+        out.push_str(&self.policy.to_toml());
         for eco in &self.ecosystems {
             let s = &eco.section;
             out.push_str(&format!(
@@ -382,7 +392,7 @@ fn json_to_toml(value: &serde_json::Value) -> String {
 }
 
 fn section_names(factories: &[AdapterFactory]) -> Vec<&'static str> {
-    let mut names = vec!["storage", "access", "limits", "cache"];
+    let mut names = vec!["storage", "access", "limits", "cache", "policy"];
     names.extend(factories.iter().map(|f| f.name));
     names
 }
@@ -459,6 +469,15 @@ fn take_section(table: &mut Table, name: &str, allowed: &[&str]) -> Result<Table
         );
     }
     Ok(section)
+}
+
+/// `[policy]`, whose keys (and `[policy.<ecosystem>]` sections) `PolicyConfig` checks itself.
+fn take_policy_section(table: &mut Table) -> Result<Table> {
+    match table.remove("policy") {
+        None => Ok(Table::new()),
+        Some(Value::Table(section)) => Ok(section),
+        Some(_) => bail!("`policy` must be a section ([policy])"),
+    }
 }
 
 pub fn parse_duration(key: &str, raw: &str) -> Result<Duration> {

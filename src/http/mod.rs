@@ -42,6 +42,8 @@ pub struct App {
     pub access: crate::access::Access,
     /// `/cache/`: the build cache's settings and counters (`[cache]`).
     pub build_cache: Arc<crate::buildcache::BuildCache>,
+    /// `[policy]`: release age and deny rules, applied in `fetch`.
+    pub policy: Arc<crate::policy::Policy>,
 }
 
 pub fn router(app: Arc<App>) -> axum::Router {
@@ -266,8 +268,16 @@ async fn fetch(
     // every request) does not, or the TTL would mean nothing.
     let force = header(header::CACHE_CONTROL).is_some_and(|cc| cc.contains("no-cache"))
         || header(header::PRAGMA).is_some_and(|p| p.contains("no-cache"));
+    if let Some(refused) =
+        crate::policy::download::check(&app.policy, &app.engine, eco, object).await
+    {
+        return refused;
+    }
     let found = app.engine.obtain(eco, object, force).await;
-    respond::respond(eco, object, found, &want)
+    match crate::policy::screen::screen(&app.policy, &app.engine, eco, object, found, &want).await {
+        crate::policy::screen::Screened::Pass(found) => respond::respond(eco, object, found, &want),
+        crate::policy::screen::Screened::Answer(response) => response,
+    }
 }
 
 /// `/-/health`: always 200 while larder serves, so a load balancer keeps a replica whose
@@ -354,6 +364,7 @@ async fn metrics(app: &App) -> respond::Response {
         app.metrics.encode(usage, &down),
         &app.build_cache.metrics.encode(),
     );
+    let body = crate::buildcache::metrics::splice(body, &app.policy.report.encode());
     respond::build(StatusCode::OK, headers, Body::Full(body.into()))
 }
 
@@ -402,6 +413,10 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
             .into_iter()
             .map(|(tool, counters)| (tool.name(), counters))
             .collect(),
+        policy: crate::status::policy::section(
+            &app.policy,
+            crate::policy::download::now_seconds(&app.engine),
+        ),
     };
     let mut headers = http::HeaderMap::new();
     headers.insert(
@@ -427,7 +442,13 @@ async fn store_usage(app: &App) -> Option<crate::store::Usage> {
 }
 
 fn into_axum(response: respond::Response) -> Response {
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    // pip prints only the status line of a refusal: say why there too (HTTP/1 only).
+    if let Some(respond::Reason(reason)) = parts.extensions.remove::<respond::Reason>() {
+        if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(reason) {
+            parts.extensions.insert(phrase);
+        }
+    }
     let body = match body {
         Body::Empty => AxumBody::empty(),
         Body::Full(bytes) => AxumBody::from(bytes),

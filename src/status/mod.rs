@@ -5,6 +5,7 @@
 
 pub mod buildcache;
 pub mod clients;
+pub mod policy;
 
 use crate::metrics::history::{History, Point, INTERVALS};
 use crate::metrics::EcoSnapshot;
@@ -32,6 +33,8 @@ pub struct Page<'a> {
     pub in_flight: usize,
     /// The build cache's counters per tool (`/cache/`).
     pub build_cache: Vec<(&'static str, crate::buildcache::metrics::ToolSnapshot)>,
+    /// `[policy]`: the rules in force and today's refusals, as HTML (`policy::section`).
+    pub policy: String,
 }
 
 pub struct Ecosystem {
@@ -78,6 +81,7 @@ pub fn render(page: &Page) -> String {
     charts(&mut html, page);
     clients(&mut html, page);
     buildcache::section(&mut html, page.base, &page.build_cache);
+    html.push_str(&page.policy);
     let _ = write!(
         html,
         "<p class=\"legend\">Metrics for Prometheus: <a href=\"{base}/-/metrics\">{base}/-/metrics</a></p></body></html>",
@@ -407,6 +411,7 @@ mod tests {
                     ..Default::default()
                 },
             )],
+            policy: String::new(),
         })
     }
 
@@ -465,6 +470,7 @@ mod tests {
             max_size_note: Some("default: a quarter of the 16.0 GiB filesystem holding data_dir"),
             upstreams_down: Vec::new(),
             build_cache: Vec::new(),
+            policy: String::new(),
             offline: false,
             in_flight: 0,
         });
