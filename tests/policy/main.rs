@@ -16,6 +16,7 @@ mod npm_client;
 mod npm_fixture;
 
 mod npm;
+mod pypi;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
