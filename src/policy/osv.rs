@@ -3,9 +3,10 @@
 //!
 //! The path is one `.json` file holding a record or an array of records, or a directory whose
 //! `*.json` files (searched recursively, as the malicious-packages repository lays them out)
-//! hold one record each (or an array). Changes are found by polling: every [`POLL_EVERY`] a
-//! thread of its own compares the newest modification time, the number of files and their
-//! total size with the last load's, and reloads when they differ. Polling rather than
+//! hold one record each (or an array). Changes are found by polling: every [`POLL_EVERY`]
+//! ([`POLL_MANY_EVERY`] for a directory of more than [`MANY_FILES`]) a thread of its own
+//! compares the newest modification time, the number of files and their total size with the
+//! last load's, and reloads when they differ. Polling rather than
 //! inotify: no watcher thread or extra dependency, it works on bind mounts and network
 //! filesystems (where inotify sees nothing), and a `git pull` or `cp` of the records is seen
 //! within seconds. A file that cannot be read or parsed keeps the previous records in force
@@ -19,6 +20,10 @@ use std::time::{Duration, SystemTime};
 
 /// How often the records' files are checked for changes.
 pub const POLL_EVERY: Duration = Duration::from_secs(2);
+/// How often, for a directory of more than [`MANY_FILES`] (a whole malicious-packages
+/// checkout: about 200 000 files, a `stat` each).
+pub const POLL_MANY_EVERY: Duration = Duration::from_secs(60);
+pub const MANY_FILES: usize = 10_000;
 
 /// One affected package of one record.
 #[derive(Clone, Debug)]
@@ -138,11 +143,18 @@ impl DenyFile {
         let weak = Arc::downgrade(this);
         let spawned = std::thread::Builder::new()
             .name("larder-deny-file".into())
-            .spawn(move || loop {
-                std::thread::sleep(POLL_EVERY);
-                match weak.upgrade() {
-                    Some(deny_file) => deny_file.reload_if_changed(),
-                    None => return,
+            .spawn(move || {
+                let mut pause = POLL_EVERY;
+                loop {
+                    std::thread::sleep(pause);
+                    let Some(deny_file) = weak.upgrade() else {
+                        return;
+                    };
+                    let files = deny_file.reload_if_changed();
+                    pause = match files > MANY_FILES {
+                        true => POLL_MANY_EVERY,
+                        false => POLL_EVERY,
+                    };
                 }
             });
         if let Err(err) = spawned {
@@ -150,13 +162,15 @@ impl DenyFile {
         }
     }
 
-    /// Reloads the records if the files changed since the last look.
-    pub fn reload_if_changed(&self) {
+    /// Reloads the records if the files changed since the last look; says how many files
+    /// there are.
+    pub fn reload_if_changed(&self) -> usize {
         let now = stamp(&self.path).ok();
+        let files = now.map_or(0, |(_, files, _)| files);
         {
             let mut checked = self.checked.lock().unwrap_or_else(|e| e.into_inner());
             if now == *checked {
-                return;
+                return files;
             }
             *checked = now;
         }
@@ -170,6 +184,7 @@ impl DenyFile {
                 "deny file changed but cannot be read; the previous records stay in force"
             ),
         }
+        files
     }
 }
 

@@ -287,12 +287,19 @@ fn a_cached_too_young_tarball_is_refused_and_served_once_it_ages_out() {
     );
 }
 
-const MAL_RECORD: &str = r#"{
-  "id": "MAL-2099-0001",
-  "summary": "Malicious code in larder-policy-evil (npm)",
-  "affected": [{"package": {"ecosystem": "npm", "name": "larder-policy-evil"},
-                "ranges": [{"type": "SEMVER", "events": [{"introduced": "0"}]}]}]
-}"#;
+/// The sample records (`tests/policy/malicious/`), copied so that a test can add to them.
+fn sample_records() -> tempfile::TempDir {
+    let copy = tempfile::tempdir().unwrap();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/policy/malicious");
+    let status = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(source.join("osv"))
+        .arg(copy.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    copy
+}
 
 #[test]
 fn deny_entries_and_deny_file_records_refuse_in_metadata_and_download_and_the_file_reloads() {
@@ -306,9 +313,8 @@ fn deny_entries_and_deny_file_records_refuse_in_metadata_and_download_and_the_fi
     let evil = Package::new(work.path(), "larder-policy-evil", &[("1.0.0", old)]);
     let later = Package::new(work.path(), "larder-policy-later", &[("3.0.0", old)]);
     let upstream = upstream_with(&[&cool, &evil, &later]);
-    let records = tempfile::tempdir().unwrap();
-    let deny_file = records.path().join("malicious.json");
-    std::fs::write(&deny_file, format!("[{MAL_RECORD}]")).unwrap();
+    let records = sample_records();
+    let deny_file = records.path().join("osv");
     let larder = Larder::start(&config(
         &upstream,
         &format!(
@@ -340,10 +346,10 @@ fn deny_entries_and_deny_file_records_refuse_in_metadata_and_download_and_the_fi
     // A new record, written while larder serves, is in force within seconds.
     let later_tarball = larder.at(&format!("npm{}", later.tarball_path("3.0.0")));
     assert_eq!(support::get(&later_tarball).status(), 200);
-    let second = MAL_RECORD
-        .replace("MAL-2099-0001", "MAL-2099-0002")
-        .replace("larder-policy-evil", "larder-policy-later");
-    std::fs::write(&deny_file, format!("[{MAL_RECORD}, {second}]")).unwrap();
+    let added = deny_file.join("malicious/npm/larder-policy-later");
+    std::fs::create_dir_all(&added).unwrap();
+    let record = r#"{"id": "MAL-2099-0002", "affected": [{"package": {"ecosystem": "npm", "name": "larder-policy-later"}, "versions": ["3.0.0"]}]}"#;
+    std::fs::write(added.join("MAL-2099-0002.json"), record).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let response = support::get(&later_tarball);
@@ -353,7 +359,7 @@ fn deny_entries_and_deny_file_records_refuse_in_metadata_and_download_and_the_fi
         }
         assert!(
             Instant::now() < deadline,
-            "the rewritten deny file was not picked up:\n{}",
+            "the new record was not picked up:\n{}",
             larder.log()
         );
         std::thread::sleep(Duration::from_millis(200));

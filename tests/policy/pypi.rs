@@ -266,3 +266,33 @@ fn a_pep440_deny_range_and_exclude_newer_apply_to_pages_and_files() {
         .unwrap()
         .contains("exclude_newer = \"2023-01-01T00:00:00Z\" (published 2023-06-01T00:00:00Z)"));
 }
+
+#[test]
+fn a_malicious_packages_record_names_a_project_as_published_and_matches_it_normalized() {
+    let project = "larder_policy_bad";
+    let old = now() - 300 * DAY;
+    let wheels = [wheel(project, "0.9.1", old), wheel(project, "1.0", old)];
+    let index = publish(project, &wheels);
+    let records =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/policy/malicious/osv");
+    let larder = start(
+        &index,
+        &format!("deny_file = {:?}", records.display().to_string()),
+    );
+    let normalized = "larder-policy-bad";
+    let json_page: serde_json::Value =
+        serde_json::from_str(&page(&larder, normalized, JSON_TYPE)).unwrap();
+    assert_eq!(json_page["versions"], json!(["1.0"]), "{json_page}");
+    let refused = support::get(&larder.at(&format!(
+        "pypi/files/{normalized}/{}",
+        file_path(&wheels[0])
+    )));
+    assert_eq!(refused.status(), 403);
+    let text = refused.text().unwrap();
+    assert!(text.contains("deny_file record MAL-2099-0003"), "{text}");
+    let served = support::get(&larder.at(&format!(
+        "pypi/files/{normalized}/{}",
+        file_path(&wheels[1])
+    )));
+    assert_eq!(served.status(), 200);
+}
