@@ -16,6 +16,7 @@ mod npm_client;
 mod npm_fixture;
 
 mod go;
+mod live;
 mod npm;
 mod pypi;
 
