@@ -66,7 +66,10 @@ impl Refusal {
                 let ago = match self.published {
                     Some(at) => format!(
                         ", {} ago",
-                        humantime::format_duration(Duration::from_secs((now - at).max(0) as u64))
+                        // Whole minutes: "1day 2h 5m", not "1day 2h 5m 17s".
+                        humantime::format_duration(Duration::from_secs(
+                            ((now - at).max(0) as u64) / 60 * 60
+                        ))
                     ),
                     None => String::new(),
                 };
