@@ -231,4 +231,19 @@ mod tests {
         let deep = "[".repeat(100_000);
         assert!(document(deep.as_bytes()).is_err());
     }
+
+    #[test]
+    fn any_corruption_of_a_document_is_an_error_or_a_reading_never_a_panic() {
+        let doc = br#"{"a":[1,{"b":"c\"d"}],"e":{"f":null}}"#;
+        crate::testing::sweep(doc, |bytes| {
+            if let Ok(span) = document(bytes) {
+                if let Ok(found) = members(bytes, span) {
+                    for member in found {
+                        let _ = members(bytes, member.value.clone());
+                        let _ = elements(bytes, member.value);
+                    }
+                }
+            }
+        });
+    }
 }

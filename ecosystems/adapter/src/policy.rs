@@ -182,4 +182,13 @@ mod tests {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
     }
+
+    #[test]
+    fn any_corruption_of_a_timestamp_is_none_or_a_time_never_a_panic() {
+        crate::testing::sweep(b"2023-01-01T01:00:00.123+01:00", |bytes| {
+            if let Ok(text) = std::str::from_utf8(bytes) {
+                let _ = parse_rfc3339(text);
+            }
+        });
+    }
 }

@@ -73,4 +73,15 @@ mod tests {
             &body[..body.iter().position(|b| *b == b'\n').unwrap() + 1]
         );
     }
+
+    #[test]
+    fn malformed_index_files_are_errors_never_panics() {
+        let body = b"{\"name\":\"demo\",\"vers\":\"1.0.0\",\"pubtime\":\"2024-01-01T00:00:00Z\"}\n";
+        let some: Withheld = ["1.0.0".to_string()].into_iter().collect();
+        larder_adapter::testing::sweep(body, |bytes| {
+            let _ = publish_times(bytes);
+            let _ = offers(bytes);
+            let _ = withhold(bytes, &some);
+        });
+    }
 }

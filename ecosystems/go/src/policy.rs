@@ -129,4 +129,16 @@ mod tests {
         );
         assert_eq!(escape_version("v1.0.0-Beta"), "v1.0.0-!beta");
     }
+
+    #[test]
+    fn malformed_listings_are_errors_never_panics() {
+        let some: Withheld = ["v1.0.0".to_string()].into_iter().collect();
+        let latest = br#"{"Version":"v1.0.0","Time":"2019-03-01T22:32:12Z"}"#;
+        larder_adapter::testing::sweep(latest, |bytes| {
+            let _ = publish_times(bytes);
+            let _ = offers("example.com/m", Listing::Latest, bytes);
+            let _ = offers("example.com/m", Listing::List, bytes);
+            let _ = withhold(Listing::List, bytes, &some);
+        });
+    }
 }

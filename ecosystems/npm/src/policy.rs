@@ -311,4 +311,20 @@ mod tests {
         assert!(yes("1.3.0", "1.0.0 - 1.4.0") && yes("3.1.0", "<1 || >=3"));
         assert!(in_range("1.0.0", "^banana").is_err());
     }
+
+    #[test]
+    fn malformed_packuments_are_errors_never_panics_and_nothing_withheld_changes_nothing() {
+        let some = withheld(&["1.1.0"]);
+        larder_adapter::testing::sweep(DOC.as_bytes(), |bytes| {
+            let _ = publish_times(bytes);
+            let _ = offers("p", bytes);
+            let _ = withhold(bytes, &some);
+        });
+        let same = withhold(DOC.as_bytes(), &withheld(&[])).unwrap();
+        let (a, b): (serde_json::Value, serde_json::Value) = (
+            serde_json::from_slice(&same).unwrap(),
+            serde_json::from_str(DOC).unwrap(),
+        );
+        assert_eq!(a, b);
+    }
 }

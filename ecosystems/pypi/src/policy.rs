@@ -470,4 +470,20 @@ mod tests {
         assert!(yes("2.0", "2.0") && yes("2.1", "!=2.0"));
         assert!(in_specifiers("1.0", ">=banana").is_err());
     }
+
+    #[test]
+    fn malformed_pages_are_errors_never_panics() {
+        let some = set(&["demo-2.0.tar.gz", "demo-1.0.tar.gz"]);
+        for page in [JSON, HTML] {
+            larder_adapter::testing::sweep(page.as_bytes(), |bytes| {
+                let _ = publish_times(bytes);
+                let _ = offers("demo", bytes);
+                let _ = withhold(bytes, &some);
+            });
+        }
+        for version in ["", "1!", "1.0rc", "1.0.post", "v", "1..2", "1.0-", "1.0+"] {
+            let _ = compare(version, "1.0");
+            let _ = in_specifiers(version, "~=1.0");
+        }
+    }
 }
