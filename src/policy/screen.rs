@@ -7,7 +7,10 @@
 //! refused, not served unchecked), with the document that states its times; the adapter lists
 //! its offers and writes it again without the withheld ones, on the blocking pool. Peak memory
 //! per request is about three times the document: its bytes, the times document's, and the
-//! filtered copy. A document from which nothing is withheld is served as usual, with its usual
+//! filtered copy. Time: a 10 MB packument of 5000 versions takes 6.5 ms to read times from,
+//! 7.5 ms to list and 30 ms to write again without two versions (release build, 2 shared
+//! cores: `cargo test -p larder-npm --release -- --ignored --nocapture measure_filtering`).
+//! A document from which nothing is withheld is served as usual, with its usual
 //! ETag; a filtered one is sent whole from memory with an ETag of its own bytes.
 
 use super::download::{now_seconds, refused};

@@ -177,6 +177,17 @@ fn npm_installs_the_newest_version_older_than_min_age_and_npm_ci_of_a_younger_on
     assert_eq!(head["x-larder-policy"], "withheld 1");
     let etag = head["etag"].to_str().unwrap().to_string();
     assert!(etag.starts_with("\"policy-"), "{etag}");
+    let again = support::http_client()
+        .get(larder.at(&format!("npm/{}", cool.name)))
+        .header("accept", "application/vnd.npm.install-v1+json")
+        .header("if-none-match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        304,
+        "the filtered document's own ETag revalidates"
+    );
     let full = json_of(support::get(&larder.at(&format!("npm/{}", cool.name))));
     assert_eq!(version_keys(&full), ["1.0.0", "1.1.0"]);
     assert!(full["time"].get("1.2.0").is_none() && full["time"].get("1.1.0").is_some());

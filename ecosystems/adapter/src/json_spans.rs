@@ -41,11 +41,16 @@ fn skip_whitespace(doc: &[u8], mut at: usize) -> usize {
 /// The end of the string that opens at `at` (a `"`).
 fn skip_string(doc: &[u8], at: usize) -> Result<usize, Malformed> {
     let mut pos = at + 1;
-    while pos < doc.len() {
+    // Strings are most of a packument's bytes (readmes, descriptions): jump to the next quote
+    // or backslash rather than step byte by byte.
+    while let Some(found) = doc
+        .get(pos..)
+        .and_then(|rest| memchr::memchr2(b'"', b'\\', rest))
+    {
+        pos += found;
         match doc[pos] {
-            b'\\' => pos += 2,
             b'"' => return Ok(pos + 1),
-            _ => pos += 1,
+            _ => pos += 2,
         }
     }
     malformed("an unterminated string", at)

@@ -327,4 +327,36 @@ mod tests {
         );
         assert_eq!(a, b);
     }
+
+    /// `cargo test -p larder-npm --release -- --ignored --nocapture measure_filtering`: the
+    /// cost of reading times from, listing and filtering a packument the size of typescript's.
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn measure_filtering() {
+        let mut versions = Vec::new();
+        let mut times = Vec::new();
+        let pad = "x".repeat(2000);
+        for i in 0..5000 {
+            versions.push(format!(r#""1.0.{i}":{{"name":"p","version":"1.0.{i}","description":"{pad}","dist":{{"tarball":"t"}}}}"#));
+            times.push(format!(r#""1.0.{i}":"2020-01-01T00:00:00.000Z""#));
+        }
+        let doc = format!(
+            r#"{{"name":"p","dist-tags":{{"latest":"1.0.4999"}},"versions":{{{}}},"time":{{{}}}}}"#,
+            versions.join(","),
+            times.join(",")
+        );
+        let started = std::time::Instant::now();
+        let parsed = publish_times(doc.as_bytes());
+        let read = started.elapsed();
+        let offered = offers("p", doc.as_bytes()).unwrap();
+        let listed = started.elapsed() - read;
+        let out = withhold(doc.as_bytes(), &withheld(&["1.0.4999", "1.0.4998"])).unwrap();
+        let written = started.elapsed() - read - listed;
+        assert_eq!((parsed.len(), offered.len()), (5000, 5000));
+        println!(
+            "{} MB packument, 5000 versions: times {read:?}, offers {listed:?}, withhold {written:?} ({} MB out)",
+            doc.len() >> 20,
+            out.len() >> 20
+        );
+    }
 }
