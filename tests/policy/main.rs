@@ -15,6 +15,7 @@ mod npm_client;
 #[path = "../npm/fixture.rs"]
 mod npm_fixture;
 
+mod cargo;
 mod go;
 mod live;
 mod npm;
