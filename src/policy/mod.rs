@@ -31,6 +31,11 @@ use std::sync::Arc;
 pub use crate::policy_config::PolicyConfig;
 pub use verdict::{Refusal, Rule};
 
+/// How many metadata documents are filtered at once; more wait. With [`times::MAX_DOCUMENT`],
+/// this bounds the filtering's memory to 4 × 3 × 64 MiB at worst (typical packuments are well
+/// under a megabyte).
+pub const MAX_FILTERS: usize = 4;
+
 /// The rules in force for one ecosystem, parsed against its adapter.
 pub struct EcoPolicy {
     pub settings: crate::policy_config::Rules,
@@ -51,6 +56,9 @@ impl EcoPolicy {
 /// The policy of a running larder.
 pub struct Policy {
     pub config: PolicyConfig,
+    /// Metadata documents being filtered at once (each holds up to three documents of at most
+    /// [`times::MAX_DOCUMENT`] in memory).
+    pub filters: tokio::sync::Semaphore,
     by_eco: HashMap<&'static str, EcoPolicy>,
     pub deny_file: Option<Arc<osv::DenyFile>>,
     pub report: report::Report,
@@ -107,6 +115,7 @@ impl Policy {
         }
         Ok(Policy {
             config: config.clone(),
+            filters: tokio::sync::Semaphore::new(MAX_FILTERS),
             by_eco,
             deny_file,
             report: report::Report::new(&names),
@@ -117,6 +126,7 @@ impl Policy {
     pub fn none() -> Policy {
         Policy {
             config: PolicyConfig::default(),
+            filters: tokio::sync::Semaphore::new(MAX_FILTERS),
             by_eco: HashMap::new(),
             deny_file: None,
             report: report::Report::new(&[]),
@@ -126,6 +136,18 @@ impl Policy {
     /// The rules for `eco`, if any apply to it.
     pub fn for_eco(&self, eco: &Mounted) -> Option<&EcoPolicy> {
         self.by_eco.get(eco.name())
+    }
+
+    /// Whether any rule could refuse a release of `eco`: without an age rule, a deny entry or
+    /// a record for the ecosystem, metadata is served without being read.
+    pub fn could_refuse(&self, eco: &Mounted, rules: &EcoPolicy) -> bool {
+        if rules.needs_times() || !rules.deny.is_empty() {
+            return true;
+        }
+        let (Some(deny_file), Some(osv)) = (&self.deny_file, eco.adapter.osv_ecosystem()) else {
+            return false;
+        };
+        deny_file.current().ecosystems.contains(osv)
     }
 
     /// The ecosystems with rules, in name order, for the status page.

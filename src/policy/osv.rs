@@ -47,6 +47,8 @@ pub enum Event {
 pub struct Records {
     pub by_package: HashMap<(String, String), Vec<Affected>>,
     pub count: usize,
+    /// The OSV ecosystems any record names, so that an ecosystem without records skips them.
+    pub ecosystems: std::collections::HashSet<String>,
 }
 
 #[derive(Deserialize)]
@@ -245,6 +247,7 @@ fn load(path: &Path, canonical: &Canonical) -> Result<Records, String> {
                 let Some(package) = affected.package else {
                     continue;
                 };
+                records.ecosystems.insert(package.ecosystem.clone());
                 let ranges = affected
                     .ranges
                     .into_iter()
