@@ -157,7 +157,7 @@ async fn read(engine: &Engine, found: Found) -> Result<Read, Screened> {
                 None => match blob.file.try_clone() {
                     Ok(file) => read_whole(Arc::new(file))
                         .await
-                        .map_err(|_| Screened::Pass(found_again()))?,
+                        .map_err(|_| Screened::Pass(unreadable_copy()))?,
                     Err(_) => return Err(Screened::Answer(unreadable_store())),
                 },
             };
@@ -217,8 +217,8 @@ async fn read(engine: &Engine, found: Found) -> Result<Read, Screened> {
     }
 }
 
-/// Placeholder for a stored copy that could not be re-read: answered as a store failure.
-fn found_again() -> Found {
+/// A stored copy that could not be re-read, answered as the store failure it is.
+fn unreadable_copy() -> Found {
     Found::Failed(Arc::new(crate::upstream::UpstreamError::Storage {
         detail: "the stored copy could not be read to apply [policy]".into(),
     }))

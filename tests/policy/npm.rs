@@ -250,6 +250,10 @@ fn npm_installs_the_newest_version_older_than_min_age_and_npm_ci_of_a_younger_on
         status.contains("Policy in force") && status.contains("min_age 7days"),
         "{status}"
     );
+    assert!(
+        !status.contains("Refused today: 0") && status.contains("larder-policy-cool 1.2.0"),
+        "the status page does not list today's refusals:\n{status}"
+    );
 }
 
 #[test]
