@@ -1,6 +1,6 @@
-//! `allow` and `deny` entries: `name`, `@scope/*` (a glob: `*` matches anything, `/` too),
-//! `name@1.2.3` (one version), `name@<range>` (a range in the ecosystem's own syntax:
-//! `left-pad@^1.3.0`, `requests@>=2.31,<2.32`, `golang.org/x/text@<v0.3.8`).
+//! `allow` and `deny` entries: `name`, `@scope` or `@scope/*` (a glob: `*` matches anything,
+//! `/` too), `name@1.2.3` (one version), `name@<range>` (a range in the ecosystem's own
+//! syntax: `left-pad@^1.3.0`, `requests@>=2.31,<2.32`, `golang.org/x/text@<v0.3.8`).
 
 use larder_adapter::Ecosystem;
 
@@ -39,9 +39,15 @@ impl Entry {
         } else {
             Versions::Range(spec.to_string())
         };
+        let name = name.trim();
+        // A bare npm scope (`@evil`) names every package in it.
+        let package = match name.starts_with('@') && !name.contains('/') {
+            true => format!("{name}/*"),
+            false => eco.canonical_package(name),
+        };
         Entry {
             text: text.to_string(),
-            package: eco.canonical_package(name.trim()),
+            package,
             versions,
         }
     }
@@ -112,6 +118,56 @@ mod tests {
         assert!(glob("*-plugin-*", "eslint-plugin-x"));
         assert!(glob("left-pad", "left-pad") && !glob("left-pad", "left-pad2"));
         assert!(glob("a*a", "aa") && !glob("a*a", "a"));
+    }
+
+    /// An ecosystem with SemVer order and the default comparator ranges.
+    struct Semver;
+
+    impl Ecosystem for Semver {
+        fn name(&self) -> &'static str {
+            "s"
+        }
+        fn upstreams(&self) -> Vec<url::Url> {
+            Vec::new()
+        }
+        fn route(&self, _: &larder_adapter::ClientRequest<'_>) -> larder_adapter::Route {
+            larder_adapter::Route::reply(http::StatusCode::NOT_FOUND, "")
+        }
+        fn find_digest(
+            &self,
+            _: &larder_adapter::Object,
+            _: &[u8],
+            _: &larder_adapter::Object,
+        ) -> larder_adapter::Listing {
+            larder_adapter::Listing::Unverifiable
+        }
+        fn compare_versions(&self, a: &str, b: &str) -> Option<std::cmp::Ordering> {
+            larder_adapter::versions::compare_semver(a, b)
+        }
+    }
+
+    #[test]
+    fn entries_name_scopes_globs_versions_and_ranges() {
+        let matches = |entry: &str, package: &str, version: &str| {
+            Entry::parse(entry, &Semver).matches(&Semver, package, version, true)
+        };
+        assert!(
+            matches("@evil", "@evil/tool", "1.0.0") && !matches("@evil", "@good/tool", "1.0.0")
+        );
+        assert!(matches("@evil/tool@1.0.0", "@evil/tool", "1.0.0"));
+        assert!(!matches("@evil/tool@1.0.0", "@evil/tool", "1.0.1"));
+        assert!(
+            matches("x@>=1.0.0 <2.0.0", "x", "1.5.0") && !matches("x@>=1.0.0 <2.0.0", "x", "2.0.0")
+        );
+        assert!(
+            matches("x@v1.2.0", "x", "1.2.0"),
+            "exact versions compare by the ecosystem's order"
+        );
+        assert!(matches("*-plugin", "eslint-plugin", "0.1.0"));
+        // A range the ecosystem cannot read: a deny entry matches, an allow entry does not.
+        let unreadable = Entry::parse("x@>=banana", &Semver);
+        assert!(unreadable.matches(&Semver, "x", "1.0.0", true));
+        assert!(!unreadable.matches(&Semver, "x", "1.0.0", false));
     }
 
     #[test]
