@@ -31,17 +31,26 @@ mod apt_fixture;
 #[path = "../tests/dockerfiles/buildah.rs"]
 mod buildah;
 #[allow(dead_code)]
+#[path = "../tests/cargo/fixture.rs"]
+mod cargo_fixture;
+#[allow(dead_code)]
 #[path = "../tests/dockerfiles/examples.rs"]
 mod examples;
 #[allow(dead_code)]
 #[path = "../tests/go/fixture.rs"]
 mod go_fixture;
 #[allow(dead_code)]
+#[path = "../tests/maven/fixture.rs"]
+mod maven_fixture;
+#[allow(dead_code)]
 #[path = "../tests/npm/fixture.rs"]
 mod npm_fixture;
 #[allow(dead_code)]
 #[path = "../tests/pypi/fixture.rs"]
 mod pypi_fixture;
+#[allow(dead_code)]
+#[path = "../tests/dockerfiles/tool_images.rs"]
+mod tool_images;
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -114,6 +123,19 @@ fn cache_mount_variant(example: &str, dockerfile: &str) -> String {
             ),
             (" \\\n && rm -rf /var/lib/apt/lists/*", ""),
         ],
+        // Maven's local repository (~/.m2), as the official maven image's documentation mounts it.
+        "maven" => &[(
+            "RUN if [ -n \"$MAVEN_MIRROR\" ]",
+            "RUN --mount=type=cache,target=/root/.m2 if [ -n \"$MAVEN_MIRROR\" ]",
+        )],
+        // Cargo's registry cache and index ($CARGO_HOME/registry; CARGO_HOME is ~/.cargo in
+        // the Debian image) and git checkouts, as the Rust image's documentation mounts them.
+        // Not the target directory: larder has nothing that compares.
+        "cargo" => &[(
+            "RUN set --;",
+            "RUN --mount=type=cache,target=/root/.cargo/registry \\\n    \
+             --mount=type=cache,target=/root/.cargo/git set --;",
+        )],
         other => panic!("no cache-mount recipe for {other}"),
     };
     let mut text = dockerfile.to_string();
@@ -442,6 +464,60 @@ fn apt_case(slowed: bool, options: &Options) -> Case {
     )
 }
 
+fn maven_case(slowed: bool, options: &Options) -> Case {
+    let root = tempfile::tempdir().expect("fixture dir");
+    let repo = maven_fixture::Repo::new(&root.path().join("remote"));
+    for release in maven_fixture::base_releases() {
+        repo.publish(&release);
+    }
+    let upstream = Upstream::start_dir(&repo.root);
+    let mut keep: Keep = vec![Box::new(root)];
+    let url = reach(&upstream, slowed, options, &mut keep);
+    let larder = Larder::start(&format!("[maven]\nupstream = \"{url}/\"\n"));
+    let case = CaseBuilder::new("maven", "mvn -B", vec![upstream]);
+    maven_fixture::write_project(
+        case.context.path(),
+        ("org.larder.fixture", "ranged", "1.0"),
+        true,
+    );
+    // The fixture has no real Maven plugins: the project's own resolution (`validate`), as in
+    // tests/dockerfiles/maven.rs.
+    let image = format!("MAVEN_IMAGE={}", tool_images::maven_image());
+    let goals = "MAVEN_GOALS=validate".to_string();
+    case.finish(
+        vec![format!("MAVEN_MIRROR={url}/"), image.clone(), goals.clone()],
+        larder,
+        vec![image, goals],
+        Vec::new(),
+        keep,
+    )
+}
+
+fn cargo_case(slowed: bool, options: &Options) -> Case {
+    let work = tempfile::tempdir().expect("fixture dir");
+    let registry = Upstream::start(Routes::new());
+    let mut keep: Keep = Vec::new();
+    let url = reach(&registry, slowed, options, &mut keep);
+    // config.json's `dl` names the address clients reach the registry at.
+    let files =
+        cargo_fixture::registry_files(work.path(), &url, &url, cargo_fixture::DlForm::CratesIo);
+    for (path, body) in files {
+        registry.insert(&path, cargo_fixture::resource(&path, body));
+    }
+    keep.push(Box::new(work));
+    let larder = Larder::start(&format!("[cargo]\nupstream = \"{url}/index/\"\n"));
+    let case = CaseBuilder::new("cargo", "cargo build", vec![registry]);
+    cargo_fixture::write_app(case.context.path(), None);
+    let image = format!("RUST_IMAGE={}", tool_images::rust_image(&Buildah::new()));
+    case.finish(
+        vec![format!("CARGO_LARDER_INDEX={url}/index/"), image.clone()],
+        larder,
+        vec![image],
+        Vec::new(),
+        keep,
+    )
+}
+
 /// What one build took.
 struct Build {
     /// The timed RUN step, from its STEP line to the next STEP or COMMIT line.
@@ -538,7 +614,9 @@ struct Options {
 fn options() -> Options {
     let mut options = Options {
         rounds: 7,
-        only: ["npm", "pip", "go", "apt"].map(String::from).to_vec(),
+        only: ["npm", "pip", "go", "apt", "maven", "cargo"]
+            .map(String::from)
+            .to_vec(),
         upstreams: ["fast", "slowed"].map(String::from).to_vec(),
         rtt_ms: 40.0,
         mbit: 100.0,
@@ -553,7 +631,7 @@ fn options() -> Options {
             "--bench" => {}
             "--quick" => options.rounds = 1,
             "--rounds" => options.rounds = value("a number").parse().expect("--rounds N"),
-            "--only" => options.only = list(value("npm,pip,go,apt")),
+            "--only" => options.only = list(value("npm,pip,go,apt,maven,cargo")),
             "--upstreams" => options.upstreams = list(value("fast,slowed")),
             "--rtt-ms" => options.rtt_ms = value("milliseconds").parse().expect("--rtt-ms"),
             "--mbit" => options.mbit = value("Mbit/s").parse().expect("--mbit"),
@@ -602,7 +680,9 @@ fn main() {
                 "pip" => pip_case(slowed, &options),
                 "go" => go_case(slowed, &options),
                 "apt" => apt_case(slowed, &options),
-                other => panic!("no example {other}: --only takes npm,pip,go,apt"),
+                "maven" => maven_case(slowed, &options),
+                "cargo" => cargo_case(slowed, &options),
+                other => panic!("no example {other}: --only takes npm,pip,go,apt,maven,cargo"),
             };
             // Fill the cache mount and larder (and read the base image into the page cache).
             for mode in [Mode::CacheMount, Mode::Larder] {

@@ -96,26 +96,45 @@ impl Access {
     }
 
     fn accepts(&self, header: &[u8]) -> bool {
-        let Ok(header) = std::str::from_utf8(header) else {
-            return false;
-        };
+        self.matching(header).is_some()
+    }
+
+    /// The name the served-log gives the token that `authorization` carries, if it is one of
+    /// ours: `token-` and the first 8 hex digits of its sha256, which tell tokens apart without
+    /// revealing them (`printf %s "$TOKEN" | sha256sum | cut -c1-8`).
+    pub fn token_name(&self, authorization: Option<&[u8]>) -> Option<String> {
+        use sha2::Digest as _;
+        let token = self.matching(authorization?)?;
+        let digest = sha2::Sha256::digest(token.as_bytes());
+        Some(format!("token-{}", &hex::encode(digest)[..8]))
+    }
+
+    /// The configured token the header carries.
+    fn matching(&self, header: &[u8]) -> Option<&str> {
+        let header = std::str::from_utf8(header).ok()?;
         let (scheme, value) = header.trim().split_once(' ').unwrap_or((header, ""));
         let value = value.trim();
-        let known = |candidate: &str| self.tokens.iter().any(|t| same(t, candidate));
+        let known = |candidate: &str| {
+            self.tokens
+                .iter()
+                .find(|t| same(t, candidate))
+                .map(String::as_str)
+        };
         if scheme.eq_ignore_ascii_case("bearer") {
             return known(value);
         }
         if scheme.eq_ignore_ascii_case("basic") {
-            let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(value) else {
-                return false;
-            };
-            let Ok(decoded) = String::from_utf8(decoded) else {
-                return false;
-            };
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(value)
+                .ok()?;
+            let decoded = String::from_utf8(decoded).ok()?;
             let password = decoded.split_once(':').map_or("", |(_, p)| p);
-            return known(&decoded) || (!password.is_empty() && known(password));
+            return known(&decoded).or_else(|| match password.is_empty() {
+                true => None,
+                false => known(password),
+            });
         }
-        false
+        None
     }
 
     /// The `[access]` section as `larder config` prints it, tokens masked.
@@ -252,6 +271,13 @@ mod tests {
             Err(Denied::Credentials)
         );
         assert!(!a.to_toml().contains("s3cret"));
+        let name = a.token_name(Some(basic("ci:s3cret").as_bytes())).unwrap();
+        assert_eq!(
+            a.token_name(Some(b"Bearer s3cret")).as_deref(),
+            Some(name.as_str())
+        );
+        assert!(name.starts_with("token-") && !name.contains("s3cret"));
+        assert_eq!(a.token_name(Some(b"Bearer nope")), None);
         assert!(!format!("{a:?}").contains("s3cret"));
     }
 

@@ -1,6 +1,6 @@
 //! Response bodies read from a file: a published blob, or the temp file of a fill in progress.
 
-use crate::fill::{FillState, Outcome};
+use crate::fill::{BodyHead, FillState, Outcome};
 use crate::store::integrity::{self, BlobCheck, Damage};
 use crate::store::BlobFile;
 use bytes::Bytes;
@@ -167,31 +167,38 @@ pub fn file_range(file: Arc<std::fs::File>, start: u64, end: u64, served: Counte
 /// The final byte of the whole object is released only once the fill is verified: a failed,
 /// short or mismatching fill ends the stream with an error, which aborts the client connection.
 pub fn following(
-    file: Arc<std::fs::File>,
+    head: Arc<BodyHead>,
     rx: watch::Receiver<FillState>,
     start: u64,
     end: Option<u64>,
     served: Counter,
 ) -> ByteStream {
     stream::try_unfold((start, rx), move |(pos, mut rx)| {
-        let file = file.clone();
+        let head = head.clone();
         let served = served.clone();
         async move {
             loop {
-                let (written, finished) = match &*rx.borrow_and_update() {
+                let (written, on_disk, finished) = match &*rx.borrow_and_update() {
                     FillState::Body(progress) => match &progress.outcome {
-                        None => (progress.written.saturating_sub(1), false),
+                        None => (progress.written.saturating_sub(1), progress.on_disk, false),
                         Some(Outcome::Failed(err)) => {
                             return Err(io::Error::other(err.to_string()))
                         }
-                        Some(_) => (progress.written, true),
+                        Some(_) => (progress.written, progress.on_disk, true),
                     },
                     FillState::Failed(err) => return Err(io::Error::other(err.to_string())),
                     _ => return Err(io::Error::other("the fill ended without a body")),
                 };
                 let limit = end.map_or(written, |end| end.min(written));
                 if pos < limit {
-                    let chunk = read_at(file, pos, (limit - pos).min(CHUNK)).await?;
+                    let chunk = if pos < on_disk {
+                        let until = limit.min(on_disk);
+                        read_at(head.file.clone(), pos, (until - pos).min(CHUNK)).await?
+                    } else {
+                        head.spill
+                            .read(pos, limit.min(pos + CHUNK))
+                            .map_err(|behind| io::Error::other(behind.to_string()))?
+                    };
                     let next = pos + chunk.len() as u64;
                     served.inc_by(chunk.len() as u64);
                     return Ok(Some((chunk, (next, rx))));

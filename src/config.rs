@@ -90,6 +90,8 @@ pub struct Config {
     pub cache: crate::cache_config::CacheConfig,
     /// Supply-chain policy (`[policy]`): release age, allow and deny rules.
     pub policy: crate::policy_config::PolicyConfig,
+    /// The served-log's bound on disk (`[served]`).
+    pub served: crate::served_config::ServedSettings,
     pub ecosystems: Vec<EcosystemConfig>,
 }
 
@@ -247,6 +249,11 @@ impl Config {
             take_policy_section(&mut table)?,
             &names,
         )?;
+        let served = crate::served_config::ServedSettings::from_section(take_section(
+            &mut table,
+            "served",
+            crate::served_config::KEYS,
+        )?)?;
 
         let mut ecosystems = Vec::new();
         for factory in factories {
@@ -273,6 +280,7 @@ impl Config {
             access,
             cache,
             policy,
+            served,
             ecosystems,
         })
     }
@@ -353,6 +361,7 @@ impl Config {
         out.push_str(&self.access.to_toml());
         out.push_str(&self.cache.to_toml());
         out.push_str(&self.policy.to_toml());
+        out.push_str(&self.served.to_toml());
         for eco in &self.ecosystems {
             let s = &eco.section;
             out.push_str(&format!(
@@ -392,7 +401,7 @@ fn json_to_toml(value: &serde_json::Value) -> String {
 }
 
 fn section_names(factories: &[AdapterFactory]) -> Vec<&'static str> {
-    let mut names = vec!["storage", "access", "limits", "cache", "policy"];
+    let mut names = vec!["storage", "access", "limits", "cache", "served", "policy"];
     names.extend(factories.iter().map(|f| f.name));
     names
 }

@@ -42,6 +42,16 @@ pub fn base_url(url: Option<&str>, config: &Config) -> Result<Url> {
     Ok(url)
 }
 
+/// `base` with a build's prefix (`http://mirror:7878/b/ci-42/`): every client setting made from
+/// it tags that build's requests. (apt's proxy mode keeps only the host: apt sends proxy
+/// requests in absolute form, so a build id reaches larder only through its mirror URLs.)
+pub fn for_build(base: &Url, id: &crate::served::BuildId) -> Url {
+    let mut url = base.clone();
+    let path = format!("{}{}/", base.path().trim_end_matches('/'), id.prefix());
+    url.set_path(&path);
+    url
+}
+
 fn listen_url(listen: SocketAddr) -> Result<Url> {
     let ip = match listen.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -218,6 +228,27 @@ mod tests {
     /// What `larder env` prints with this binary's ecosystems.
     fn settings(base: &Url) -> Vec<EnvSetting> {
         super::settings(crate::adapters::all(), base)
+    }
+
+    #[test]
+    fn a_build_id_goes_before_every_mount_and_behind_a_proxy_path() {
+        let id = crate::served::BuildId::parse("ci-42").unwrap();
+        for (base, want) in [
+            ("http://mirror:7878", "http://mirror:7878/b/ci-42/npm/"),
+            (
+                "https://proxy.internal/larder",
+                "https://proxy.internal/larder/b/ci-42/npm/",
+            ),
+        ] {
+            let settings = settings(&for_build(&url(base), &id));
+            let npm = settings
+                .iter()
+                .find(|s| s.name == "NPM_CONFIG_REGISTRY")
+                .unwrap();
+            assert_eq!(npm.value, want);
+            let pip = settings.iter().find(|s| s.name == "PIP_INDEX_URL").unwrap();
+            assert!(pip.value.contains("/b/ci-42/pypi/simple/"), "{}", pip.value);
+        }
     }
 
     #[test]

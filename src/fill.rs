@@ -36,8 +36,11 @@ pub enum FillState {
 #[derive(Clone)]
 pub struct BodyProgress {
     pub head: Arc<BodyHead>,
-    /// Bytes written to the temp file so far (readable by positioned reads).
+    /// Bytes received so far.
     pub written: u64,
+    /// How many of them are in the temp file (readable by positioned reads): all of them,
+    /// unless the disk filled up half-way and the rest is in [`BodyHead::spill`].
+    pub on_disk: u64,
     /// Set once the last byte is in and checked.
     pub outcome: Option<Outcome>,
 }
@@ -47,6 +50,8 @@ pub struct BodyHead {
     pub file: Arc<std::fs::File>,
     pub content_length: Option<u64>,
     pub content_type: Option<String>,
+    /// The bytes past `on_disk`, once the temp file could not take more.
+    pub spill: crate::spill::Spill,
 }
 
 #[derive(Clone)]
@@ -158,10 +163,12 @@ mod tests {
             file: Arc::new(tempfile::tempfile().expect("temp file")),
             content_length: None,
             content_type: None,
+            spill: Default::default(),
         });
         tx.send_replace(FillState::Body(BodyProgress {
             head,
             written: 10,
+            on_disk: 10,
             outcome: None,
         }));
         tx.send_modify(FillState::abandon);

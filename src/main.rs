@@ -106,6 +106,29 @@ enum Command {
         url: Option<String>,
         #[arg(long, value_enum, default_value = "build-args")]
         format: env_command::Format,
+        /// Tag the build's requests with this id (`/b/ID/` before each path), so that
+        /// `larder served --build ID` lists what it downloaded.
+        #[arg(long, value_name = "ID")]
+        build_id: Option<String>,
+    },
+    /// Export the record of what was served (the served-log in the data dir) as an SBOM.
+    ///
+    /// Reads the log offline, safe while larder serves the same data dir. One component per
+    /// artifact, with how often it was served.
+    Served {
+        #[command(flatten)]
+        common: Common,
+        /// From this time on: a date (2026-12-01, midnight UTC) or 2026-12-01T08:00:00Z.
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Before this time.
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// Only what this build downloaded (`larder env --build-id`, or `X-Larder-Build`).
+        #[arg(long, value_name = "ID")]
+        build: Option<String>,
+        #[arg(long, value_enum, default_value = "cyclonedx")]
+        format: larder::served::export::Format,
     },
     /// Remove least recently used blobs until the store fits max_size, and whatever nothing can
     /// serve (safe while larder serves from the same store).
@@ -256,7 +279,24 @@ fn run() -> Result<()> {
             common,
             url,
             format,
-        } => print_env(&common, url.as_deref(), format),
+            build_id,
+        } => print_env(&common, url.as_deref(), format, build_id.as_deref()),
+        Command::Served {
+            common,
+            since,
+            until,
+            build,
+            format,
+        } => {
+            let config = load(&common, None, false)?;
+            let request = larder::served::command::Request {
+                since: since.as_deref(),
+                until: until.as_deref(),
+                build: build.as_deref(),
+                format,
+            };
+            larder::served::command::run(&config.data_dir, &request, &mut std::io::stdout().lock())
+        }
         Command::Gc {
             common,
             max_size,
@@ -321,9 +361,19 @@ fn run() -> Result<()> {
 }
 
 /// `larder env`: the clients' settings for larder's URL, and how a build container reaches it.
-fn print_env(common: &ConfigFile, url: Option<&str>, format: env_command::Format) -> Result<()> {
+fn print_env(
+    common: &ConfigFile,
+    url: Option<&str>,
+    format: env_command::Format,
+    build_id: Option<&str>,
+) -> Result<()> {
     let config = load(&common.common(), None, false)?;
-    let base = env_command::base_url(url, &config)?;
+    let mut base = env_command::base_url(url, &config)?;
+    if let Some(raw) = build_id {
+        let id = larder::served::BuildId::parse(raw)
+            .map_err(|why| anyhow::anyhow!("--build-id: {why}"))?;
+        base = env_command::for_build(&base, &id);
+    }
     let factories = config.ecosystems.iter().map(|e| e.factory);
     print!(
         "{}",

@@ -62,23 +62,25 @@ pub fn gc(root: &Path, max_size: Option<u64>, dry_run: bool, out: &mut dyn Write
     if dry_run {
         writeln!(
             out,
-            "gc --dry-run: would free {} in {} blobs and {pointers} pointers; {} blobs ({}) would remain ({limit}); nothing was changed",
+            "gc --dry-run: would free {} in {} blobs and {pointers} pointers; {} blobs ({}) would remain, the data dir taking {} on disk ({limit}); nothing was changed",
             human(plan.freed()),
             plan.victims.len(),
             plan.blob_count - plan.victims.len(),
             human(plan.total_after()),
+            human(plan.disk_after()),
         )?;
         return Ok(());
     }
     let removed = evict::apply(root, &plan)?;
     writeln!(
         out,
-        "gc: freed {} in {} blobs and {} pointers in {:.1} s; the blobs now take {} ({limit})",
+        "gc: freed {} in {} blobs and {} pointers in {:.1} s; the blobs now take {}, the data dir {} on disk ({limit})",
         human(removed.bytes),
         removed.blobs,
         removed.pointers,
         started.elapsed().as_secs_f64(),
         human(plan.total_before - removed.bytes),
+        human(scan::disk_usage(root)?),
     )?;
     Ok(())
 }

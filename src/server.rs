@@ -75,6 +75,14 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         }
         by_name.insert(mounted.name(), mounted);
     }
+    let served = crate::served::ServedLog::start(
+        &config.data_dir,
+        &config.served,
+        Arc::new(crate::served::Counters::new(
+            metrics.served_log.0.clone(),
+            metrics.served_log.1.clone(),
+        )),
+    )?;
     let client = UpstreamClient::new(config.limits.clone(), &upstreams)?;
     let engine = Arc::new(Engine::new(store, client, config.offline));
     let mounted: Vec<Arc<Mounted>> = by_name.values().cloned().collect();
@@ -93,6 +101,8 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         max_size_note: config.max_size_origin.note(),
         access: config.access.clone(),
         build_cache: Arc::new(crate::buildcache::BuildCache::new(config.cache.clone())),
+        served,
+        data_dir: config.data_dir.clone(),
     }))
 }
 
@@ -190,7 +200,10 @@ where
     let served = runtime.block_on(async {
         let running = start(config, signal()).await?;
         tracing::info!(data_dir = %config.data_dir.display(), offline = config.offline, "listening on http://{}", running.addr);
-        Ok::<_, anyhow::Error>(running.task.await)
+        let stopped = running.task.await;
+        // The downloads that finished last are still queued for the served-log.
+        running.app.served.flush(RUNTIME_STOP).await;
+        Ok::<_, anyhow::Error>(stopped)
     });
     // Whatever still runs (downloads past the grace period) is cancelled here; a blocking
     // write in progress gets RUNTIME_STOP to complete before the sweep below.

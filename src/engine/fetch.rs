@@ -1,7 +1,7 @@
 //! The task that drives one fill: request upstream, stream the body into a temp file while
 //! hashing it ([`super::sink`]), verify it, publish it.
 
-use super::sink::{rehash, storage_error, BodySink, Hashers};
+use super::sink::{rehash, storage_error, BodySink, Drained, Hashers};
 use super::{Engine, Mounted};
 use crate::fill::{BodyHead, BodyProgress, FillLeader, FillState, Outcome};
 use crate::store::{Pointer, TempBlob};
@@ -43,6 +43,8 @@ struct Streamed {
     temp: TempBlob,
     hashers: Hashers,
     written: u64,
+    /// The disk took only the first part; the clients got the rest from memory.
+    spilled: Option<std::io::Error>,
 }
 
 impl FillJob {
@@ -184,9 +186,10 @@ impl FillJob {
         }
     }
 
-    /// Streams the body into a temp file. Clients are told a body is coming only once its first
-    /// bytes are on disk: a store that cannot take them (a full disk) then fails the fill
-    /// before any client depends on it, and the engine passes the request through instead.
+    /// Streams the body into a temp file. A store that cannot create one (a full disk) fails
+    /// the fill before any client depends on it, and the engine passes the request through
+    /// instead; a temp file the disk stops taking half-way is followed by a window in memory
+    /// (`crate::spill`), so the fill's clients still get every byte, verified, only uncached.
     async fn stream(
         &self,
         upstream: UpstreamResponse,
@@ -202,8 +205,10 @@ impl FillJob {
                 file: Arc::new(read_handle),
                 content_length: head.content_length,
                 content_type: head.content_type.clone(),
+                spill: Default::default(),
             }),
             written: 0,
+            on_disk: 0,
             outcome: None,
         };
         let streaming_algorithm = match check {
@@ -223,7 +228,11 @@ impl FillJob {
         let drained = sink
             .drain(upstream, tx, announce, head.content_length, idle, &host)
             .await;
-        let (hashers, written) = match drained {
+        let Drained {
+            hashers,
+            written,
+            spilled,
+        } = match drained {
             Ok(done) => done,
             Err(err) => {
                 engine.store.discard(temp.path).await;
@@ -242,6 +251,7 @@ impl FillJob {
             temp,
             hashers,
             written,
+            spilled,
         })
     }
 
@@ -259,6 +269,7 @@ impl FillJob {
             temp,
             hashers,
             written,
+            spilled,
         } = streamed;
         let (sha256, streamed_digest) = hashers.finish();
         for declared in self_declared {
@@ -303,6 +314,11 @@ impl FillJob {
             }
         }
         let sha256 = hex::encode(sha256);
+        if let Some(err) = spilled {
+            engine.storage.note_failure(&err);
+            engine.store.discard(temp.path).await;
+            return Ok(Outcome::PassedThrough { sha256 });
+        }
         let pointer = Pointer {
             content_type: head.content_type,
             etag: head.etag,
@@ -321,7 +337,7 @@ impl FillJob {
         expected: &Digest,
         temp: &TempBlob,
         sha256: [u8; 32],
-        streamed: Option<(Algorithm, Vec<u8>)>,
+        streamed: Vec<(Algorithm, Vec<u8>)>,
     ) -> Result<(), UpstreamError> {
         let actual = self
             .digest_of(expected.algorithm, temp, sha256, &streamed)
@@ -358,14 +374,14 @@ impl FillJob {
         algorithm: Algorithm,
         temp: &TempBlob,
         sha256: [u8; 32],
-        streamed: &Option<(Algorithm, Vec<u8>)>,
+        streamed: &[(Algorithm, Vec<u8>)],
     ) -> Result<Vec<u8>, UpstreamError> {
-        match (algorithm, streamed) {
-            (Algorithm::Sha256, _) => Ok(sha256.to_vec()),
-            (algorithm, Some((streamed_algorithm, bytes))) if algorithm == *streamed_algorithm => {
-                Ok(bytes.clone())
-            }
-            (algorithm, _) => rehash(&temp.path, algorithm).await.map_err(storage_error),
+        if algorithm == Algorithm::Sha256 {
+            return Ok(sha256.to_vec());
+        }
+        match streamed.iter().find(|(streamed, _)| *streamed == algorithm) {
+            Some((_, bytes)) => Ok(bytes.clone()),
+            None => rehash(&temp.path, algorithm).await.map_err(storage_error),
         }
     }
 

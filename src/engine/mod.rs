@@ -14,6 +14,7 @@ use larder_adapter::{Freshness, Object, Verify};
 use std::sync::Arc;
 use tokio::sync::watch;
 
+mod checked;
 mod clock;
 mod expiry;
 mod fetch;
@@ -117,6 +118,16 @@ impl Engine {
         object: &Object,
         force: bool,
     ) -> Found {
+        self.obtain_counted(eco, object, force).await.0
+    }
+
+    /// [`Engine::obtain`], saying also how the lookup was counted (for the served-log).
+    pub async fn obtain_counted(
+        self: &Arc<Self>,
+        eco: &Arc<Mounted>,
+        object: &Object,
+        force: bool,
+    ) -> (Found, Lookup) {
         let mut lookup = Lookup::Miss;
         let mut found = self.find(eco, object, force, &mut lookup).await;
         eco.metrics.lookup(lookup);
@@ -134,7 +145,7 @@ impl Engine {
                 *expired = expiry::expired_copy(eco, object, blob).await;
             }
         }
-        found
+        (found, lookup)
     }
 
     /// [`Engine::obtain`] without counting (for the engine's own lookups of indexes); says in
@@ -217,7 +228,7 @@ impl Engine {
     /// While the store refuses writes: straight from upstream, or the cached copy if upstream
     /// fails too.
     async fn direct_or_stale(
-        &self,
+        self: &Arc<Self>,
         eco: &Arc<Mounted>,
         object: &Object,
         cached: Option<Cached>,
@@ -230,11 +241,41 @@ impl Engine {
         }
     }
 
-    async fn direct(&self, eco: &Mounted, object: &Object) -> Found {
+    async fn direct(self: &Arc<Self>, eco: &Arc<Mounted>, object: &Object) -> Found {
         match crate::direct::fetch(&self.client, eco, object).await {
-            Direct::Body(body) => Found::Direct(body),
+            Direct::Body(DirectBody {
+                content_type,
+                content_length,
+                body,
+            }) => Found::Direct(DirectBody {
+                content_type,
+                content_length,
+                body: checked::checked(body, self.expected_digest(eco, object), object.key.clone()),
+            }),
             Direct::Missing { status } => Found::Missing { status },
             Direct::Failed(err) => Found::Failed(Arc::new(err)),
+        }
+    }
+
+    /// The digest an object's bytes must match, as a fill would check them (a lookup of a
+    /// listed digest runs while the body streams).
+    fn expected_digest(
+        self: &Arc<Self>,
+        eco: &Arc<Mounted>,
+        object: &Object,
+    ) -> futures_util::future::BoxFuture<'static, Option<larder_adapter::Digest>> {
+        use futures_util::FutureExt;
+        match &object.verify {
+            Verify::None => futures_util::future::ready(None).boxed(),
+            Verify::Digest(digest) => futures_util::future::ready(Some(digest.clone())).boxed(),
+            Verify::Listed(index) => {
+                let (engine, eco) = (self.clone(), eco.clone());
+                let (index, artifact) = ((**index).clone(), object.clone());
+                let lookup = tokio::spawn(async move {
+                    engine.listed_digest(&eco, &index, &artifact, false).await
+                });
+                async move { lookup.await.ok().flatten() }.boxed()
+            }
         }
     }
 

@@ -43,7 +43,7 @@ pub enum Phase {
     /// upstream is down (the revalidation is then the probe), or the copy is within the
     /// stale-while-revalidate bound.
     ServeStale { why: Stale, revalidate: bool },
-    /// Offline, and nothing is cached: 503.
+    /// Offline, and nothing is cached: 424 (`UpstreamError::client_status`).
     Unavailable,
     /// Stream from upstream uncached; the cached copy, if any, stands in when upstream fails.
     Bypass,

@@ -143,7 +143,7 @@ impl Engine {
 
     /// Without a copy, the client gets the body as soon as it starts arriving.
     async fn settle_fill(
-        &self,
+        self: &Arc<Self>,
         eco: &Arc<Mounted>,
         object: &Object,
         mut rx: watch::Receiver<FillState>,
@@ -160,7 +160,7 @@ impl Engine {
                     detail: "the cached copy vanished".into(),
                 })),
             },
-            // The store refused the fill's first write: this client passes through.
+            // The store could not even create the fill's temp file: this client passes through.
             FillState::Failed(err) if matches!(*err, UpstreamError::Storage { .. }) => {
                 self.direct(eco, object).await
             }

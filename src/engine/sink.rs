@@ -18,6 +18,48 @@ pub struct BodySink {
     pub metrics: Arc<crate::metrics::EcoMetrics>,
 }
 
+/// A body that came in whole.
+pub struct Drained {
+    pub hashers: Hashers,
+    pub written: u64,
+    /// Why the temp file holds only the first part (the disk filled up): the bytes were
+    /// streamed to the fill's clients from memory, and cannot be stored.
+    pub spilled: Option<io::Error>,
+}
+
+/// The bytes a batch wrote to the temp file, and the error that stopped it, if one did.
+struct Written {
+    file: std::fs::File,
+    hashers: Hashers,
+    bytes: u64,
+    failed: Option<(usize, io::Error)>,
+}
+
+impl Written {
+    /// Writes and hashes `pieces` in order, until one fails to write.
+    fn batch(mut file: std::fs::File, mut hashers: Hashers, pieces: &[bytes::Bytes]) -> Written {
+        let mut bytes = 0u64;
+        for (index, piece) in pieces.iter().enumerate() {
+            if let Err(err) = file.write_all(piece) {
+                return Written {
+                    file,
+                    hashers,
+                    bytes,
+                    failed: Some((index, err)),
+                };
+            }
+            hashers.update(piece);
+            bytes += piece.len() as u64;
+        }
+        Written {
+            file,
+            hashers,
+            bytes,
+            failed: None,
+        }
+    }
+}
+
 impl BodySink {
     pub async fn drain(
         mut self,
@@ -27,13 +69,15 @@ impl BodySink {
         content_length: Option<u64>,
         idle_timeout: std::time::Duration,
         host: &str,
-    ) -> Result<(Hashers, u64), UpstreamError> {
+    ) -> Result<Drained, UpstreamError> {
         // Whatever has arrived is written in one blocking call: fewer thread hops per MB.
         // This host's connection slot is held until the body is in, then given back.
         let UpstreamResponse { response, permit } = upstream;
         let _permit = permit;
         let mut chunks = response.bytes_stream().ready_chunks(64);
+        let head = announce.head.clone();
         let mut announce = Some(announce);
+        let mut spilled: Option<io::Error> = None;
         loop {
             let batch = match tokio::time::timeout(idle_timeout, chunks.next()).await {
                 Err(_) => {
@@ -46,7 +90,11 @@ impl BodySink {
                     if let Some(progress) = announce.take() {
                         tx.send_replace(FillState::Body(progress));
                     }
-                    return Ok((self.hashers, self.written));
+                    return Ok(Drained {
+                        hashers: self.hashers,
+                        written: self.written,
+                        spilled,
+                    });
                 }
                 Ok(Some(batch)) => batch,
             };
@@ -57,24 +105,59 @@ impl BodySink {
                     detail: crate::upstream::error_chain(&err),
                 })?);
             }
-            let (mut file, mut hashers) = (self.file, self.hashers);
-            let (file, hashers, n) = tokio::task::spawn_blocking(move || {
-                let mut n = 0u64;
-                for piece in &pieces {
-                    file.write_all(piece)?;
-                    hashers.update(piece);
-                    n += piece.len() as u64;
+            let n: u64 = pieces.iter().map(|piece| piece.len() as u64).sum();
+            if spilled.is_some() {
+                for piece in pieces {
+                    self.hashers.update(&piece);
+                    head.spill.push(piece);
                 }
-                Ok::<_, io::Error>((file, hashers, n))
-            })
-            .await
-            .map_err(|err| storage_error(io::Error::other(err)))?
-            .map_err(storage_error)?;
-            self.file = file;
-            self.hashers = hashers;
+            } else {
+                let (file, hashers) = (self.file, self.hashers);
+                let (written, pieces) = tokio::task::spawn_blocking(move || {
+                    let written = Written::batch(file, hashers, &pieces);
+                    (written, pieces)
+                })
+                .await
+                .map_err(|err| storage_error(io::Error::other(err)))?;
+                self.file = written.file;
+                self.hashers = written.hashers;
+                if let Some((failed_at, err)) = written.failed {
+                    // The disk took only the first part: the rest goes to the clients from
+                    // memory. Digests the verification may still ask for must then be taken
+                    // now, while the file holds every byte before the window.
+                    let on_disk = self.written + written.bytes;
+                    let file = self.file.try_clone().map_err(storage_error)?;
+                    let hashers = std::mem::replace(&mut self.hashers, Hashers::new(None));
+                    self.hashers = tokio::task::spawn_blocking(move || {
+                        hashers.covering_every_algorithm(&file, on_disk)
+                    })
+                    .await
+                    .map_err(|err| storage_error(io::Error::other(err)))?
+                    .map_err(storage_error)?;
+                    head.spill.begin(on_disk);
+                    for piece in pieces.into_iter().skip(failed_at) {
+                        self.hashers.update(&piece);
+                        head.spill.push(piece);
+                    }
+                    tracing::warn!(error = %err, bytes_on_disk = on_disk, "the disk could not take this download; its clients get the rest from memory, uncached");
+                    tx.send_modify(|state| {
+                        if let FillState::Body(progress) = state {
+                            progress.on_disk = on_disk;
+                        }
+                    });
+                    if let Some(progress) = announce.as_mut() {
+                        progress.on_disk = on_disk;
+                    }
+                    spilled = Some(err);
+                }
+            }
             self.written += n;
             self.metrics.fetched(n);
             let written = self.written;
+            let on_disk = match spilled {
+                Some(_) => None,
+                None => Some(written),
+            };
             if let Some(announced) = content_length.filter(|&announced| written > announced) {
                 return Err(UpstreamError::Short {
                     host: host.into(),
@@ -86,12 +169,16 @@ impl BodySink {
                 Some(progress) => {
                     tx.send_replace(FillState::Body(BodyProgress {
                         written,
+                        on_disk: on_disk.unwrap_or(progress.on_disk),
                         ..progress
                     }));
                 }
                 None => tx.send_modify(|state| {
                     if let FillState::Body(progress) = state {
                         progress.written = written;
+                        if let Some(on_disk) = on_disk {
+                            progress.on_disk = on_disk;
+                        }
                     }
                 }),
             }
@@ -102,26 +189,70 @@ impl BodySink {
 /// sha256 always (the store's address), plus the declared digest's algorithm when known upfront.
 pub struct Hashers {
     sha256: sha2::Sha256,
-    extra: Option<(Algorithm, Box<dyn DynDigest + Send>)>,
+    extra: Vec<(Algorithm, Box<dyn DynDigest + Send>)>,
 }
 
 impl Hashers {
     pub fn new(extra: Option<Algorithm>) -> Self {
         Hashers {
             sha256: sha2::Sha256::new(),
-            extra: extra.map(|a| (a, hasher_for(a))),
+            extra: extra.into_iter().map(|a| (a, hasher_for(a))).collect(),
         }
     }
 
-    fn update(&mut self, bytes: &[u8]) {
+    /// Every algorithm an ecosystem declares digests in, for a body whose digest is not known
+    /// until it has streamed.
+    pub fn every() -> Self {
+        Hashers {
+            sha256: sha2::Sha256::new(),
+            extra: [Algorithm::Sha1, Algorithm::Sha512]
+                .into_iter()
+                .map(|a| (a, hasher_for(a)))
+                .collect(),
+        }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
         sha2::Digest::update(&mut self.sha256, bytes);
-        if let Some((_, hasher)) = &mut self.extra {
+        for (_, hasher) in &mut self.extra {
             hasher.update(bytes);
         }
     }
 
-    pub fn finish(self) -> ([u8; 32], Option<(Algorithm, Vec<u8>)>) {
-        let extra = self.extra.map(|(a, h)| (a, h.finalize().to_vec()));
+    /// Adds a hasher for every algorithm not hashed yet, fed the first `len` bytes of `file`
+    /// (what has been hashed so far): for a body that will not be whole on disk to rehash.
+    fn covering_every_algorithm(mut self, file: &std::fs::File, len: u64) -> io::Result<Self> {
+        use std::os::unix::fs::FileExt;
+        for algorithm in [Algorithm::Sha1, Algorithm::Sha512] {
+            if self.extra.iter().any(|(a, _)| *a == algorithm) {
+                continue;
+            }
+            let mut hasher = hasher_for(algorithm);
+            let mut buf = vec![0; 256 * 1024];
+            let mut pos = 0u64;
+            while pos < len {
+                let want = buf.len().min((len - pos) as usize);
+                let n = file.read_at(&mut buf[..want], pos)?;
+                if n == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the temp file is shorter than what was written to it",
+                    ));
+                }
+                hasher.update(&buf[..n]);
+                pos += n as u64;
+            }
+            self.extra.push((algorithm, hasher));
+        }
+        Ok(self)
+    }
+
+    pub fn finish(self) -> ([u8; 32], Vec<(Algorithm, Vec<u8>)>) {
+        let extra = self
+            .extra
+            .into_iter()
+            .map(|(a, h)| (a, h.finalize().to_vec()))
+            .collect();
         (sha2::Digest::finalize(self.sha256).into(), extra)
     }
 }

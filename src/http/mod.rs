@@ -3,9 +3,11 @@
 //! route, and hands cacheable objects to the engine.
 
 mod access;
+mod build;
 mod cache;
 mod forward;
 mod public_base;
+mod served;
 mod target;
 
 use crate::engine::{Engine, Mounted};
@@ -44,6 +46,10 @@ pub struct App {
     pub build_cache: Arc<crate::buildcache::BuildCache>,
     /// `[policy]`: release age and deny rules, applied in `fetch`.
     pub policy: Arc<crate::policy::Policy>,
+    /// The record of every artifact served (`src/served/`).
+    pub served: crate::served::ServedLog,
+    /// Where the served-log's files are, for `/-/served`.
+    pub data_dir: std::path::PathBuf,
 }
 
 pub fn router(app: Arc<App>) -> axum::Router {
@@ -131,8 +137,11 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
         ));
     }
     target::host_from_authority(&mut request);
-    let uri = request.uri().clone();
     let proxy_authority = target::proxy_authority(&request).cloned();
+    if let Err(invalid) = build::tag(&mut request, proxy_authority.is_some()) {
+        return into_axum(*invalid);
+    }
+    let uri = request.uri().clone();
     if proxy_authority.is_none() && uri.path() == "/-/health" {
         return into_axum(health(&app));
     }
@@ -174,7 +183,10 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
             );
             respond::build(reply.status, headers, Body::Full(reply.body))
         }
-        Route::Redirect { location } => redirect(&eco, &location, uri.query()),
+        Route::Redirect { location } => {
+            let prefix = build::BuildTag::mount_prefix(parts.extensions.get());
+            redirect(&eco, &prefix, &location, uri.query())
+        }
         Route::Forward(forward) => forward::forward(&app.engine, &eco, &forward, parts, body).await,
         Route::Fetch(_) if !client_request.is_read() => respond::text(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -214,6 +226,7 @@ async fn mount_for(
     match path {
         "/-/metrics" => return Err(metrics(app).await),
         "/-/bin/larder" => return Err(cache::own_binary().await),
+        "/-/served" => return Err(served::export(app, uri.query()).await),
         _ => {}
     }
     let rest = path.trim_start_matches('/');
@@ -231,8 +244,9 @@ async fn mount_for(
     }
 }
 
-fn redirect(eco: &Mounted, location: &str, query: Option<&str>) -> respond::Response {
-    let mut target = format!("/{}{}", eco.name(), location);
+/// A redirect within the adapter's mount; `prefix` is the build's (`b/<id>/`) or empty.
+fn redirect(eco: &Mounted, prefix: &str, location: &str, query: Option<&str>) -> respond::Response {
+    let mut target = format!("/{prefix}{}{}", eco.name(), location);
     if let Some(query) = query {
         target = format!("{target}?{query}");
     }
@@ -262,7 +276,17 @@ async fn fetch(
         range: header(header::RANGE),
         if_range: header(header::IF_RANGE),
         if_none_match: header(header::IF_NONE_MATCH),
-        public_base: public_base::for_request(app, &parts.headers, eco.name()),
+        // A build's prefix stays in rewritten links, so the artifacts a document names are
+        // fetched as that build's too.
+        public_base: public_base::for_request(
+            app,
+            &parts.headers,
+            &format!(
+                "{}{}",
+                build::BuildTag::mount_prefix(parts.extensions.get()),
+                eco.name()
+            ),
+        ),
     };
     // `no-cache` (npm's retry after a version miss) revalidates now; `max-age=0` (pip, on
     // every request) does not, or the TTL would mean nothing.
@@ -273,11 +297,18 @@ async fn fetch(
     {
         return refused;
     }
-    let found = app.engine.obtain(eco, object, force).await;
-    match crate::policy::screen::screen(&app.policy, &app.engine, eco, object, found, &want).await {
-        crate::policy::screen::Screened::Pass(found) => respond::respond(eco, object, found, &want),
-        crate::policy::screen::Screened::Answer(response) => response,
-    }
+    let (found, lookup) = app.engine.obtain_counted(eco, object, force).await;
+    let pending = served::pending(app, eco, object, parts, &found, lookup);
+    let response =
+        match crate::policy::screen::screen(&app.policy, &app.engine, eco, object, found, &want)
+            .await
+        {
+            crate::policy::screen::Screened::Pass(found) => {
+                respond::respond(eco, object, found, &want)
+            }
+            crate::policy::screen::Screened::Answer(response) => response,
+        };
+    served::record(response, pending)
 }
 
 /// `/-/health`: always 200 while larder serves, so a load balancer keeps a replica whose
@@ -417,6 +448,10 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
             &app.policy,
             crate::policy::download::now_seconds(&app.engine),
         ),
+        served: app.served.enabled().then(|| crate::status::served::Line {
+            today: app.served.counters().today(),
+            dropped: app.served.counters().dropped.get(),
+        }),
     };
     let mut headers = http::HeaderMap::new();
     headers.insert(
@@ -443,7 +478,12 @@ async fn store_usage(app: &App) -> Option<crate::store::Usage> {
 
 fn into_axum(response: respond::Response) -> Response {
     let (mut parts, body) = response.into_parts();
-    // pip prints only the status line of a refusal: say why there too (HTTP/1 only).
+    if let Some(respond::ReasonPhrase(reason)) = parts.extensions.remove() {
+        parts
+            .extensions
+            .insert(hyper::ext::ReasonPhrase::from_static(reason.as_bytes()));
+    }
+    // pip and uv print only the status line of a policy refusal: say why there too.
     if let Some(respond::Reason(reason)) = parts.extensions.remove::<respond::Reason>() {
         if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(reason) {
             parts.extensions.insert(phrase);

@@ -259,6 +259,8 @@ pub struct Metrics {
     store_blobs: Gauge,
     /// Requests whose handler panicked (answered 500; a bug to report).
     pub handler_panics: Counter,
+    /// The served-log's records written, and dropped (queue full, or a failed write).
+    pub served_log: (Counter, Counter),
     /// 1 for each upstream host whose breaker is open, 0 once it answers again.
     upstream_down: Family<HostLabel, Gauge>,
     /// Hosts ever marked down, so that their gauge goes back to 0.
@@ -293,6 +295,17 @@ impl Metrics {
             "Requests whose handler panicked and were answered 500 (a bug: please report it)",
             handler_panics.clone(),
         );
+        let served_log = (Counter::default(), Counter::default());
+        registry.register(
+            "served_log_records",
+            "Records written to the served-log (one per artifact served whole)",
+            served_log.0.clone(),
+        );
+        registry.register(
+            "served_log_dropped",
+            "Served-log records dropped because the writer fell behind or a write failed",
+            served_log.1.clone(),
+        );
         registry.register(
             "upstream_down",
             "1 while an upstream host is marked down (cached copies are served without asking it)",
@@ -304,6 +317,7 @@ impl Metrics {
             store_bytes,
             store_blobs,
             handler_panics,
+            served_log,
             upstream_down,
             hosts_seen_down: Mutex::default(),
             scrape: Mutex::new(()),

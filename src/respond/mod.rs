@@ -37,6 +37,11 @@ pub struct Want {
     pub public_base: String,
 }
 
+/// A reason phrase for the status line instead of the status's standard one (HTTP/1.1 only:
+/// HTTP/2 has none).
+#[derive(Clone, Copy, Debug)]
+pub struct ReasonPhrase(pub &'static str);
+
 const X_CACHE: HeaderName = HeaderName::from_static("x-larder-cache");
 /// On a copy served unconfirmed past the validity its upstream declared: when that was.
 const X_EXPIRED: HeaderName = HeaderName::from_static("x-larder-expired");
@@ -45,7 +50,13 @@ const X_POLICY: HeaderName = HeaderName::from_static("x-larder-policy");
 
 pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Response {
     match found {
-        Found::Failed(err) => text(err.client_status(), format!("{err}\n")),
+        Found::Failed(err) => {
+            let mut response = text(err.client_status(), format!("{err}\n"));
+            if let Some(reason) = err.reason_phrase() {
+                response.extensions_mut().insert(ReasonPhrase(reason));
+            }
+            response
+        }
         Found::Missing { status } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::NOT_FOUND);
             text(
@@ -189,7 +200,7 @@ fn filling(
         let body = match want.head {
             true => Body::Empty,
             false => {
-                let whole = body::following(head.file.clone(), rx, 0, None, from_upstream);
+                let whole = body::following(head.clone(), rx, 0, None, from_upstream);
                 match rewriter {
                     Some(rewriter) => Body::Stream(body::rewritten(whole, rewriter)),
                     None => Body::Stream(whole),
@@ -199,7 +210,7 @@ fn filling(
         return build(StatusCode::OK, headers, body);
     };
     ranged(headers, len, want, None, |start, end| {
-        body::following(head.file.clone(), rx, start, Some(end), from_upstream)
+        body::following(head.clone(), rx, start, Some(end), from_upstream)
     })
 }
 

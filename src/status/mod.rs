@@ -6,6 +6,7 @@
 pub mod buildcache;
 pub mod clients;
 pub mod policy;
+pub mod served;
 
 use crate::metrics::history::{History, Point, INTERVALS};
 use crate::metrics::EcoSnapshot;
@@ -35,6 +36,8 @@ pub struct Page<'a> {
     pub build_cache: Vec<(&'static str, crate::buildcache::metrics::ToolSnapshot)>,
     /// `[policy]`: the rules in force and today's refusals, as HTML (`policy::section`).
     pub policy: String,
+    /// The served-log's line (`None`: it is off).
+    pub served: Option<served::Line>,
 }
 
 pub struct Ecosystem {
@@ -138,6 +141,7 @@ fn header(html: &mut String, page: &Page) {
             "<p id=\"store\" class=\"bad\">Store: could not be measured (see the log)</p>",
         ),
     }
+    served::line(html, page.base, page.served);
     html.push_str("</header>");
 }
 
@@ -403,6 +407,7 @@ mod tests {
             offline: false,
             upstreams_down: Vec::new(),
             in_flight: 0,
+            served: None,
             build_cache: vec![(
                 "ccache",
                 crate::buildcache::metrics::ToolSnapshot {
@@ -473,6 +478,7 @@ mod tests {
             policy: String::new(),
             offline: false,
             in_flight: 0,
+            served: None,
         });
         assert!(
             page.contains(

@@ -29,7 +29,9 @@ use std::path::{Path, PathBuf};
 
 /// What to keep.
 pub struct Policy {
-    /// Bring the blobs' total size down to this (`None`: remove only what nothing can serve).
+    /// Bring what the data directory takes on disk (`du`: blobs, pointer records, temp files
+    /// of fills in flight, everything) down to this, by removing blobs (`None`: remove only
+    /// what nothing can serve).
     pub target: Option<u64>,
     pub now_ms: u64,
     /// A blob younger than this is never counted as unreferenced.
@@ -61,6 +63,10 @@ pub struct Plan {
     pub dangling: Vec<(PathBuf, String)>,
     /// The blobs' total size when the plan was made.
     pub total_before: u64,
+    /// What the data directory took on disk when the plan was made, and how much of that was
+    /// not blobs (pointer records, temp files, directories).
+    pub disk_before: u64,
+    pub overhead: u64,
     pub blob_count: usize,
     /// Blobs left alone because they are open (a later pass sees them again).
     pub kept_in_use: usize,
@@ -73,6 +79,12 @@ impl Plan {
 
     pub fn total_after(&self) -> u64 {
         self.total_before - self.freed()
+    }
+
+    /// What the data directory takes on disk once the plan is applied.
+    pub fn disk_after(&self) -> u64 {
+        let freed: u64 = self.victims.iter().map(|v| v.blob.on_disk).sum();
+        self.disk_before.saturating_sub(freed)
     }
 }
 
@@ -109,6 +121,11 @@ pub fn plan(root: &Path, policy: &Policy) -> io::Result<Plan> {
     }
 
     let total_before: u64 = blobs.iter().map(|b| b.size).sum();
+    let blobs_on_disk: u64 = blobs.iter().map(|b| b.on_disk).sum();
+    let disk_before = scan::disk_usage(root)?.max(blobs_on_disk);
+    let overhead = disk_before - blobs_on_disk;
+    // The target is for the whole directory: the blobs get what the rest leaves.
+    let blob_target = policy.target.map(|target| target.saturating_sub(overhead));
     let blob_count = blobs.len();
     let mut ranked: Vec<(bool, BlobEntry)> = blobs
         .drain(..)
@@ -128,17 +145,17 @@ pub fn plan(root: &Path, policy: &Policy) -> io::Result<Plan> {
         .into_iter()
         .partition(|(_, blob)| policy.in_use.contains(&blob.sha256));
     let kept_in_use = open.len();
-    let mut total = total_before - open.iter().map(|(_, b)| b.size).sum::<u64>();
+    let mut total = blobs_on_disk - open.iter().map(|(_, b)| b.on_disk).sum::<u64>();
     let mut victims = Vec::new();
     for (unreferenced, blob) in ranked {
         let reason = if unreferenced {
             Reason::Unreferenced
-        } else if policy.target.is_some_and(|target| total > target) {
+        } else if blob_target.is_some_and(|target| total > target) {
             Reason::LeastRecentlyUsed
         } else {
             break;
         };
-        total -= blob.size;
+        total -= blob.on_disk;
         let pointers = referrers.remove(&blob.sha256).unwrap_or_default();
         victims.push(Victim {
             blob,
@@ -150,6 +167,8 @@ pub fn plan(root: &Path, policy: &Policy) -> io::Result<Plan> {
         victims,
         dangling,
         total_before,
+        disk_before,
+        overhead,
         blob_count,
         kept_in_use,
     })
@@ -269,6 +288,11 @@ mod tests {
         sha
     }
 
+    /// What a blob takes on disk.
+    fn blob_blocks(root: &Path, sha: &str) -> u64 {
+        scan::on_disk(&fs::metadata(scan::blob_path(root, sha).unwrap()).unwrap())
+    }
+
     fn policy(target: Option<u64>) -> Policy {
         Policy {
             target,
@@ -285,7 +309,10 @@ mod tests {
         let old = put(&store, Some("t/old"), &[1; 100], Duration::from_secs(300));
         let mid = put(&store, Some("t/mid"), &[2; 100], Duration::from_secs(200));
         let new = put(&store, Some("t/new"), &[3; 100], Duration::from_secs(100));
-        let plan = plan(dir.path(), &policy(Some(150))).unwrap();
+        // The target is for the whole directory on disk: room for all but two blobs' blocks.
+        let blocks = blob_blocks(dir.path(), &old);
+        let du = scan::disk_usage(dir.path()).unwrap();
+        let plan = plan(dir.path(), &policy(Some(du - 2 * blocks))).unwrap();
         let chosen: Vec<_> = plan.victims.iter().map(|v| v.blob.sha256.clone()).collect();
         assert_eq!(chosen, [old.clone(), mid.clone()]);
         assert_eq!(plan.total_after(), 100);
@@ -339,11 +366,13 @@ mod tests {
         assert_eq!(plan.kept_in_use, 1);
         // The open blob alone is over the target and the oldest: it waits, and the newer one is
         // not evicted in its place.
+        let du = scan::disk_usage(dir.path()).unwrap();
+        let target = du - blob_blocks(dir.path(), &open);
         let plan = super::plan(
             dir.path(),
             &Policy {
                 in_use: open_blobs(),
-                ..policy(Some(200))
+                ..policy(Some(target))
             },
         )
         .unwrap();

@@ -8,15 +8,17 @@
 //! offline, and nothing else changes it (blobs are written once). Access times are not used:
 //! `noatime`/`relatime` mounts keep them coarse, and `larder verify` reads every blob.
 //!
-//! With `max_size` the same thread keeps the blobs' total under it. The total is counted once at
-//! start (a walk of `blobs/`) and kept up to date as fills publish; when it passes `max_size`, a
-//! pass flushes the use record, plans ([`super::evict`]) down to 90 % of `max_size` (so that
-//! passes are not back to back) and removes. Requests are served meanwhile: the pass runs on its
-//! own thread and takes no lock a request needs. A blob this process has open (a response
-//! streaming it, or clients of the fill that wrote it) is never chosen, and counts on top of
-//! `max_size` until it is closed (then a pass every [`RETRY_INTERVAL`] takes it in its turn); a fill in progress lives
-//! in `tmp/`, which eviction never touches. Fills count once published: the disk may hold
-//! `max_size` plus the fills in flight.
+//! With `max_size` the same thread keeps what the data directory takes on disk under it, as `du`
+//! counts it: blobs, pointer records, temp files of fills in flight, directories. The blobs'
+//! total is counted once at start (a walk of `blobs/`) and kept up to date as fills publish;
+//! when it, plus what the rest took at the last pass, passes `max_size`, a pass flushes the use
+//! record, measures the directory, plans ([`super::evict`]) down to 90 % of `max_size` (so that
+//! passes are not back to back) and removes. The thread also looks every [`FLUSH_INTERVAL`],
+//! so the bound may be passed by what fills write between two looks. Requests are served
+//! meanwhile: the pass runs on its own thread and takes no lock a request needs. A blob this
+//! process has open (a response streaming it, or clients of the fill that wrote it) is never
+//! chosen, and counts on top of `max_size` until it is closed (then a pass every
+//! [`RETRY_INTERVAL`] takes it in its turn).
 
 use super::evict::{self, Policy};
 use super::integrity::Stamp;
@@ -49,6 +51,9 @@ struct Shared {
     max_size: Option<u64>,
     /// The blobs' total size as far as this process knows.
     used: AtomicU64,
+    /// What the data directory holds besides blobs (pointer records, temp files of fills in
+    /// flight, directories), as the last pass measured it: `max_size` bounds both together.
+    overhead: AtomicU64,
     /// Set once the start-up walk has counted `used`.
     counted: AtomicBool,
     /// Blobs opened since the last flush, with when.
@@ -63,6 +68,7 @@ impl LruStore {
             integrity: inner.integrity().clone(),
             max_size,
             used: AtomicU64::new(0),
+            overhead: AtomicU64::new(0),
             counted: AtomicBool::new(false),
             touched: Mutex::default(),
         });
@@ -123,7 +129,13 @@ impl Store for LruStore {
         self.inner.publish(temp, sha256)?;
         let used = self.shared.used.fetch_add(size, Ordering::Relaxed) + size;
         let counted = self.shared.counted.load(Ordering::Relaxed);
-        if counted && self.shared.max_size.is_some_and(|max| used > max) {
+        let overhead = self.shared.overhead.load(Ordering::Relaxed);
+        if counted
+            && self
+                .shared
+                .max_size
+                .is_some_and(|max| used + overhead > max)
+        {
             // A full channel means a pass is already due.
             let _ = self.wake.try_send(());
         }
@@ -181,8 +193,9 @@ impl Shared {
         self.counted.store(true, Ordering::Relaxed);
         loop {
             let over = |s: &Self| {
-                s.max_size
-                    .is_some_and(|max| s.used.load(Ordering::Relaxed) > max)
+                s.max_size.is_some_and(|max| {
+                    s.used.load(Ordering::Relaxed) + s.overhead.load(Ordering::Relaxed) > max
+                })
             };
             if over(self) {
                 self.flush();
@@ -247,6 +260,7 @@ impl Shared {
         });
         match result {
             Ok((plan, removed)) => {
+                self.overhead.store(plan.overhead, Ordering::Relaxed);
                 // What this pass saw replaces what was counted before it; fills published since
                 // it started stay counted.
                 let _ = self
@@ -352,10 +366,19 @@ mod tests {
 
     #[test]
     fn passing_max_size_evicts_the_least_recently_used_in_the_background() {
+        const BLOB: usize = 200 * 1024;
         let dir = tempfile::tempdir().unwrap();
-        let store = started(dir.path(), Some(1000));
-        let first = put_blob(&store, "t/first", &[1; 400], super::super::now_ms());
-        let second = put_blob(&store, "t/second", &[2; 400], super::super::now_ms());
+        // Two blobs, then room for what they take on disk (pointers and directories included)
+        // plus half a blob: the third passes max_size, and evicting one brings it under 90 %.
+        let two = {
+            let store = LocalStore::open(dir.path()).unwrap();
+            let first = put_blob(&store, "t/first", &[1; BLOB], super::super::now_ms());
+            let second = put_blob(&store, "t/second", &[2; BLOB], super::super::now_ms());
+            (first, second)
+        };
+        let max = scan::disk_usage(dir.path()).unwrap() + BLOB as u64 / 2;
+        let store = started(dir.path(), Some(max));
+        let (first, second) = two;
         // Make "first" the oldest on disk, then use it: the use record must win.
         for sha in [&first, &second] {
             std::fs::File::open(scan::blob_path(dir.path(), sha).unwrap())
@@ -364,12 +387,16 @@ mod tests {
                 .unwrap();
         }
         drop(store.open_blob(&first).unwrap());
-        let third = put_blob(&store, "t/third", &[3; 400], super::super::now_ms());
+        let third = put_blob(&store, "t/third", &[3; BLOB], super::super::now_ms());
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while store.used() > 900 && std::time::Instant::now() < deadline {
+        while store.used() > 2 * BLOB as u64 && std::time::Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert_eq!(store.used(), 800);
+        assert_eq!(store.used(), 2 * BLOB as u64);
+        assert!(
+            scan::disk_usage(dir.path()).unwrap() <= max,
+            "du within max_size"
+        );
         assert!(store.open_blob(&second).unwrap().is_none());
         assert!(store.get_pointer("t/second").unwrap().is_none());
         assert!(store.open_blob(&first).unwrap().is_some());

@@ -14,6 +14,8 @@ pub struct BlobEntry {
     pub sha256: String,
     pub path: PathBuf,
     pub size: u64,
+    /// What it takes on disk (whole blocks), as `du` counts it.
+    pub on_disk: u64,
     /// When the blob was last used (written, or its access recorded), Unix milliseconds.
     pub used_ms: u64,
 }
@@ -73,11 +75,38 @@ pub fn blobs(root: &Path) -> io::Result<Vec<BlobEntry>> {
                 sha256,
                 path,
                 size: meta.len(),
+                on_disk: on_disk(&meta),
                 used_ms: meta.modified().map(unix_ms).unwrap_or(0),
             });
         }
     }
     Ok(found)
+}
+
+/// What a file or directory takes on disk: its allocated blocks, as `du` counts them.
+pub fn on_disk(meta: &fs::Metadata) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    meta.blocks() * 512
+}
+
+/// What everything under `root` takes on disk, as `du` counts it: blobs, pointer records,
+/// temp files of fills in flight, the served-log, quarantined blobs, and the directories
+/// themselves. Entries that vanish during the walk are skipped; links are not followed.
+pub fn disk_usage(root: &Path) -> io::Result<u64> {
+    let mut total = 0;
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        for path in read_dir_if_present(&dir)? {
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
+            total += on_disk(&meta);
+            if meta.is_dir() {
+                pending.push(path);
+            }
+        }
+    }
+    Ok(total)
 }
 
 /// Every pointer record under `pointers/`, parsed.

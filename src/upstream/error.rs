@@ -49,8 +49,21 @@ impl UpstreamError {
             UpstreamError::Status { status, .. } if *status == StatusCode::TOO_MANY_REQUESTS => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            UpstreamError::Offline | UpstreamError::Down { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            // Nothing cached, and no upstream to ask: a status no client retries (npm, pnpm,
+            // uv and cargo retry 5xx for a minute or more, pip 500 and 503), so the build fails
+            // at once, with the reason below in its output.
+            UpstreamError::Offline | UpstreamError::Down { .. } => StatusCode::FAILED_DEPENDENCY,
             _ => StatusCode::BAD_GATEWAY,
+        }
+    }
+
+    /// The status line's reason phrase, where the status alone would mislead: npm, pip, apt
+    /// and Maven print the reason phrase but not the body (go and cargo print the body).
+    pub fn reason_phrase(&self) -> Option<&'static str> {
+        match self {
+            UpstreamError::Offline => Some("larder runs offline and has no copy of this"),
+            UpstreamError::Down { .. } => Some("upstream down and larder has no copy of this"),
+            _ => None,
         }
     }
 

@@ -86,7 +86,7 @@ impl Breakers {
         }
     }
 
-    fn is_down(&self, host: &str) -> bool {
+    pub fn is_down(&self, host: &str) -> bool {
         self.lock()
             .get(host)
             .is_some_and(|state| state.down_since.is_some())

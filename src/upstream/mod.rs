@@ -123,9 +123,7 @@ impl UpstreamClient {
                 self.breakers.failure(&key, &upstream.response.status());
             }
             Ok(_) => self.breakers.success(&key),
-            Err(err @ (UpstreamError::Connect { .. } | UpstreamError::Timeout { .. })) => {
-                self.breakers.failure(&key, err);
-            }
+            // Refusals and timeouts were counted attempt by attempt.
             Err(_) => {}
         }
         result
@@ -164,10 +162,19 @@ impl UpstreamClient {
         loop {
             match self.attempt(request, host).await {
                 Ok(response) => return Ok(UpstreamResponse { response, permit }),
-                Err(err) if attempt < self.limits.retries && is_retryable(&err) => {
+                Err(err) if is_retryable(&err) => {
+                    // Every failed attempt counts, so one request's retries against a dead host
+                    // trip its breaker; once it is down, retrying only delays the stale copy.
+                    self.breakers.failure(key, &err);
+                    if attempt >= self.limits.retries || self.breakers.is_down(key) {
+                        return Err(err);
+                    }
                     attempt += 1;
                     tracing::debug!(%host, attempt, %err, "retrying upstream request");
-                    tokio::time::sleep(retry_backoff(attempt)).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(retry_backoff(attempt)) => {}
+                        _ = self.breakers.marked_down(key) => return Err(err),
+                    }
                 }
                 Err(err) => return Err(err),
             }
@@ -235,7 +242,9 @@ impl UpstreamClient {
     }
 
     /// Sends a client's request on uncached (method, body, content headers kept) and buffers the
-    /// small answer. Bounded by `timeout` as a whole.
+    /// small answer. Bounded by `timeout` as a whole, and answered at once while the host is
+    /// marked down (or as soon as it is), so an optional call (npm's audit) costs a build
+    /// nothing when the upstream is dead.
     pub async fn forward(
         &self,
         method: &Method,
@@ -250,6 +259,9 @@ impl UpstreamClient {
             host_key(url).ok_or_else(|| UpstreamError::HostNotAllowed { host: host.clone() })?;
         if !self.allowed.contains(&key) {
             return Err(UpstreamError::HostNotAllowed { host: key });
+        }
+        if self.breakers.is_down(&key) {
+            return Err(UpstreamError::Down { host });
         }
         let mut headers = HeaderMap::new();
         for name in [
@@ -287,7 +299,12 @@ impl UpstreamClient {
             }
             Ok::<_, reqwest::Error>((status, headers, response.bytes().await?))
         };
-        match tokio::time::timeout(timeout, exchange).await {
+        let bounded = tokio::time::timeout(timeout, exchange);
+        let answered = tokio::select! {
+            answered = bounded => answered,
+            _ = self.breakers.marked_down(&key) => return Err(UpstreamError::Down { host }),
+        };
+        match answered {
             Err(_) => Err(UpstreamError::Timeout {
                 host,
                 after: timeout,

@@ -190,7 +190,7 @@ fn sigterm_cuts_a_download_after_the_grace_period_and_leaves_nothing() {
 
     let offline = Larder::start_with_args(&larder.data_dir, "", &["--offline"]);
     let again = support::get(&offline.at(&format!("/go{ZIP}")));
-    assert_eq!(again.status(), 503, "a cut download must not be served");
+    assert_eq!(again.status(), 424, "a cut download must not be served");
 }
 
 /// An idle keep-alive connection (a build tool's pool between two steps) does not hold

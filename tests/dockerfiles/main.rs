@@ -36,6 +36,7 @@ mod buildah;
 mod cargo;
 mod examples;
 mod maven;
+mod tool_images;
 
 use buildah::Buildah;
 use examples::{context, go_project, go_proxy, larder_env, APT_FIXTURE_HOST};

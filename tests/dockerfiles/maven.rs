@@ -4,18 +4,14 @@
 //! settings.xml mirror the Dockerfile writes, as `mvn validate` (`MAVEN_GOALS`): the fixture
 //! has no real Maven plugins, see `tests/maven/main.rs`.
 //!
-//! The image with Debian's maven is made once per machine on the minbase image, through larder
-//! as apt's proxy to the live Debian archive, and kept like the base images.
+//! The image with Debian's maven: `tool_images.rs`.
 
-use crate::buildah::{self, archive_host, Buildah};
+use crate::buildah;
 use crate::examples::context;
 use crate::maven_fixture::{self, Repo};
 use crate::support::{Larder, Upstream};
+use crate::tool_images::maven_image;
 use crate::{build_twice, skip};
-use std::sync::OnceLock;
-
-/// Debian's maven on the minbase image. Bump the tag when [`maven_image`] changes.
-const MAVEN_IMAGE: &str = "localhost/larder-test/bookworm-maven:1";
 
 /// The jars the fixture project's build needs.
 const JARS: [&str; 4] = [
@@ -24,44 +20,6 @@ const JARS: [&str; 4] = [
     "plexus-utils-3.4.2.jar",
     "ranged-1.0.jar",
 ];
-
-fn maven_image() -> &'static str {
-    static MADE: OnceLock<()> = OnceLock::new();
-    MADE.get_or_init(|| {
-        let buildah = Buildah::new();
-        if buildah.run(&["inspect", "--type", "image", MAVEN_IMAGE]).ok {
-            return;
-        }
-        let archive = archive_host();
-        let remote = match archive.as_str() {
-            "deb.debian.org" => String::new(),
-            _ => format!("[apt.remotes]\n\"{archive}\" = \"http://{archive}/\"\n"),
-        };
-        let larder = Larder::start(&format!("[apt]\n{remote}"));
-        let from = buildah.run(&["from", "--pull-never", buildah.minbase_image()]);
-        from.assert_ok("buildah from the minbase image");
-        let container = from.stdout.trim().to_string();
-        let install = format!(
-            "echo 'Acquire::http::Proxy \"{}\";' > /etc/apt/apt.conf.d/99larder \
-             && apt-get -q update \
-             && DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends maven >/dev/null \
-             && rm -f /etc/apt/apt.conf.d/99larder && apt-get clean && rm -rf /var/lib/apt/lists/*",
-            larder.url
-        );
-        let run = buildah.run(&[
-            "run", "--isolation", "chroot", "--network", "host", &container, "--", "sh", "-ec",
-            &install,
-        ]);
-        if !run.ok {
-            buildah.run(&["rm", &container]);
-        }
-        run.assert_ok("installing Debian's maven in the minbase image");
-        buildah
-            .run(&["commit", "--quiet", "--rm", &container, MAVEN_IMAGE])
-            .assert_ok("buildah commit the maven image");
-    });
-    MAVEN_IMAGE
-}
 
 #[test]
 fn mvn_in_a_dockerfile_rebuilds_from_larder_alone_with_the_same_jars() {

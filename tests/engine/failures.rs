@@ -178,7 +178,7 @@ fn offline_mode_serves_what_is_cached_and_never_calls_upstream() {
         "cached"
     );
     let missing = http_client().get(larder.at("meta/other")).send().unwrap();
-    assert_eq!(missing.status(), 503);
+    assert_eq!(missing.status(), 424, "a status no client retries");
     assert!(missing.text().unwrap().contains("offline"));
     assert!(
         upstream.requests().is_empty(),

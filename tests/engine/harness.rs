@@ -2,7 +2,7 @@
 //! own, before any real protocol.
 //!
 //! Routes of the test ecosystem, all under the upstream's root:
-//! - `/t/blob/<name>`: immutable; `?sha256=<hex>` verifies against that digest, `?listed`
+//! - `/t/blob/<name>`: immutable; `?sha256=<hex>` (or `sha512=`) verifies against that digest, `?listed`
 //!   against the `index` object, nothing else stores as fetched;
 //! - `/t/meta/<name>`: mutable metadata with the configured TTLs;
 //! - `/t/decl`: mutable, declares `<name> <sha256 hex>` digests for `blob/<name>` (reading it
@@ -62,10 +62,12 @@ impl Ecosystem for TestEcosystem {
         if let Some(name) = path.strip_prefix("/blob/") {
             let object = self.object(&format!("blob/{name}"), path, Freshness::Immutable);
             let verify = match request.query {
-                Some(q) if q.starts_with("sha256=") => match Digest::from_labelled_hex(q) {
-                    Some(digest) => Verify::Digest(digest),
-                    None => return Route::reply(StatusCode::BAD_REQUEST, "bad digest"),
-                },
+                Some(q) if q.starts_with("sha256=") || q.starts_with("sha512=") => {
+                    match Digest::from_labelled_hex(q) {
+                        Some(digest) => Verify::Digest(digest),
+                        None => return Route::reply(StatusCode::BAD_REQUEST, "bad digest"),
+                    }
+                }
                 Some("listed") => {
                     Verify::Listed(Box::new(self.object("index", "/index", self.mutable())))
                 }

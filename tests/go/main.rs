@@ -527,7 +527,7 @@ fn a_module_the_upstream_lacks_falls_through_to_the_next_proxy() {
     assert_eq!(second.count(&zip_path(onlyb)), 0);
     let stderr = failed.stderr();
     assert!(
-        ["502", "503", "504"]
+        ["424", "502", "503", "504"]
             .iter()
             .any(|status| stderr.contains(status)),
         "{stderr}"

@@ -484,6 +484,40 @@ fn a_restarted_offline_larder_serves_what_it_stored() {
     project.assert_installed(EXPECTED);
 }
 
+/// A package larder has no copy of, offline: npm fails at once and says why in larder's words
+/// (a 503 would have npm retry for over a minute before failing with "Service Unavailable").
+#[test]
+fn an_offline_miss_fails_npm_at_once_with_larders_reason() {
+    let (_registry, upstream, larder) = setup("");
+    let config = format!("offline = true\n[npm]\nupstream = \"{}/\"\n", upstream.url);
+    let offline = Larder::start_in(&larder.data_dir, &config);
+    let project = Project::new(&Registry::manifest(PROJECT_DEPS), None);
+    let run = project.npm(
+        &["install"],
+        &registry_url(&offline),
+        &project.fresh_cache("offline-miss"),
+        RUN_LIMIT,
+    );
+    assert!(
+        !run.success,
+        "npm installed with nothing cached:\n{}",
+        run.output
+    );
+    assert!(
+        run.output
+            .contains("larder runs offline and has no copy of this"),
+        "npm's output does not say why:\n{}",
+        run.output
+    );
+    // npm's own retries of a 5xx take 70 s (10 s, then 60 s); a status it does not retry ends
+    // the run in seconds.
+    assert!(
+        run.elapsed < Duration::from_secs(40),
+        "npm took {:?} to fail: it retried",
+        run.elapsed
+    );
+}
+
 /// `npm install` without a lockfile resolves ranges from full packuments.
 #[test]
 fn npm_install_resolves_through_larder_and_works_offline_afterwards() {

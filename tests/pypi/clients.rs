@@ -125,8 +125,20 @@ fn run(mut command: Command) -> Install {
     }
 }
 
-/// `pip install --no-cache-dir` into `venv` from `index_url`.
+/// `pip install --no-cache-dir` into `venv` from `index_url`, without pip's retries (a test
+/// of a failure would otherwise wait them out).
 pub fn pip_install(venv: &Venv, index_url: &str, packages: &[&str]) -> Install {
+    let mut command = pip_command(venv, index_url, packages);
+    command.env("PIP_RETRIES", "0");
+    run(command)
+}
+
+/// The same, with pip's own retries, as a user runs it.
+pub fn pip_install_retrying(venv: &Venv, index_url: &str, packages: &[&str]) -> Install {
+    run(pip_command(venv, index_url, packages))
+}
+
+fn pip_command(venv: &Venv, index_url: &str, packages: &[&str]) -> Command {
     let mut command = Command::new("python3");
     command
         .args(["-m", "pip", "--python"])
@@ -143,9 +155,8 @@ pub fn pip_install(venv: &Venv, index_url: &str, packages: &[&str]) -> Install {
         .env("PIP_TRUSTED_HOST", "127.0.0.1")
         .env("PIP_CONFIG_FILE", "/dev/null")
         .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-        .env("PIP_DEFAULT_TIMEOUT", "60")
-        .env("PIP_RETRIES", "0");
-    run(command)
+        .env("PIP_DEFAULT_TIMEOUT", "60");
+    command
 }
 
 /// The uv binary that `.ci/install/pypi.sh` installed.

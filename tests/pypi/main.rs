@@ -11,7 +11,9 @@ mod clients;
 mod damaged;
 mod fixture;
 
-use clients::{expected, pip_install, serial, uv_install, Venv, REQUIREMENTS};
+use clients::{
+    expected, pip_install, pip_install_retrying, serial, uv_install, Venv, REQUIREMENTS,
+};
 use fixture::{artifacts, Index, JSON_TYPE};
 use sha2::Digest as _;
 use std::time::{Duration, Instant};
@@ -555,6 +557,39 @@ fn a_cached_file_is_served_offline_even_without_its_page() {
         fetch(&larder.at("/pypi/simple/app-main/")).is_err(),
         "app-main's page was never fetched"
     );
+}
+
+/// A project larder has no copy of, offline: pip (with its own retries on) and uv fail at once,
+/// and uv's output gives larder's reason (pip reports any failed index page only as "Could not
+/// find a version", whatever the status and reason).
+#[test]
+fn an_offline_miss_fails_pip_and_uv_at_once_with_larders_reason() {
+    let _serial = serial();
+    let fx = Index::start();
+    let larder = Larder::start(&format!("offline = true\n{}", fx.config("10m")));
+    let index_url = larder.at("/pypi/simple/");
+    let pip = pip_install_retrying(&Venv::new(), &index_url, REQUIREMENTS);
+    assert!(
+        !pip.ok(),
+        "pip installed with nothing cached: {}",
+        pip.log()
+    );
+    let uv = uv_install(&Venv::new(), &index_url, REQUIREMENTS);
+    assert!(!uv.ok(), "uv installed with nothing cached: {}", uv.log());
+    assert!(
+        uv.log()
+            .contains("424 larder runs offline and has no copy of this"),
+        "uv does not say why: {}",
+        uv.log()
+    );
+    // pip retries 500 and 503 five times with backoff, uv every 5xx three times: a status
+    // neither retries ends each run in seconds.
+    for (client, took) in [("pip", pip.took), ("uv", uv.took)] {
+        assert!(
+            took < std::time::Duration::from_secs(30),
+            "{client} took {took:?} to fail: it retried"
+        );
+    }
 }
 
 /// A file published after larder cached the page is fetched at once (the page is revalidated),
