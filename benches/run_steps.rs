@@ -589,9 +589,12 @@ fn build(case: &mut Case, mode: Mode, n: usize) -> Build {
         .iter()
         .position(|(_, l)| l.starts_with("STEP ") && l.contains(": RUN ") && l.contains(case.step))
         .unwrap_or_else(|| panic!("no RUN step with {:?}:\n{}", case.step, transcript()));
+    // A last step (Maven's example) is followed by buildah's commit, announced on stderr: it
+    // ends with the build's last line of output.
     let step = marks
         .get(at + 1)
         .map(|(t, _)| *t)
+        .or(lines.last().map(|(t, _)| *t))
         .unwrap_or_else(|| panic!("no line after the {:?} step:\n{}", case.step, transcript()))
         - marks[at].0;
     buildah.remove_image(&tag);

@@ -1,6 +1,7 @@
 //! Response bodies read from a file: a published blob, or the temp file of a fill in progress.
 
 use crate::fill::{BodyHead, FillState, Outcome};
+use crate::store::growing::{CopyState, Growing};
 use crate::store::integrity::{self, BlobCheck, Damage};
 use crate::store::BlobFile;
 use bytes::Bytes;
@@ -42,6 +43,9 @@ pub fn blob_range(
     served: Counter,
     audit: impl FnOnce() -> Audit,
 ) -> ByteStream {
+    if let Some(growing) = blob.growing {
+        return growing_range(blob.file, *growing, start, end, served);
+    }
     let check = blob.check.filter(|check| check.needs_hashing());
     if let Some(content) = blob.content {
         // The engine checks what it read whole before it answers (and then clears `check`); this
@@ -67,6 +71,27 @@ pub fn blob_range(
             .chain(file_range(file, start, end, served))
             .boxed()
     }
+}
+
+/// Bytes `start..end` of a blob still being copied from the shared bucket: followed in its
+/// temp file as it grows (the last byte released once the copy is verified), unless the copy has
+/// not reached `start` yet, when a ranged read from the bucket serves them without waiting.
+fn growing_range(
+    file: std::fs::File,
+    growing: Growing,
+    start: u64,
+    end: u64,
+    served: Counter,
+) -> ByteStream {
+    if start > growing.written() {
+        let counted = served.clone();
+        return (growing.ranged)(start, end)
+            .inspect_ok(move |chunk| {
+                counted.inc_by(chunk.len() as u64);
+            })
+            .boxed();
+    }
+    following(Arc::new(file), None, growing.rx, start, Some(end), served)
 }
 
 /// `whole` (a blob's bytes `0..len`) hashed as it streams; the chunk that completes it is
@@ -161,43 +186,91 @@ pub fn file_range(file: Arc<std::fs::File>, start: u64, end: u64, served: Counte
     .boxed()
 }
 
-/// Bytes `start..end` (`end = None`: to the end) of a fill's temp file, following it as it grows,
-/// added to `served` as they are read.
+/// What a file being written says to its readers: how much of it they may read now, whether
+/// it is complete, or why it failed. A fill's state, and a copy from the shared bucket's.
+pub trait Progress: Clone + Send + Sync + 'static {
+    /// The bytes readable now, and whether that is all of them. A writer that has not verified
+    /// its bytes yet holds its last byte back, so that a reader never has them all before.
+    fn readable(&self) -> io::Result<(u64, bool)>;
+
+    /// How many of them are in the file; the rest are in the fill's `spill` (a fill the disk
+    /// filled up under).
+    fn on_disk(&self) -> u64 {
+        u64::MAX
+    }
+}
+
+impl Progress for FillState {
+    fn readable(&self) -> io::Result<(u64, bool)> {
+        match self {
+            FillState::Body(progress) => match &progress.outcome {
+                None => Ok((progress.written.saturating_sub(1), false)),
+                Some(Outcome::Failed(err)) => Err(io::Error::other(err.to_string())),
+                Some(_) => Ok((progress.written, true)),
+            },
+            FillState::Failed(err) => Err(io::Error::other(err.to_string())),
+            _ => Err(io::Error::other("the fill ended without a body")),
+        }
+    }
+
+    fn on_disk(&self) -> u64 {
+        match self {
+            FillState::Body(progress) => progress.on_disk,
+            _ => u64::MAX,
+        }
+    }
+}
+
+impl Progress for CopyState {
+    fn readable(&self) -> io::Result<(u64, bool)> {
+        match self {
+            CopyState::Copying(copying) => match &copying.outcome {
+                None => Ok((copying.written.saturating_sub(1), false)),
+                Some(Err(why)) => Err(io::Error::other(why.clone())),
+                Some(Ok(())) => Ok((copying.written, true)),
+            },
+            CopyState::Opening => Ok((0, false)),
+            CopyState::Failed(why) => Err(io::Error::other(why.clone())),
+            CopyState::Absent => Err(io::Error::other("the bucket does not have the blob")),
+        }
+    }
+}
+
+/// Bytes `start..end` (`end = None`: to the end) of a file being written (a fill's temp file, or
+/// a copy from the bucket), following it as it grows, added to `served` as they are read.
 ///
-/// The final byte of the whole object is released only once the fill is verified: a failed,
-/// short or mismatching fill ends the stream with an error, which aborts the client connection.
-pub fn following(
-    head: Arc<BodyHead>,
-    rx: watch::Receiver<FillState>,
+/// The final byte of the whole object is released only once the writer verified it: a failed,
+/// short or mismatching body ends the stream with an error, which aborts the client connection.
+/// Bytes past what the writer says is on disk come from the fill's spill (`crate::spill`).
+pub fn following<S: Progress>(
+    file: Arc<std::fs::File>,
+    spill: Option<Arc<BodyHead>>,
+    rx: watch::Receiver<S>,
     start: u64,
     end: Option<u64>,
     served: Counter,
 ) -> ByteStream {
     stream::try_unfold((start, rx), move |(pos, mut rx)| {
-        let head = head.clone();
+        let (file, spill) = (file.clone(), spill.clone());
         let served = served.clone();
         async move {
             loop {
-                let (written, on_disk, finished) = match &*rx.borrow_and_update() {
-                    FillState::Body(progress) => match &progress.outcome {
-                        None => (progress.written.saturating_sub(1), progress.on_disk, false),
-                        Some(Outcome::Failed(err)) => {
-                            return Err(io::Error::other(err.to_string()))
-                        }
-                        Some(_) => (progress.written, progress.on_disk, true),
-                    },
-                    FillState::Failed(err) => return Err(io::Error::other(err.to_string())),
-                    _ => return Err(io::Error::other("the fill ended without a body")),
+                let (written, on_disk, finished) = {
+                    let state = rx.borrow_and_update();
+                    let (written, finished) = state.readable()?;
+                    (written, state.on_disk(), finished)
                 };
                 let limit = end.map_or(written, |end| end.min(written));
                 if pos < limit {
-                    let chunk = if pos < on_disk {
-                        let until = limit.min(on_disk);
-                        read_at(head.file.clone(), pos, (until - pos).min(CHUNK)).await?
-                    } else {
-                        head.spill
+                    let chunk = match &spill {
+                        Some(head) if pos >= on_disk => head
+                            .spill
                             .read(pos, limit.min(pos + CHUNK))
-                            .map_err(|behind| io::Error::other(behind.to_string()))?
+                            .map_err(|behind| io::Error::other(behind.to_string()))?,
+                        _ => {
+                            let until = limit.min(on_disk);
+                            read_at(file, pos, (until - pos).min(CHUNK)).await?
+                        }
                     };
                     let next = pos + chunk.len() as u64;
                     served.inc_by(chunk.len() as u64);
@@ -207,10 +280,10 @@ pub fn following(
                     return Ok(None);
                 }
                 if rx.changed().await.is_err() {
-                    // The task is gone; whatever it last said decides on the next pass.
-                    let state = rx.borrow().clone();
-                    if !matches!(&state, FillState::Body(p) if p.outcome.is_some()) {
-                        return Err(io::Error::other("the fill task ended unexpectedly"));
+                    // The writer is gone; whatever it last said decides on the next pass.
+                    let last = rx.borrow().readable();
+                    if !matches!(last, Ok((_, true))) {
+                        return Err(io::Error::other("the download ended unexpectedly"));
                     }
                 }
             }

@@ -13,6 +13,7 @@ use crate::engine::{Engine, Mounted};
 use crate::http::{router, App};
 use crate::metrics::history::History;
 use crate::metrics::Metrics;
+use crate::store::share_queue::ShareQueue;
 use crate::store::{bucket::Bucket, AsyncStore, LocalStore, LruStore, SharedTier, Store};
 use crate::upstream::UpstreamClient;
 use anyhow::{bail, Context, Result};
@@ -44,11 +45,16 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
                 )
             })?;
             tracing::info!(bucket = %settings.bucket, prefix = %settings.prefix, "local tier in front of a shared bucket");
-            AsyncStore::with_shared(local, SharedTier::new(bucket)?)
+            let queue = ShareQueue::open(&config.data_dir.join("share-queue"))?;
+            AsyncStore::with_shared(local.clone(), SharedTier::new(bucket, local, queue)?)
         }
     };
     let names: Vec<&'static str> = config.ecosystems.iter().map(|e| e.factory.name).collect();
-    let metrics = Arc::new(Metrics::new(&names));
+    let mut metrics = Metrics::new(&names);
+    if let Some(shared) = store.shared() {
+        metrics.register_bucket(shared.bucket().metrics());
+    }
+    let metrics = Arc::new(metrics);
     let mut upstreams = Vec::new();
     let mut by_name = HashMap::new();
     let mut by_proxy_host = HashMap::new();

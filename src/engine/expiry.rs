@@ -12,6 +12,9 @@ const VALIDITY_HEAD: usize = 64 * 1024;
 /// When a copy served unconfirmed (stale or offline) stopped being acceptable to clients, if
 /// it has: logged, since the client will refuse it and nothing else would say why.
 pub(super) async fn expired_copy(eco: &Mounted, object: &Object, blob: &BlobFile) -> Option<i64> {
+    if let Some(growing) = &blob.growing {
+        growing.finished().await.ok()?;
+    }
     let head = match &blob.content {
         Some(content) => content.slice(..content.len().min(VALIDITY_HEAD)),
         None => {

@@ -1,6 +1,7 @@
 //! The task that drives one fill: request upstream, stream the body into a temp file while
 //! hashing it ([`super::sink`]), verify it, publish it.
 
+use super::fleet::FleetTurn;
 use super::sink::{rehash, storage_error, BodySink, Drained, Hashers};
 use super::{Engine, Mounted};
 use crate::fill::{BodyHead, BodyProgress, FillLeader, FillState, Outcome};
@@ -78,6 +79,10 @@ impl FillJob {
         tx: &watch::Sender<FillState>,
     ) -> Result<Option<FillState>, UpstreamError> {
         let started = std::time::Instant::now();
+        let lease = match self.fleet_turn(tx).await {
+            FleetTurn::Answered(state) => return Ok(Some(state)),
+            FleetTurn::Fetch(lease) => lease,
+        };
         let upstream = self.send().await?;
         let metrics = &self.eco.metrics;
         metrics.upstream_answered(started.elapsed().as_secs_f64());
@@ -106,9 +111,16 @@ impl FillJob {
         let self_declared =
             (self.eco.adapter).response_digests(&self.object, upstream.response.headers());
         let streamed = self.stream(upstream, &head, tx, &check).await?;
+        if let Some(lease) = lease {
+            self.engine.store.hold_until_shared(lease);
+        }
         let outcome = self
             .verify_and_publish(streamed, check, &self_declared, head)
-            .await?;
+            .await;
+        if !matches!(outcome, Ok(Outcome::Stored(_))) {
+            self.engine.store.release_claim(&self.key);
+        }
+        let outcome = outcome?;
         if let Outcome::Stored(pointer) = &outcome {
             tracing::info!(key = %self.key, bytes = pointer.size, ms = started.elapsed().as_millis() as u64, "stored");
         }

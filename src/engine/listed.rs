@@ -78,7 +78,13 @@ impl Engine {
         Box::pin(async move {
             let stall = self.client.limits().stall_wait();
             match self.find(eco, object, force, &mut Lookup::Miss).await {
-                Found::Stored { blob, .. } => read_whole(Arc::new(blob.file)).await.ok(),
+                Found::Stored { blob, .. } => {
+                    // Still arriving from the shared bucket: parsed once whole and verified.
+                    if let Some(growing) = &blob.growing {
+                        growing.finished().await.ok()?;
+                    }
+                    read_whole(Arc::new(blob.file)).await.ok()
+                }
                 Found::Filling { head, mut rx } => match await_end(&mut rx, stall).await {
                     FillState::Body(progress)
                         if !matches!(progress.outcome, Some(Outcome::Failed(_))) =>

@@ -18,6 +18,7 @@ mod checked;
 mod clock;
 mod expiry;
 mod fetch;
+mod fleet;
 mod forced;
 mod learn;
 mod listed;
@@ -321,6 +322,7 @@ fn stored_or_missing(
             len: b.len,
             content: b.content.clone(),
             check: b.check.clone(),
+            growing: b.growing.clone(),
         })
     });
     match blob {

@@ -437,6 +437,7 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
         offline: app.engine.offline(),
         upstreams_down: app.engine.client.hosts_down(),
         in_flight: app.engine.fills.len(),
+        store_health: app.engine.store.health(),
         build_cache: app
             .build_cache
             .metrics

@@ -324,6 +324,11 @@ impl Metrics {
         }
     }
 
+    /// Adds the shared bucket's series (replicas).
+    pub fn register_bucket(&mut self, bucket: &crate::store::bucket_metrics::BucketMetrics) {
+        bucket.register(&mut self.registry);
+    }
+
     /// The handles for one ecosystem (created by [`Metrics::new`]; a name it was not given
     /// gets handles registered nowhere, so counting never fails).
     pub fn ecosystem(&self, name: &'static str) -> Arc<EcoMetrics> {

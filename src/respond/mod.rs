@@ -200,7 +200,14 @@ fn filling(
         let body = match want.head {
             true => Body::Empty,
             false => {
-                let whole = body::following(head.clone(), rx, 0, None, from_upstream);
+                let whole = body::following(
+                    head.file.clone(),
+                    Some(head.clone()),
+                    rx,
+                    0,
+                    None,
+                    from_upstream,
+                );
                 match rewriter {
                     Some(rewriter) => Body::Stream(body::rewritten(whole, rewriter)),
                     None => Body::Stream(whole),
@@ -210,7 +217,14 @@ fn filling(
         return build(StatusCode::OK, headers, body);
     };
     ranged(headers, len, want, None, |start, end| {
-        body::following(head.clone(), rx, start, Some(end), from_upstream)
+        body::following(
+            head.file.clone(),
+            Some(head.clone()),
+            rx,
+            start,
+            Some(end),
+            from_upstream,
+        )
     })
 }
 

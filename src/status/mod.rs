@@ -32,6 +32,8 @@ pub struct Page<'a> {
     /// Upstream hosts marked down, with for how long.
     pub upstreams_down: Vec<(String, std::time::Duration)>,
     pub in_flight: usize,
+    /// The store's tiers: for a replica, its name and the shared bucket's state.
+    pub store_health: crate::store::StoreHealth,
     /// The build cache's counters per tool (`/cache/`).
     pub build_cache: Vec<(&'static str, crate::buildcache::metrics::ToolSnapshot)>,
     /// `[policy]`: the rules in force and today's refusals, as HTML (`policy::section`).
@@ -142,7 +144,37 @@ fn header(html: &mut String, page: &Page) {
         ),
     }
     served::line(html, page.base, page.served);
+    fleet(html, &page.store_health);
     html.push_str("</header>");
+}
+
+/// A replica's line: which one served the page, and whether the bucket the fleet shares answers.
+fn fleet(html: &mut String, health: &crate::store::StoreHealth) {
+    if !health.shared {
+        return;
+    }
+    let replica = esc(health.replica.as_deref().unwrap_or("?"));
+    let (class, bucket) = match &health.degraded {
+        None => ("", "<span data-metric=\"larder_bucket_up\" data-value=\"1\">reachable</span>".to_string()),
+        Some((since_ms, why)) => (
+            " class=\"bad\"",
+            format!(
+                "<span data-metric=\"larder_bucket_up\" data-value=\"0\">unreachable</span> for {}s ({}): \
+                 serving from this replica's disk and upstream",
+                now_ms().saturating_sub(*since_ms) / 1000,
+                esc(why)
+            ),
+        ),
+    };
+    let _ = write!(
+        html,
+        "<p id=\"fleet\"{class}>Replica <code>{replica}</code> · shared bucket {bucket} · \
+         <span data-metric=\"larder_bucket_share_queue\" data-value=\"{q}\">{q}</span> waiting to be shared · \
+         {u} being shared · {c} misses served from another replica's fetch</p>",
+        q = health.share_queue,
+        u = health.pending_uploads,
+        c = health.fleet_coalesced,
+    );
 }
 
 fn table(html: &mut String, page: &Page) {
@@ -408,6 +440,7 @@ mod tests {
             upstreams_down: Vec::new(),
             in_flight: 0,
             served: None,
+            store_health: crate::store::StoreHealth::default(),
             build_cache: vec![(
                 "ccache",
                 crate::buildcache::metrics::ToolSnapshot {
@@ -476,6 +509,7 @@ mod tests {
             upstreams_down: Vec::new(),
             build_cache: Vec::new(),
             policy: String::new(),
+            store_health: crate::store::StoreHealth::default(),
             offline: false,
             in_flight: 0,
             served: None,

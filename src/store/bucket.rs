@@ -11,12 +11,16 @@
 //! bucket unreachable (`degraded`): the tiered store then stops asking it until a probe or a
 //! later call succeeds.
 
+use super::bucket_metrics::BucketMetrics;
+use super::growing::ByteStream;
 use super::Pointer;
-use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::path::Path as ObjectPath;
 use object_store::{
-    ClientOptions, ObjectStore, PutMode, PutOptions, PutPayload, RetryConfig, UpdateVersion,
+    ClientOptions, GetOptions, GetRange, ObjectStore, PutMode, PutOptions, PutPayload, RetryConfig,
+    UpdateVersion,
 };
 use sha2::{Digest as _, Sha256};
 use std::io::Write;
@@ -105,6 +109,9 @@ impl BucketCredentials {
     }
 }
 
+/// A blob's bytes as they come from the bucket.
+pub type BlobStream = BoxStream<'static, object_store::Result<bytes::Bytes>>;
+
 /// What went wrong talking to the bucket.
 #[derive(Debug, thiserror::Error)]
 pub enum BucketError {
@@ -146,11 +153,12 @@ struct Reachability {
 
 /// An S3-compatible bucket holding blobs and pointers.
 pub struct Bucket {
-    store: Arc<dyn ObjectStore>,
+    pub(super) store: Arc<dyn ObjectStore>,
     prefix: String,
-    timeout: Duration,
+    pub(super) timeout: Duration,
     reach: Reachability,
     pending: AtomicUsize,
+    pub(super) metrics: BucketMetrics,
 }
 
 /// What a conditional pointer write did.
@@ -197,10 +205,11 @@ impl Bucket {
             timeout: settings.timeout,
             reach: Reachability::default(),
             pending: AtomicUsize::new(0),
+            metrics: BucketMetrics::default(),
         })
     }
 
-    fn path(&self, rest: &str) -> ObjectPath {
+    pub(super) fn path(&self, rest: &str) -> ObjectPath {
         if self.prefix.is_empty() {
             ObjectPath::from(rest)
         } else {
@@ -245,22 +254,33 @@ impl Bucket {
 
     pub fn upload_started(&self) {
         self.pending.fetch_add(1, Ordering::Relaxed);
+        self.metrics.uploads.inc();
     }
 
     pub fn upload_finished(&self) {
         self.pending.fetch_sub(1, Ordering::Relaxed);
+        self.metrics.uploads.dec();
+    }
+
+    /// The handles `/-/metrics` reads.
+    pub fn metrics(&self) -> &BucketMetrics {
+        &self.metrics
     }
 
     /// Runs one bucket call within the timeout, recording whether the bucket answered.
-    async fn call<T>(
+    pub(super) async fn call<T>(
         &self,
         what: &str,
         fut: impl std::future::Future<Output = Result<T, BucketError>>,
     ) -> Result<T, BucketError> {
+        let started = std::time::Instant::now();
         let result = match tokio::time::timeout(self.timeout, fut).await {
             Ok(result) => result,
             Err(_) => Err(BucketError::Timeout(self.timeout)),
         };
+        self.metrics
+            .latency
+            .observe(started.elapsed().as_secs_f64());
         match &result {
             Err(err) if err.means_unreachable() => self.mark_unreachable(what, err),
             Err(_) => {}
@@ -269,9 +289,10 @@ impl Bucket {
         result
     }
 
-    fn mark_unreachable(&self, what: &str, err: &BucketError) {
+    pub(super) fn mark_unreachable(&self, what: &str, err: &BucketError) {
         let why = format!("{what}: {}", crate::upstream::error_chain(err));
         let mut reason = self.reach.reason.lock().unwrap_or_else(|p| p.into_inner());
+        self.metrics.up.set(0);
         if !self.reach.degraded.swap(true, Ordering::Relaxed) {
             tracing::error!(
                 error = %why,
@@ -284,6 +305,7 @@ impl Bucket {
     }
 
     fn mark_reachable(&self) {
+        self.metrics.up.set(1);
         if self.reach.degraded.swap(false, Ordering::Relaxed) {
             let since = self
                 .reach
@@ -475,5 +497,55 @@ impl Bucket {
             return Err(BucketError::Corrupt(sha256.to_string()));
         }
         Ok(true)
+    }
+
+    /// The blob's size and bytes as the bucket sends them, unchecked (the caller hashes them); `None`
+    /// when the bucket does not have it. Only the answer is bounded by the timeout here: the
+    /// caller bounds the wait between chunks.
+    pub async fn open_blob_stream(
+        &self,
+        sha256: &str,
+    ) -> Result<Option<(u64, BlobStream)>, BucketError> {
+        let path = self.blob_path(sha256);
+        self.call("reading a blob", async {
+            match self.store.get(&path).await {
+                Ok(got) => Ok(Some((got.meta.size, got.into_stream()))),
+                Err(object_store::Error::NotFound { .. }) => Ok(None),
+                Err(err) => Err(err.into()),
+            }
+        })
+        .await
+    }
+
+    /// Bytes `start..end` of a blob, by a ranged GET, each chunk awaited at most the timeout.
+    pub fn blob_range_stream(self: &Arc<Self>, sha256: &str, start: u64, end: u64) -> ByteStream {
+        let (bucket, path) = (self.clone(), self.blob_path(sha256));
+        let opened = async move {
+            let options = GetOptions {
+                range: Some(GetRange::Bounded(start..end)),
+                ..GetOptions::default()
+            };
+            let got = bucket
+                .call("reading part of a blob", async {
+                    Ok(bucket.store.get_opts(&path, options).await?)
+                })
+                .await
+                .map_err(std::io::Error::other)?;
+            let timeout = bucket.timeout;
+            let chunks = got
+                .into_stream()
+                .map(|chunk| chunk.map_err(std::io::Error::other));
+            let bounded = futures_util::stream::unfold(chunks, move |mut chunks| async move {
+                match tokio::time::timeout(timeout, chunks.next()).await {
+                    Ok(next) => next.map(|chunk| (chunk, chunks)),
+                    Err(_) => Some((
+                        Err(std::io::Error::other(BucketError::Timeout(timeout))),
+                        chunks,
+                    )),
+                }
+            });
+            Ok::<_, std::io::Error>(bounded)
+        };
+        futures_util::stream::once(opened).try_flatten().boxed()
     }
 }

@@ -3,7 +3,8 @@
 //! ([`Store::hit_without_waiting`], [`Store::blob_without_waiting`]) are made directly. For
 //! replicas, a [`SharedTier`] (a bucket) answers where the local store has nothing, awaited.
 
-use super::tiered::SharedTier;
+use super::lease::FleetLease;
+use super::tiered::{Claim, SharedTier};
 use super::{BlobFile, Pointer, Store, StoreHealth, TempBlob, Usage};
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -56,7 +57,8 @@ impl AsyncStore {
 
     /// An object's record and, for a stored body, its blob (read whole when small). `None`
     /// when there is no record, or its blob is gone. Hits are local; a local miss asks the
-    /// shared tier, and keeps what it finds.
+    /// shared tier, and keeps what it finds: a blob larger than [`SMALL_BLOB`] is returned while
+    /// it is still being copied ([`BlobFile::growing`]), so its reader gets bytes at once.
     pub async fn lookup(&self, key: &str) -> io::Result<Option<(Pointer, Option<BlobFile>)>> {
         if let Some((pointer, blob)) = self.store.hit_without_waiting(key, SMALL_BLOB) {
             return Ok(Some((pointer, Some(blob))));
@@ -83,9 +85,14 @@ impl AsyncStore {
                 None => return Ok(None),
             },
         };
-        match &pointer.sha256 {
-            None => Ok(Some((pointer, None))),
-            Some(sha) => Ok(self.open_blob(sha).await?.map(|blob| (pointer, Some(blob)))),
+        match (&pointer.sha256, &self.shared) {
+            (None, _) => Ok(Some((pointer, None))),
+            // Larger than a read into memory: streamed from the bucket as it arrives.
+            (Some(_), Some(shared)) if pointer.size > SMALL_BLOB => {
+                let blob = shared.streamed_blob(&self.store, &pointer).await;
+                Ok(blob.map(|blob| (pointer, Some(blob))))
+            }
+            (Some(sha), _) => Ok(self.open_blob(sha).await?.map(|blob| (pointer, Some(blob)))),
         }
     }
 
@@ -129,6 +136,40 @@ impl AsyncStore {
             .await
             .ok()
             .flatten()
+    }
+
+    /// Claims `key` for the fleet before going upstream for it (see [`SharedTier::claim`]);
+    /// without a shared tier there is no fleet.
+    pub async fn claim(&self, key: &str, max_wait: std::time::Duration) -> Claim {
+        match &self.shared {
+            Some(shared) => shared.claim(&self.store, key, max_wait).await,
+            None => Claim::Alone,
+        }
+    }
+
+    /// Holds a fleet lease until the record of its object is shared.
+    pub fn hold_until_shared(&self, lease: FleetLease) {
+        if let Some(shared) = &self.shared {
+            shared.hold_until_shared(lease);
+        }
+    }
+
+    /// Gives up this replica's fleet lease on `key`, if any (its fetch stored nothing).
+    pub fn release_claim(&self, key: &str) {
+        if let Some(shared) = &self.shared {
+            shared.release(key);
+        }
+    }
+
+    /// A record another replica published, kept locally, and its blob streamed from the
+    /// bucket (`None`: the bucket could not deliver it).
+    pub async fn from_fleet(&self, pointer: &Pointer) -> Option<BlobFile> {
+        let shared = self.shared.as_ref()?;
+        let kept = pointer.clone();
+        if let Err(err) = self.call(move |store| store.put_pointer(&kept)).await {
+            tracing::warn!(key = %pointer.key, error = %err, "could not keep the bucket's pointer locally");
+        }
+        shared.streamed_blob(&self.store, pointer).await
     }
 
     /// Writes records locally, then shares them in the background through the shared tier.

@@ -163,6 +163,7 @@ impl Store for LocalStore {
                     len: meta.len(),
                     content: None,
                     check: self.integrity.check(sha256, Stamp::of(&meta)),
+                    growing: None,
                 }))
             }
             Err(err) if err.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -235,6 +236,7 @@ impl Store for LocalStore {
             len,
             content,
             check: self.integrity.check(sha256, Stamp::of(&meta)),
+            growing: None,
         })
     }
 

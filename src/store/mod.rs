@@ -14,14 +14,20 @@
 
 pub mod archive;
 pub mod bucket;
+mod bucket_copy;
+pub mod bucket_metrics;
 pub mod evict;
 pub mod facade;
+pub mod growing;
 pub mod integrity;
+pub mod lease;
 pub mod local;
 pub mod lru;
 pub mod quarantine;
+mod resync;
 pub mod scan;
 pub mod scrub;
+pub mod share_queue;
 #[cfg(test)]
 mod testing;
 pub mod tiered;
@@ -35,7 +41,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub use facade::{read_whole, AsyncStore, SMALL_BLOB};
 pub use local::LocalStore;
 pub use lru::LruStore;
-pub use tiered::SharedTier;
+pub use tiered::{Claim, SharedTier};
 
 /// A store's state for `/-/health`.
 #[derive(Clone, Debug, Default)]
@@ -46,6 +52,12 @@ pub struct StoreHealth {
     pub degraded: Option<(u64, String)>,
     /// Objects being shared in the background.
     pub pending_uploads: usize,
+    /// Objects stored while they could not be shared, waiting for the bucket.
+    pub share_queue: usize,
+    /// This replica's name in the fleet (`host/pid`).
+    pub replica: Option<String>,
+    /// Misses that waited for another replica's fetch instead of going upstream.
+    pub fleet_coalesced: u64,
 }
 
 pub fn is_sha256_hex(sha256: &str) -> bool {
@@ -134,6 +146,9 @@ pub struct BlobFile {
     /// How a response checks these bytes against the blob's name (`None`: a store that does not
     /// check hits). Boxed: most of a hit's `Found` is this otherwise.
     pub check: Option<Box<integrity::BlobCheck>>,
+    /// Set while the blob is still being copied from the shared bucket into `file` (a temp
+    /// file, published when verified): readers follow the copy as it grows.
+    pub growing: Option<Box<growing::Growing>>,
 }
 
 /// A temp file being filled; becomes a blob through [`Store::publish`].

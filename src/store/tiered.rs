@@ -3,63 +3,91 @@
 //! to the bucket is awaited (none blocks a thread).
 //!
 //! - Hits are local: a pointer and blob on local disk are served without asking the bucket.
-//! - A local miss asks the bucket (pointer, then blob). A blob found there is downloaded whole
-//!   into a local temp file, checked against its sha256 and published locally before it is
-//!   served; concurrent misses for the same blob on one replica share that download.
+//! - A local miss asks the bucket (pointer, then blob). A blob found there is streamed to the
+//!   client as it comes from the bucket, through a local temp file that is hashed on the way and
+//!   published locally once it matches the blob's name ([`super::bucket_copy`]); a range the
+//!   copy has not reached is read from the bucket with a ranged GET. Concurrent misses for the
+//!   same blob on one replica share that copy.
 //! - A pointer written locally (a fill's publish, a revalidation) is shared in the background:
 //!   the blob is uploaded if the bucket lacks it, then the pointer, conditionally (see
-//!   [`Bucket::put_pointer`]). A miss everywhere goes upstream once per replica (the engine's
-//!   coalescing); replicas do not coordinate their fills.
+//!   [`Bucket::put_pointer`]).
+//! - A miss everywhere goes upstream once for the whole fleet: the replica that claims the
+//!   object's lease ([`super::lease`]) fetches it and holds the lease until the object is shared;
+//!   the others poll the bucket for its record and then stream it as a bucket hit.
 //! - While the bucket is unreachable (see [`Bucket::degraded`]) the store behaves as the local
-//!   store alone; a probe notices when it answers again.
+//!   store alone; what it stores meanwhile (and any upload that fails) is queued on disk
+//!   ([`super::share_queue`]), and shared when a probe finds the bucket answering again
+//!   ([`super::resync`]).
 
 use super::bucket::Bucket;
+use super::bucket_copy::BucketCopies;
 use super::facade::blocking;
+use super::lease::{ClaimAttempt, FleetLease};
+use super::share_queue::ShareQueue;
 use super::{BlobFile, Pointer, Store, StoreHealth};
 use std::collections::HashMap;
-use std::io;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-/// How often a reachable bucket is probed (an idle replica notices an outage too).
-const PROBE_HEALTHY: Duration = Duration::from_secs(15);
-/// How often an unreachable bucket is probed.
-const PROBE_DEGRADED: Duration = Duration::from_secs(1);
-/// How often the prober looks at the bucket's state (a failed request marks it degraded).
-const PROBE_TICK: Duration = Duration::from_millis(250);
 
 pub struct SharedTier {
     bucket: Arc<Bucket>,
+    /// What was stored here while it could not be shared.
+    queue: Arc<ShareQueue>,
     /// Blobs being copied from the bucket, so concurrent misses copy once.
-    copying: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    copies: BucketCopies,
+    /// This replica's name in the leases it takes (`host/pid`).
+    claimant: String,
+    /// Leases on objects this replica fetched, held until the object is in the bucket.
+    held: Mutex<HashMap<String, FleetLease>>,
 }
 
+/// What a replica about to go upstream for an object does.
+pub enum Claim {
+    /// Fetch it: this replica holds the fleet's lease on it until it is shared.
+    Lead(FleetLease),
+    /// Another replica fetched it meanwhile: its record in the bucket.
+    Published(Pointer),
+    /// This replica's own fill stored it meanwhile (it ended between the request's lookup and
+    /// its fill): its local record.
+    Stored(Pointer),
+    /// Fetch it without the fleet (the bucket cannot be reached, or the wait ran out).
+    Alone,
+}
+
+/// How often a replica waiting for another's fetch looks for its result in the bucket: soon at
+/// first (most objects are small), then less and less often, so that a cold build of thousands
+/// of objects on several replicas does not flood the bucket with requests (two per look).
+const FOLLOW_POLL_FIRST: Duration = Duration::from_millis(100);
+const FOLLOW_POLL_MAX: Duration = Duration::from_secs(2);
+
 impl SharedTier {
-    /// Must be called within a tokio runtime, which runs the bucket's prober.
-    pub fn new(bucket: Bucket) -> io::Result<SharedTier> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(io::Error::other)?;
+    /// Must be called within a tokio runtime, which runs the bucket's prober and re-shares
+    /// what `queue` holds whenever the bucket answers.
+    pub fn new(
+        bucket: Bucket,
+        local: Arc<dyn Store>,
+        queue: ShareQueue,
+    ) -> std::io::Result<SharedTier> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
         let bucket = Arc::new(bucket);
-        let weak: Weak<Bucket> = Arc::downgrade(&bucket);
-        runtime.spawn(async move {
-            let mut last_probe: Option<std::time::Instant> = None;
-            loop {
-                let Some(bucket) = weak.upgrade() else { break };
-                let due = match last_probe {
-                    None => true,
-                    Some(at) if bucket.is_degraded() => at.elapsed() >= PROBE_DEGRADED,
-                    Some(at) => at.elapsed() >= PROBE_HEALTHY,
-                };
-                if due {
-                    let _ = bucket.probe().await;
-                    last_probe = Some(std::time::Instant::now());
-                }
-                drop(bucket);
-                tokio::time::sleep(PROBE_TICK).await;
-            }
-        });
+        let queue = Arc::new(queue);
+        if !queue.is_empty() {
+            tracing::info!(
+                queued = queue.len(),
+                "objects stored while the bucket was unreachable are shared once it answers"
+            );
+        }
+        runtime.spawn(super::resync::probe_and_resync(
+            Arc::downgrade(&bucket),
+            local,
+            queue.clone(),
+        ));
         Ok(SharedTier {
             bucket,
-            copying: Mutex::new(HashMap::new()),
+            queue,
+            copies: BucketCopies::default(),
+            claimant: replica_name(),
+            held: Mutex::new(HashMap::new()),
         })
     }
 
@@ -81,94 +109,128 @@ impl SharedTier {
         }
     }
 
-    /// Copies a blob from the bucket into the local tier; `None` if the bucket lacks it or
-    /// cannot be reached. Concurrent copies of one blob on this replica are one.
+    /// The blob `pointer` names, streamed from the bucket into the local tier: returned as soon
+    /// as its first bytes arrive, still growing (see [`super::growing`]); `None` if the bucket
+    /// lacks it or cannot be reached. Concurrent readers on this replica share one copy.
+    pub async fn streamed_blob(
+        &self,
+        local: &Arc<dyn Store>,
+        pointer: &Pointer,
+    ) -> Option<BlobFile> {
+        let sha256 = pointer.sha256.as_deref()?;
+        if self.bucket.is_degraded() || !super::is_sha256_hex(sha256) {
+            return None;
+        }
+        self.copies.start(&self.bucket, local, sha256).await
+    }
+
+    /// The blob `sha256`, copied whole from the bucket into the local tier (for readers of the
+    /// whole file: indexes); `None` if the bucket lacks it or cannot be reached.
     pub async fn copy_blob(&self, local: &Arc<dyn Store>, sha256: &str) -> Option<BlobFile> {
         if self.bucket.is_degraded() || !super::is_sha256_hex(sha256) {
             return None;
         }
-        let lock = self
-            .copying
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(sha256.to_string())
-            .or_default()
-            .clone();
-        let copied = {
-            let _one_at_a_time = lock.lock().await;
-            self.copy_locked(local, sha256).await
-        };
-        self.copying
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(sha256);
-        match copied {
-            Ok(blob) => blob,
-            Err(err) => {
-                tracing::warn!(sha256, error = %err, "could not copy a blob from the bucket; treating it as a miss");
-                None
+        let copy = self.copies.start(&self.bucket, local, sha256).await?;
+        let growing = copy.growing?;
+        growing.finished().await.ok()?;
+        let sha = sha256.to_string();
+        blocking(local, move |local| local.open_blob(&sha))
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Claims `key` for the fleet before this replica goes upstream for it; while another
+    /// replica holds the claim, waits (at most `max_wait`) for that replica's record to appear
+    /// in the bucket, taking the claim over if its holder stops renewing it.
+    pub async fn claim(&self, local: &Arc<dyn Store>, key: &str, max_wait: Duration) -> Claim {
+        let deadline = tokio::time::Instant::now() + max_wait;
+        let (mut counted, mut poll) = (false, FOLLOW_POLL_FIRST);
+        loop {
+            if self.bucket.is_degraded() {
+                return Claim::Alone;
+            }
+            match self.bucket.try_claim(key, &self.claimant).await {
+                Ok(ClaimAttempt::Claimed { etag }) => {
+                    let lease = FleetLease::new(self.bucket.clone(), key, &self.claimant, etag);
+                    // Published between this replica's lookup and its claim: nothing to fetch.
+                    return match self.pointer(key).await {
+                        Some(pointer) => Claim::Published(pointer),
+                        None => Claim::Lead(lease),
+                    };
+                }
+                Ok(ClaimAttempt::HeldBy(held)) => {
+                    if held.claimant == self.claimant {
+                        // This replica's own fill holds it, until the object is shared.
+                        let owned = key.to_string();
+                        let stored = blocking(local, move |local| local.get_pointer(&owned));
+                        if let Ok(Some(pointer)) = stored.await {
+                            return Claim::Stored(pointer);
+                        }
+                    }
+                    if !counted {
+                        counted = true;
+                        self.bucket.metrics.coalesced.inc();
+                        tracing::debug!(%key, claimant = %held.claimant, "another replica is fetching this object; waiting for it");
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(%key, error = %err, "could not claim an object for the fleet; fetching it without");
+                    return Claim::Alone;
+                }
+            }
+            tokio::time::sleep(poll).await;
+            poll = (poll * 3 / 2).min(FOLLOW_POLL_MAX);
+            if let Some(pointer) = self.pointer(key).await {
+                return Claim::Published(pointer);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(%key, waited = ?max_wait, "another replica's fetch did not finish in time; fetching the object here too");
+                return Claim::Alone;
             }
         }
     }
 
-    async fn copy_locked(
-        &self,
-        local: &Arc<dyn Store>,
-        sha256: &str,
-    ) -> io::Result<Option<BlobFile>> {
-        let sha = sha256.to_string();
-        let mut temp = match blocking(local, move |local| match local.open_blob(&sha)? {
-            Some(blob) => Ok(Err(blob)),
-            None => local.create_temp().map(Ok),
-        })
-        .await?
-        {
-            // Copied meanwhile by a request that held the lock before this one.
-            Err(blob) => return Ok(Some(blob)),
-            Ok(temp) => temp,
-        };
-        let started = std::time::Instant::now();
-        let got = self.bucket.get_blob(sha256, &mut temp.file).await;
-        let sha = sha256.to_string();
-        let path = temp.path.clone();
-        match got {
-            Ok(true) => {
-                let blob = blocking(local, move |local| {
-                    local.publish(&path, &sha)?;
-                    local.open_blob(&sha)
-                })
-                .await?;
-                tracing::debug!(
-                    sha256,
-                    ms = started.elapsed().as_millis() as u64,
-                    "copied from the bucket"
-                );
-                Ok(blob)
-            }
-            Ok(false) => {
-                discard(local, path).await;
-                Ok(None)
-            }
-            Err(err) => {
-                discard(local, path).await;
-                Err(io::Error::other(err.to_string()))
-            }
-        }
+    /// Keeps `lease` until the record of its object is shared (or could not be).
+    pub fn hold_until_shared(&self, lease: FleetLease) {
+        let key = lease.key.clone();
+        lock(&self.held).insert(key, lease);
+    }
+
+    /// Gives up the lease on `key`, if this replica holds one: the fleet may fetch it again.
+    pub fn release(&self, key: &str) {
+        lock(&self.held).remove(key);
+    }
+
+    /// Misses that waited for another replica's fetch rather than going upstream.
+    pub fn coalesced(&self) -> u64 {
+        self.bucket.metrics.coalesced.get()
+    }
+
+    /// This replica's name in the fleet (`host/pid`).
+    pub fn replica(&self) -> &str {
+        &self.claimant
     }
 
     /// Shares a record written locally, in the background: its blob first (if the bucket
     /// lacks it), then the record, so the bucket never holds a pointer whose blob it lacks.
     pub fn share(&self, local: &Arc<dyn Store>, pointer: &Pointer) {
+        let lease = lock(&self.held).remove(&pointer.key);
         if self.bucket.is_degraded() {
-            tracing::debug!(key = %pointer.key, "bucket unreachable; not shared");
+            tracing::debug!(key = %pointer.key, "bucket unreachable; queued to share when it answers");
+            enqueue(&self.queue, pointer.clone());
             return;
         }
         let (bucket, local, pointer) = (self.bucket.clone(), local.clone(), pointer.clone());
+        let queue = self.queue.clone();
         bucket.upload_started();
         tokio::spawn(async move {
             if let Err(err) = share(&bucket, &local, &pointer).await {
-                tracing::warn!(key = %pointer.key, error = %err, "could not share an object through the bucket; it stays on this replica");
+                tracing::warn!(key = %pointer.key, error = %err, "could not share an object through the bucket; queued to share again when the bucket answers");
+                enqueue(&queue, pointer.clone());
             }
+            // Only now may the fleet stop waiting for this replica (dropping it deletes it).
+            drop(lease);
             bucket.upload_finished();
         });
     }
@@ -178,20 +240,15 @@ impl SharedTier {
             shared: true,
             degraded: self.bucket.degraded(),
             pending_uploads: self.bucket.pending_uploads(),
+            share_queue: self.queue.len(),
+            replica: Some(self.claimant.clone()),
+            fleet_coalesced: self.coalesced(),
         }
     }
 }
 
-async fn discard(local: &Arc<dyn Store>, temp: std::path::PathBuf) {
-    let _ = blocking(local, move |local| {
-        local.discard(&temp);
-        Ok(())
-    })
-    .await;
-}
-
 /// Uploads the blob if the bucket lacks it, then the pointer.
-async fn share(
+pub(super) async fn share(
     bucket: &Bucket,
     local: &Arc<dyn Store>,
     pointer: &Pointer,
@@ -208,4 +265,26 @@ async fn share(
     }
     bucket.put_pointer(pointer).await?;
     Ok(())
+}
+
+/// Queues a record to share later (on the blocking pool: it writes a file).
+fn enqueue(queue: &Arc<ShareQueue>, pointer: Pointer) {
+    let queue = queue.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(err) = queue.push(&pointer) {
+            tracing::error!(key = %pointer.key, error = %err, "could not queue an object to share later; it stays on this replica only");
+        }
+    });
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// `host/pid`: unique among live replicas, and says where to look in a log.
+fn replica_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "unknown-host".into());
+    format!("{host}/{}", std::process::id())
 }

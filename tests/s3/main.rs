@@ -7,6 +7,8 @@ mod support;
 
 mod access;
 mod deploy;
+mod fleet;
 mod moto;
 mod pointers;
 mod replicas;
+mod resync;

@@ -126,7 +126,13 @@ fn a_replica_killed_mid_download_leaves_no_object_in_the_bucket() {
     a.kill();
     assert!(reader.join().unwrap() < zip.len(), "the download was cut");
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(moto.objects(), vec![], "nothing partial is visible");
+    // The dead replica's fleet lease stays until it expires; no blob or pointer is visible.
+    let shared: Vec<_> = moto
+        .objects()
+        .into_iter()
+        .filter(|(key, _)| !key.contains("/leases/"))
+        .collect();
+    assert_eq!(shared, vec![], "nothing partial is visible");
 
     // Another replica fetches it whole, and only the whole object appears.
     upstream.set_mode(Mode::Normal);
