@@ -88,6 +88,8 @@ pub struct Config {
     pub access: crate::access::Access,
     /// The build cache (`[cache]`): entry size limit, who may write.
     pub cache: crate::cache_config::CacheConfig,
+    /// Supply-chain policy (`[policy]`): release age, allow and deny rules.
+    pub policy: crate::policy_config::PolicyConfig,
     /// The served-log's bound on disk (`[served]`).
     pub served: crate::served_config::ServedSettings,
     pub ecosystems: Vec<EcosystemConfig>,
@@ -242,6 +244,11 @@ impl Config {
             crate::cache_config::KEYS,
         )?)?;
 
+        let names: Vec<&str> = factories.iter().map(|f| f.name).collect();
+        let policy = crate::policy_config::PolicyConfig::from_section(
+            take_policy_section(&mut table)?,
+            &names,
+        )?;
         let served = crate::served_config::ServedSettings::from_section(take_section(
             &mut table,
             "served",
@@ -272,6 +279,7 @@ impl Config {
             storage,
             access,
             cache,
+            policy,
             served,
             ecosystems,
         })
@@ -352,6 +360,7 @@ impl Config {
         }
         out.push_str(&self.access.to_toml());
         out.push_str(&self.cache.to_toml());
+        out.push_str(&self.policy.to_toml());
         out.push_str(&self.served.to_toml());
         for eco in &self.ecosystems {
             let s = &eco.section;
@@ -392,7 +401,7 @@ fn json_to_toml(value: &serde_json::Value) -> String {
 }
 
 fn section_names(factories: &[AdapterFactory]) -> Vec<&'static str> {
-    let mut names = vec!["storage", "access", "limits", "cache", "served"];
+    let mut names = vec!["storage", "access", "limits", "cache", "served", "policy"];
     names.extend(factories.iter().map(|f| f.name));
     names
 }
@@ -469,6 +478,15 @@ fn take_section(table: &mut Table, name: &str, allowed: &[&str]) -> Result<Table
         );
     }
     Ok(section)
+}
+
+/// `[policy]`, whose keys (and `[policy.<ecosystem>]` sections) `PolicyConfig` checks itself.
+fn take_policy_section(table: &mut Table) -> Result<Table> {
+    match table.remove("policy") {
+        None => Ok(Table::new()),
+        Some(Value::Table(section)) => Ok(section),
+        Some(_) => bail!("`policy` must be a section ([policy])"),
+    }
 }
 
 pub fn parse_duration(key: &str, raw: &str) -> Result<Duration> {

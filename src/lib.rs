@@ -24,6 +24,8 @@ pub mod memory;
 pub mod metrics;
 pub mod mounted;
 pub mod nowait;
+pub mod policy;
+pub mod policy_config;
 pub mod respond;
 pub mod served;
 pub mod served_config;

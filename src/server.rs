@@ -91,7 +91,10 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
     )?;
     let client = UpstreamClient::new(config.limits.clone(), &upstreams)?;
     let engine = Arc::new(Engine::new(store, client, config.offline));
+    let mounted: Vec<Arc<Mounted>> = by_name.values().cloned().collect();
+    let policy = Arc::new(crate::policy::Policy::new(&config.policy, &mounted)?);
     Ok(Arc::new(App {
+        policy,
         engine,
         by_name,
         by_proxy_host,

@@ -56,6 +56,18 @@ impl Engine {
         Some(find_digest(eco, index, body, artifact).await)
     }
 
+    /// An index's whole body through the cache, uncounted, as listed digests get it: for the
+    /// documents that state publish times (`src/policy/`). `force` revalidates it now (at most
+    /// every 10 s per object), for a release the cached copy predates.
+    pub(crate) async fn index_body(
+        self: &Arc<Self>,
+        eco: &Arc<Mounted>,
+        index: &Object,
+        force: bool,
+    ) -> Option<Vec<u8>> {
+        self.whole_body(eco, index, force).await
+    }
+
     /// An object's whole body, through the cache (for indexes, which are small enough to parse).
     fn whole_body<'a>(
         self: &'a Arc<Self>,

@@ -44,6 +44,8 @@ pub struct App {
     pub access: crate::access::Access,
     /// `/cache/`: the build cache's settings and counters (`[cache]`).
     pub build_cache: Arc<crate::buildcache::BuildCache>,
+    /// `[policy]`: release age and deny rules, applied in `fetch`.
+    pub policy: Arc<crate::policy::Policy>,
     /// The record of every artifact served (`src/served/`).
     pub served: crate::served::ServedLog,
     /// Where the served-log's files are, for `/-/served`.
@@ -290,9 +292,23 @@ async fn fetch(
     // every request) does not, or the TTL would mean nothing.
     let force = header(header::CACHE_CONTROL).is_some_and(|cc| cc.contains("no-cache"))
         || header(header::PRAGMA).is_some_and(|p| p.contains("no-cache"));
+    if let Some(refused) =
+        crate::policy::download::check(&app.policy, &app.engine, eco, object).await
+    {
+        return refused;
+    }
     let (found, lookup) = app.engine.obtain_counted(eco, object, force).await;
     let pending = served::pending(app, eco, object, parts, &found, lookup);
-    served::record(respond::respond(eco, object, found, &want), pending)
+    let response =
+        match crate::policy::screen::screen(&app.policy, &app.engine, eco, object, found, &want)
+            .await
+        {
+            crate::policy::screen::Screened::Pass(found) => {
+                respond::respond(eco, object, found, &want)
+            }
+            crate::policy::screen::Screened::Answer(response) => response,
+        };
+    served::record(response, pending)
 }
 
 /// `/-/health`: always 200 while larder serves, so a load balancer keeps a replica whose
@@ -379,6 +395,7 @@ async fn metrics(app: &App) -> respond::Response {
         app.metrics.encode(usage, &down),
         &app.build_cache.metrics.encode(),
     );
+    let body = crate::buildcache::metrics::splice(body, &app.policy.report.encode());
     respond::build(StatusCode::OK, headers, Body::Full(body.into()))
 }
 
@@ -428,6 +445,10 @@ async fn status_page(app: &App, headers: &http::HeaderMap) -> respond::Response 
             .into_iter()
             .map(|(tool, counters)| (tool.name(), counters))
             .collect(),
+        policy: crate::status::policy::section(
+            &app.policy,
+            crate::policy::download::now_seconds(&app.engine),
+        ),
         served: app.served.enabled().then(|| crate::status::served::Line {
             today: app.served.counters().today(),
             dropped: app.served.counters().dropped.get(),
@@ -462,6 +483,12 @@ fn into_axum(response: respond::Response) -> Response {
         parts
             .extensions
             .insert(hyper::ext::ReasonPhrase::from_static(reason.as_bytes()));
+    }
+    // pip and uv print only the status line of a policy refusal: say why there too.
+    if let Some(respond::Reason(reason)) = parts.extensions.remove::<respond::Reason>() {
+        if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(reason) {
+            parts.extensions.insert(phrase);
+        }
     }
     let body = match body {
         Body::Empty => AxumBody::empty(),

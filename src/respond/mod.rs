@@ -45,6 +45,8 @@ pub struct ReasonPhrase(pub &'static str);
 const X_CACHE: HeaderName = HeaderName::from_static("x-larder-cache");
 /// On a copy served unconfirmed past the validity its upstream declared: when that was.
 const X_EXPIRED: HeaderName = HeaderName::from_static("x-larder-expired");
+/// On a response `[policy]` changed: `refused`, or `withheld <n>` (releases left out).
+const X_POLICY: HeaderName = HeaderName::from_static("x-larder-policy");
 
 pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Response {
     match found {
@@ -272,6 +274,70 @@ fn ranged(
         Body::Stream(body(start, end))
     };
     build(status, headers, body)
+}
+
+/// A non-canonical HTTP/1 reason phrase for a response (`403 Forbidden by larder policy …`),
+/// for clients that print only the status line (pip); the HTTP layer sends it.
+#[derive(Clone, Debug)]
+pub struct Reason(pub String);
+
+/// A policy refusal: the adapter's error body, and the reason phrase.
+pub fn refused(reply: larder_adapter::Reply, reason: String) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(reply.content_type),
+    );
+    headers.insert(X_POLICY, HeaderValue::from_static("refused"));
+    let mut response = build(reply.status, headers, Body::Full(reply.body));
+    response.extensions_mut().insert(Reason(reason));
+    response
+}
+
+/// A metadata document the policy filtered (`withheld` releases left out): whole, from memory,
+/// through the adapter's rewrite, with an ETag of its own bytes, so it never matches the
+/// unfiltered document's (nor a filtering by another policy).
+pub fn filtered(
+    eco: &Mounted,
+    object: &Object,
+    stored_type: Option<&str>,
+    body: Vec<u8>,
+    withheld: usize,
+    want: &Want,
+) -> Response {
+    let body = match eco.adapter.rewriter(object, &want.public_base) {
+        Some(mut rewriter) => {
+            let mut out = Vec::with_capacity(body.len() + body.len() / 8);
+            rewriter.push(&body, &mut out);
+            rewriter.finish(&mut out);
+            out
+        }
+        None => body,
+    };
+    let etag = format!(
+        "\"policy-{}\"",
+        hex::encode(&sha2::Sha256::digest(&body)[..16])
+    );
+    let mut headers = base_headers(object, stored_type);
+    insert(&mut headers, header::ETAG, &etag);
+    insert(&mut headers, X_POLICY, &format!("withheld {withheld}"));
+    if want
+        .if_none_match
+        .as_deref()
+        .is_some_and(|inm| etag_matches(inm, &etag))
+    {
+        return build(StatusCode::NOT_MODIFIED, headers, Body::Empty);
+    }
+    insert(
+        &mut headers,
+        header::CONTENT_LENGTH,
+        &body.len().to_string(),
+    );
+    let body = match want.head {
+        true => Body::Empty,
+        false => Body::Full(Bytes::from(body)),
+    };
+    build(StatusCode::OK, headers, body)
 }
 
 pub fn text(status: StatusCode, message: String) -> Response {

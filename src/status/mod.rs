@@ -5,6 +5,7 @@
 
 pub mod buildcache;
 pub mod clients;
+pub mod policy;
 pub mod served;
 
 use crate::metrics::history::{History, Point, INTERVALS};
@@ -35,6 +36,8 @@ pub struct Page<'a> {
     pub store_health: crate::store::StoreHealth,
     /// The build cache's counters per tool (`/cache/`).
     pub build_cache: Vec<(&'static str, crate::buildcache::metrics::ToolSnapshot)>,
+    /// `[policy]`: the rules in force and today's refusals, as HTML (`policy::section`).
+    pub policy: String,
     /// The served-log's line (`None`: it is off).
     pub served: Option<served::Line>,
 }
@@ -83,6 +86,7 @@ pub fn render(page: &Page) -> String {
     charts(&mut html, page);
     clients(&mut html, page);
     buildcache::section(&mut html, page.base, &page.build_cache);
+    html.push_str(&page.policy);
     let _ = write!(
         html,
         "<p class=\"legend\">Metrics for Prometheus: <a href=\"{base}/-/metrics\">{base}/-/metrics</a></p></body></html>",
@@ -445,6 +449,7 @@ mod tests {
                     ..Default::default()
                 },
             )],
+            policy: String::new(),
         })
     }
 
@@ -503,6 +508,7 @@ mod tests {
             max_size_note: Some("default: a quarter of the 16.0 GiB filesystem holding data_dir"),
             upstreams_down: Vec::new(),
             build_cache: Vec::new(),
+            policy: String::new(),
             store_health: crate::store::StoreHealth::default(),
             offline: false,
             in_flight: 0,

@@ -8,6 +8,9 @@
 //! - `/t/decl`: mutable, declares `<name> <sha256 hex>` digests for `blob/<name>` (reading it
 //!   takes a second when its first line is `slow`);
 //! - `/t/rewritten/<name>`: mutable, with `UPSTREAM` in the body rewritten to larder's base.
+//!
+//! For `[policy]`, `blob/<name>` is release `<name>` of package `<name>`, whose publish time
+//! is the `times` object's line `<name> <unix seconds>` (`/times`, mutable).
 
 use http::StatusCode;
 use larder::config::Config;
@@ -75,6 +78,9 @@ impl Ecosystem for TestEcosystem {
         if path == "/panic" {
             panic!("the test ecosystem's deliberate bug");
         }
+        if path == "/times" {
+            return Route::Fetch(self.object("times", path, self.mutable()));
+        }
         if path == "/decl" {
             return Route::Fetch(self.object("decl", path, self.mutable()).declares_digests());
         }
@@ -122,6 +128,39 @@ impl Ecosystem for TestEcosystem {
                     format!("blob/{name}"),
                     Digest::from_labelled_hex(&format!("sha256={hex}"))?,
                 ))
+            })
+            .collect()
+    }
+
+    fn release(&self, object: &Object) -> Option<larder_adapter::Release> {
+        let name = object.key.strip_prefix("blob/")?;
+        Some(larder_adapter::Release::new(
+            name,
+            name,
+            "generic",
+            &[],
+            name,
+            &[],
+        ))
+    }
+
+    fn times_source(&self, object: &Object) -> larder_adapter::TimesSource {
+        match object.key.starts_with("blob/") {
+            true => larder_adapter::TimesSource::Object(Box::new(self.object(
+                "times",
+                "/times",
+                self.mutable(),
+            ))),
+            false => larder_adapter::TimesSource::Unknown,
+        }
+    }
+
+    fn publish_times(&self, _source: &Object, body: &[u8]) -> larder_adapter::PublishTimes {
+        String::from_utf8_lossy(body)
+            .lines()
+            .filter_map(|line| {
+                let (name, at) = line.split_once(' ')?;
+                Some((name.to_string(), at.trim().parse().ok()?))
             })
             .collect()
     }

@@ -14,4 +14,5 @@ mod full_disk;
 mod harness;
 mod http_semantics;
 mod metrics;
+mod policy;
 mod verification;

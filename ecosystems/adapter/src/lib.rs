@@ -14,14 +14,17 @@
 
 pub mod clients;
 pub mod digest;
+pub mod json_spans;
 pub mod lockfile;
 pub mod object;
+pub mod policy;
 pub mod release;
 pub mod remotes;
 pub mod request;
 pub mod rewrite;
 pub mod settings;
 pub mod testing;
+pub mod versions;
 
 pub use clients::{ClientBase, ClientSettings, EnvSetting, Snippet};
 pub use digest::{Algorithm, Digest};
@@ -29,11 +32,13 @@ pub use lockfile::{
     Fetch, Lockfile, LockfileError, Match, Picker, Platform, Probe, PythonTarget, Target,
 };
 pub use object::{Forward, Freshness, Listing, Object, Reply, Route, Verify};
+pub use policy::{AgeRules, Offer, PublishTimes, TimesSource, Withheld};
 pub use release::Release;
 pub use request::ClientRequest;
 pub use rewrite::{PrefixRewriter, Rewriter};
 pub use settings::{base_url, parse_base_url, AdapterFactory, Section, SettingsError};
 
+use std::cmp::Ordering;
 use url::Url;
 
 /// One package ecosystem's protocol, as the engine sees it.
@@ -119,5 +124,92 @@ pub trait Ecosystem: Send + Sync + 'static {
     /// (`http://host:7878/npm`, without a trailing slash). `None` serves the body verbatim.
     fn rewriter(&self, _object: &Object, _public_base: &str) -> Option<Box<dyn Rewriter>> {
         None
+    }
+
+    // Supply-chain policy (`[policy]`: release age, deny lists): see [`policy`]. The defaults
+    // describe an ecosystem that states no publish times, so an age rule fails closed there.
+
+    /// The ecosystem's name in OSV records (`affected[].package.ecosystem`: `npm`, `PyPI`,
+    /// `Go`, `crates.io`, `Maven`, `Debian`), so that a `deny_file`'s records reach it. `None`:
+    /// no record applies.
+    fn osv_ecosystem(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// A package name as the ecosystem compares names (PyPI: normalized per PEP 503), applied to
+    /// the names in rules and records before they are matched against a [`Release`].
+    fn canonical_package(&self, name: &str) -> String {
+        name.to_string()
+    }
+
+    /// The ecosystem's version order; `None` when either is not a version it can order.
+    fn compare_versions(&self, _a: &str, _b: &str) -> Option<Ordering> {
+        None
+    }
+
+    /// Whether `version` is in `range`, written in the ecosystem's own syntax (npm's `^1.2.0`,
+    /// PEP 440's `>=1.0,<2`). The default reads comparators (`>=1.0.0 <2.0.0 || =3.1.0`, see
+    /// [`versions::in_comparators`]) by [`Ecosystem::compare_versions`].
+    fn version_in_range(&self, version: &str, range: &str) -> Result<bool, String> {
+        versions::in_comparators(version, range, &|a, b| self.compare_versions(a, b))
+    }
+
+    /// Whether release-age rules apply to this ecosystem at all.
+    fn age_rules(&self) -> AgeRules {
+        AgeRules::Apply
+    }
+
+    /// Where the publish times that judge `object` are stated: an artifact's own release
+    /// ([`Ecosystem::release`]) or the offers of a metadata document ([`Ecosystem::offers`]).
+    fn times_source(&self, _object: &Object) -> TimesSource {
+        TimesSource::Unknown
+    }
+
+    /// For [`TimesSource::PerVersion`]: the object stating `version`'s publish time.
+    fn version_times(&self, _object: &Object, _version: &str) -> Option<Object> {
+        None
+    }
+
+    /// The publish times `body` (of an object a [`TimesSource`] named) states, keyed as
+    /// [`Offer::key`]. A malformed body states none. Must not panic on malformed input.
+    fn publish_times(&self, _source: &Object, _body: &[u8]) -> PublishTimes {
+        PublishTimes::new()
+    }
+
+    /// The key of `artifact`'s publish time in [`Ecosystem::publish_times`]: its version by
+    /// default, its file name where times are per file (PyPI).
+    fn time_key(&self, _artifact: &Object, release: &Release) -> String {
+        release.version.clone()
+    }
+
+    /// Whether `object` is a metadata document that offers releases ([`Ecosystem::offers`]),
+    /// asked before its body is read: only these are filtered.
+    fn lists_releases(&self, _object: &Object) -> bool {
+        false
+    }
+
+    /// The body of a policy refusal (a 403), in the form the ecosystem's clients show: plain
+    /// text by default (the go command prints it as `server response:`), npm's JSON `error`.
+    fn refusal(&self, message: &str) -> Reply {
+        Reply::text(http::StatusCode::FORBIDDEN, message)
+    }
+
+    /// The releases a metadata document offers, which a policy may withhold: `None` for
+    /// objects that offer none (or that larder does not filter), `Err` for a document that
+    /// cannot be read (the engine then refuses to serve it rather than serve it unfiltered).
+    fn offers(&self, _object: &Object, _body: &[u8]) -> Option<Result<Vec<Offer>, String>> {
+        None
+    }
+
+    /// `body` written again without the offers whose keys are in `withheld` (everything else as
+    /// upstream sent it). `Err` when the document cannot be written without them (Go's
+    /// `@latest` names one version: withheld, nothing remains), and the engine refuses it.
+    fn withhold(
+        &self,
+        _object: &Object,
+        _body: &[u8],
+        _withheld: &Withheld,
+    ) -> Result<Vec<u8>, String> {
+        Err("this ecosystem's documents cannot be filtered".into())
     }
 }

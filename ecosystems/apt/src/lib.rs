@@ -143,6 +143,21 @@ impl Ecosystem for Apt {
         package_file::of(&object.key)
     }
 
+    fn osv_ecosystem(&self) -> Option<&'static str> {
+        Some("Debian")
+    }
+
+    /// A `deny` names packages (and versions) only; `.deb` downloads are refused, indexes are
+    /// served as signed.
+    fn age_rules(&self) -> larder_adapter::AgeRules {
+        larder_adapter::AgeRules::DoNotApply(
+            "an apt archive is a signed snapshot: InRelease names every index by hash, so no \
+             package can be left out of an index without breaking the signature, and a stable \
+             suite's packages are published together with the dependencies they need; pin a \
+             snapshot (snapshot.debian.org) for reproducibility instead",
+        )
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

@@ -12,6 +12,7 @@ mod dl;
 mod index;
 pub mod lockfile;
 mod name;
+mod policy;
 mod registries;
 mod release;
 
@@ -215,6 +216,48 @@ impl Ecosystem for Cargo {
             Some((_, version)) => index::find_cksum(index_body, version),
             None => Listing::Unverifiable,
         }
+    }
+
+    fn osv_ecosystem(&self) -> Option<&'static str> {
+        Some("crates.io")
+    }
+
+    fn compare_versions(&self, a: &str, b: &str) -> Option<std::cmp::Ordering> {
+        larder_adapter::versions::compare_semver(a, b)
+    }
+
+    fn lists_releases(&self, object: &Object) -> bool {
+        object.key.contains("/index/")
+    }
+
+    /// An index file states its versions' `pubtime`; a crate's is its index file's.
+    fn times_source(&self, object: &Object) -> larder_adapter::TimesSource {
+        match &object.verify {
+            _ if object.key.contains("/index/") => larder_adapter::TimesSource::Itself,
+            Verify::Listed(index) => larder_adapter::TimesSource::Object(index.clone()),
+            _ => larder_adapter::TimesSource::Unknown,
+        }
+    }
+
+    fn publish_times(&self, _source: &Object, body: &[u8]) -> larder_adapter::PublishTimes {
+        policy::publish_times(body)
+    }
+
+    fn offers(
+        &self,
+        object: &Object,
+        body: &[u8],
+    ) -> Option<Result<Vec<larder_adapter::Offer>, String>> {
+        object.key.contains("/index/").then(|| policy::offers(body))
+    }
+
+    fn withhold(
+        &self,
+        _object: &Object,
+        body: &[u8],
+        withheld: &larder_adapter::Withheld,
+    ) -> Result<Vec<u8>, String> {
+        policy::withhold(body, withheld)
     }
 
     fn rewriter(&self, object: &Object, public_base: &str) -> Option<Box<dyn Rewriter>> {

@@ -11,6 +11,7 @@
 pub mod clients;
 mod escape;
 pub mod lockfile;
+mod policy;
 mod proxy;
 mod release;
 mod semver;
@@ -18,8 +19,8 @@ mod sumdb;
 
 use http::StatusCode;
 use larder_adapter::{
-    base_url, AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Route, Section,
-    SettingsError,
+    base_url, AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Offer,
+    PublishTimes, Route, Section, SettingsError, TimesSource, Withheld,
 };
 use proxy::{Endpoint, ProxyRequest};
 use std::time::Duration;
@@ -242,6 +243,75 @@ impl Ecosystem for Go {
     fn find_digest(&self, _index: &Object, _index_body: &[u8], _artifact: &Object) -> Listing {
         // Never asked: every Go object is routed with `Verify::None`.
         Listing::Unverifiable
+    }
+
+    fn osv_ecosystem(&self) -> Option<&'static str> {
+        Some("Go")
+    }
+
+    fn compare_versions(&self, a: &str, b: &str) -> Option<std::cmp::Ordering> {
+        larder_adapter::versions::compare_semver(a, b)
+    }
+
+    fn lists_releases(&self, object: &Object) -> bool {
+        policy::listing(&object.key).is_some()
+    }
+
+    /// `@latest` states its own time; `@v/list` none, so each version's `.info` is asked; a
+    /// zip's time is its version's `.info`.
+    fn times_source(&self, object: &Object) -> TimesSource {
+        match policy::listing(&object.key) {
+            Some((_, policy::Listing::Latest)) => return TimesSource::Itself,
+            Some((_, policy::Listing::List)) => return TimesSource::PerVersion,
+            None => {}
+        }
+        let info =
+            policy::zip_parts(&object.key).and_then(|(module, version)| self.info(module, version));
+        match info {
+            Some(info) => TimesSource::Object(Box::new(info)),
+            None => TimesSource::Unknown,
+        }
+    }
+
+    fn version_times(&self, object: &Object, version: &str) -> Option<Object> {
+        let (module, _) = policy::listing(&object.key)?;
+        self.info(module, &policy::escape_version(version))
+    }
+
+    fn publish_times(&self, _source: &Object, body: &[u8]) -> PublishTimes {
+        policy::publish_times(body)
+    }
+
+    fn offers(&self, object: &Object, body: &[u8]) -> Option<Result<Vec<Offer>, String>> {
+        let (module, listing) = policy::listing(&object.key)?;
+        Some(policy::offers(module, listing, body))
+    }
+
+    fn withhold(
+        &self,
+        object: &Object,
+        body: &[u8],
+        withheld: &Withheld,
+    ) -> Result<Vec<u8>, String> {
+        match policy::listing(&object.key) {
+            Some((_, listing)) => policy::withhold(listing, body, withheld),
+            None => Err("not a version listing".into()),
+        }
+    }
+}
+
+impl Go {
+    /// The `.info` object of an escaped module path and escaped version.
+    fn info(&self, module: &str, escaped_version: &str) -> Option<Object> {
+        let version = escape::version(escaped_version).ok()?;
+        let request = ProxyRequest {
+            module: module.to_string(),
+            endpoint: Endpoint::Info(version),
+        };
+        match self.route_proxy(request) {
+            Route::Fetch(object) => Some(object),
+            _ => None,
+        }
     }
 }
 

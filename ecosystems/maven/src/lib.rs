@@ -140,6 +140,13 @@ impl Ecosystem for Maven {
         release::of(&object.key)
     }
 
+    /// `maven-metadata.xml` has no per-version time (only `lastUpdated`, for the whole
+    /// artifact), so no publish time is known: an age rule refuses Maven artifacts (fails
+    /// closed) unless `allow`ed, or turned off with `[policy.maven] min_age = "0s"`.
+    fn osv_ecosystem(&self) -> Option<&'static str> {
+        Some("Maven")
+    }
+
     fn name(&self) -> &'static str {
         NAME
     }

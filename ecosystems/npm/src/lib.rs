@@ -19,6 +19,7 @@ pub mod lockfile;
 pub mod name;
 pub mod path;
 pub mod platform;
+pub mod policy;
 mod release;
 pub mod rewrite;
 
@@ -27,8 +28,8 @@ use bytes::Bytes;
 use http::header::{ACCEPT, VARY};
 use http::{HeaderValue, Method, StatusCode};
 use larder_adapter::{
-    AdapterFactory, ClientRequest, Digest, Ecosystem, Forward, Freshness, Listing, Object, Reply,
-    Rewriter, Route, Section, SettingsError, Verify,
+    AdapterFactory, ClientRequest, Digest, Ecosystem, Forward, Freshness, Listing, Object, Offer,
+    PublishTimes, Reply, Rewriter, Route, Section, SettingsError, TimesSource, Verify, Withheld,
 };
 use name::PackageName;
 use path::{Refusal, Target};
@@ -207,11 +208,83 @@ impl Ecosystem for Npm {
         }
     }
 
+    fn osv_ecosystem(&self) -> Option<&'static str> {
+        Some("npm")
+    }
+
+    fn compare_versions(&self, a: &str, b: &str) -> Option<std::cmp::Ordering> {
+        larder_adapter::versions::compare_semver(a, b)
+    }
+
+    fn version_in_range(&self, version: &str, range: &str) -> Result<bool, String> {
+        policy::in_range(version, range)
+    }
+
+    /// The full packument states every version's time (the abbreviated one none), for both
+    /// packuments and tarballs.
+    fn times_source(&self, object: &Object) -> TimesSource {
+        if object.key.starts_with("packument/full/") {
+            return TimesSource::Itself;
+        }
+        let name = match policy::packument_package(&object.key) {
+            Some(name) => Some(name.to_string()),
+            None => release::of(&object.key).map(|release| release.package),
+        };
+        match name.as_deref().and_then(parse_name) {
+            Some(name) => TimesSource::Object(Box::new(self.packument(&name, Variant::Full))),
+            None => TimesSource::Unknown,
+        }
+    }
+
+    fn publish_times(&self, source: &Object, body: &[u8]) -> PublishTimes {
+        match source.key.starts_with("packument/full/") {
+            true => policy::publish_times(body),
+            false => PublishTimes::new(),
+        }
+    }
+
+    fn lists_releases(&self, object: &Object) -> bool {
+        object.key.starts_with("packument/")
+    }
+
+    /// npm shows a registry error's JSON `error` after the status (`403 Forbidden - GET … -
+    /// <error>`), and nothing of a text body.
+    fn refusal(&self, message: &str) -> Reply {
+        let body = serde_json::json!({ "error": message.trim_end() }).to_string();
+        Reply {
+            status: StatusCode::FORBIDDEN,
+            content_type: "application/json",
+            body: Bytes::from(body),
+        }
+    }
+
+    fn offers(&self, object: &Object, body: &[u8]) -> Option<Result<Vec<Offer>, String>> {
+        let package = policy::packument_package(&object.key)?;
+        Some(policy::offers(package, body))
+    }
+
+    fn withhold(
+        &self,
+        _object: &Object,
+        body: &[u8],
+        withheld: &Withheld,
+    ) -> Result<Vec<u8>, String> {
+        policy::withhold(body, withheld)
+    }
+
     fn rewriter(&self, object: &Object, public_base: &str) -> Option<Box<dyn Rewriter>> {
         let has_links = object.key.starts_with("packument/") || object.key.starts_with("manifest/");
         has_links.then(|| {
             Box::new(rewrite::tarball_links(&self.upstream, public_base)) as Box<dyn Rewriter>
         })
+    }
+}
+
+/// `@scope/name` or `name`, as cache keys spell it.
+fn parse_name(name: &str) -> Option<PackageName> {
+    match name.split_once('/') {
+        Some((scope, bare)) => PackageName::parse(Some(scope), bare).ok(),
+        None => PackageName::parse(None, name).ok(),
     }
 }
 

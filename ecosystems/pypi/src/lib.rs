@@ -21,6 +21,7 @@ mod listing;
 pub mod lockfile;
 mod name;
 mod path;
+mod policy;
 mod release;
 mod rewrite;
 
@@ -30,8 +31,8 @@ pub use name::normalize;
 use http::header::{ACCEPT, VARY};
 use http::{HeaderValue, Method, StatusCode};
 use larder_adapter::{
-    base_url, AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Rewriter,
-    Route, Section, SettingsError, Verify,
+    base_url, AdapterFactory, ClientRequest, Ecosystem, Freshness, Listing, Object, Offer,
+    PublishTimes, Release, Rewriter, Route, Section, SettingsError, TimesSource, Verify, Withheld,
 };
 use std::time::Duration;
 use url::Url;
@@ -261,6 +262,62 @@ impl Ecosystem for PyPi {
         }
     }
 
+    fn osv_ecosystem(&self) -> Option<&'static str> {
+        Some("PyPI")
+    }
+
+    fn canonical_package(&self, name: &str) -> String {
+        normalize(name)
+    }
+
+    fn compare_versions(&self, a: &str, b: &str) -> Option<std::cmp::Ordering> {
+        policy::compare(a, b)
+    }
+
+    fn version_in_range(&self, version: &str, range: &str) -> Result<bool, String> {
+        policy::in_specifiers(version, range)
+    }
+
+    fn lists_releases(&self, object: &Object) -> bool {
+        project_page(&object.key).is_some()
+    }
+
+    /// PEP 700 `upload-time` is in the JSON page only: it judges the HTML page and the files.
+    fn times_source(&self, object: &Object) -> TimesSource {
+        let project = match project_page(&object.key) {
+            Some((_, "json")) => return TimesSource::Itself,
+            Some((project, _)) => Some(project.to_string()),
+            None => release::of(&object.key).map(|release| release.package),
+        };
+        match project.and_then(|project| self.page(&project, Variant::Json)) {
+            Some(page) => TimesSource::Object(Box::new(page)),
+            None => TimesSource::Unknown,
+        }
+    }
+
+    fn publish_times(&self, _source: &Object, body: &[u8]) -> PublishTimes {
+        policy::publish_times(body)
+    }
+
+    /// Times are per file: a wheel uploaded today to an old release is today's.
+    fn time_key(&self, artifact: &Object, release: &Release) -> String {
+        path::file_name(artifact.upstream.path()).unwrap_or_else(|| release.version.clone())
+    }
+
+    fn offers(&self, object: &Object, body: &[u8]) -> Option<Result<Vec<Offer>, String>> {
+        let (project, _) = project_page(&object.key)?;
+        Some(policy::offers(project, body))
+    }
+
+    fn withhold(
+        &self,
+        _object: &Object,
+        body: &[u8],
+        withheld: &Withheld,
+    ) -> Result<Vec<u8>, String> {
+        policy::withhold(body, withheld)
+    }
+
     fn rewriter(&self, object: &Object, public_base: &str) -> Option<Box<dyn Rewriter>> {
         let mut parts = object.key.split('/');
         match (parts.next(), parts.next(), parts.next(), parts.next()) {
@@ -278,6 +335,15 @@ impl Ecosystem for PyPi {
             }
             _ => None,
         }
+    }
+}
+
+/// The project and variant of a project page's key (`simple/<project>/<json|html>`).
+fn project_page(key: &str) -> Option<(&str, &str)> {
+    let mut parts = key.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("simple"), Some(project), Some(variant), None) => Some((project, variant)),
+        _ => None,
     }
 }
 
