@@ -479,12 +479,8 @@ async fn store_usage(app: &App) -> Option<crate::store::Usage> {
 
 fn into_axum(response: respond::Response) -> Response {
     let (mut parts, body) = response.into_parts();
-    if let Some(respond::ReasonPhrase(reason)) = parts.extensions.remove() {
-        parts
-            .extensions
-            .insert(hyper::ext::ReasonPhrase::from_static(reason.as_bytes()));
-    }
-    // pip and uv print only the status line of a policy refusal: say why there too.
+    // Clients that print only the status line (pip and uv on a refusal, npm, apt and Maven on
+    // any failure) learn why there too.
     if let Some(respond::Reason(reason)) = parts.extensions.remove::<respond::Reason>() {
         if let Ok(phrase) = hyper::ext::ReasonPhrase::try_from(reason) {
             parts.extensions.insert(phrase);

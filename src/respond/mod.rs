@@ -37,11 +37,6 @@ pub struct Want {
     pub public_base: String,
 }
 
-/// A reason phrase for the status line instead of the status's standard one (HTTP/1.1 only:
-/// HTTP/2 has none).
-#[derive(Clone, Copy, Debug)]
-pub struct ReasonPhrase(pub &'static str);
-
 const X_CACHE: HeaderName = HeaderName::from_static("x-larder-cache");
 /// On a copy served unconfirmed past the validity its upstream declared: when that was.
 const X_EXPIRED: HeaderName = HeaderName::from_static("x-larder-expired");
@@ -53,7 +48,7 @@ pub fn respond(eco: &Mounted, object: &Object, found: Found, want: &Want) -> Res
         Found::Failed(err) => {
             let mut response = text(err.client_status(), format!("{err}\n"));
             if let Some(reason) = err.reason_phrase() {
-                response.extensions_mut().insert(ReasonPhrase(reason));
+                response.extensions_mut().insert(Reason(reason.to_string()));
             }
             response
         }
@@ -276,8 +271,9 @@ fn ranged(
     build(status, headers, body)
 }
 
-/// A non-canonical HTTP/1 reason phrase for a response (`403 Forbidden by larder policy …`),
-/// for clients that print only the status line (pip); the HTTP layer sends it.
+/// A non-canonical HTTP/1 reason phrase for a response (`403 Forbidden by larder policy …`,
+/// `424 larder runs offline and has no copy of this`), for clients that print only the status
+/// line; the HTTP layer sends it (HTTP/2 has none).
 #[derive(Clone, Debug)]
 pub struct Reason(pub String);
 
