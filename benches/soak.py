@@ -307,6 +307,10 @@ def main():
         f"{kind} p50 {percentile(v, 0.5) * 1000:.1f} ms p99 {percentile(v, 0.99) * 1000:.1f} ms"
         for kind, v in sorted(stats.latency.items()))
     errors = ", ".join(f"{why}: {n}" for why, n in stats.errors.most_common()) or "none"
+    if stats.errors or verify.returncode != 0:
+        kept = Path(tempfile.gettempdir()) / "larder-soak-last.log"
+        shutil.copy(work / "larder.log", kept)
+        print(f"larder's log kept in {kept}")
     shutil.rmtree(work, ignore_errors=True)
     print(f"verify: exit {verify.returncode}: {verify_line}")
     print(
