@@ -84,16 +84,19 @@ class Stats:
         self.wrong = 0
         self.interrupted = 0
         self.latency = defaultdict(list)
+        self.examples = []
 
     def ok(self, kind, seconds):
         with self.lock:
             self.requests += 1
             self.latency[kind].append(seconds)
 
-    def error(self, why):
+    def error(self, why, detail=""):
         with self.lock:
             self.requests += 1
             self.errors[why] += 1
+            if detail and len(self.examples) < 5:
+                self.examples.append(f"{why}: {detail}")
 
     def wrong_bytes(self, what):
         with self.lock:
@@ -222,7 +225,7 @@ def client(stop, larder, files, stats, seed, cold_cursor):
         elif status == 304 and "If-None-Match" in headers:
             pass
         else:
-            stats.error(f"status {status}")
+            stats.error(f"status {status}", f"{kind} {path} {headers}: {body[:300]!r}")
             continue
         stats.ok(kind, seconds)
 
@@ -235,7 +238,9 @@ def percentile(values, p):
 
 
 def du(path):
-    out = subprocess.run(["du", "-s", "--block-size=1", str(path)], capture_output=True, text=True)
+    # The served-log has its own bound (`[served]`), not max_size's.
+    out = subprocess.run(["du", "-s", "--block-size=1", "--exclude=served", str(path)],
+                         capture_output=True, text=True)
     return int(out.stdout.split()[0]) if out.returncode == 0 else -1
 
 
@@ -312,13 +317,15 @@ def main():
         shutil.copy(work / "larder.log", kept)
         print(f"larder's log kept in {kept}")
     shutil.rmtree(work, ignore_errors=True)
+    for example in stats.examples:
+        print(f"error: {example}")
     print(f"verify: exit {verify.returncode}: {verify_line}")
     print(
         f"{stats.requests} requests, {sum(stats.errors.values())} errors ({errors}), "
         f"{stats.wrong} wrong bytes, {stats.interrupted} interrupted, {crashes} crashes; {classes}; "
         f"rss MB start {rss[0] if rss else float('nan'):.1f} peak {max(rss, default=float('nan')):.1f} "
         f"end {end_rss:.1f}; fds start {fds[0] if fds else -1} peak {max(fds, default=-1)} end {end_fds}; "
-        f"store du {store_du / MIB:.1f} MiB of max_size {args.max_size_mib} MiB; "
+        f"store du {store_du / MIB:.1f} MiB (served-log aside) of max_size {args.max_size_mib} MiB; "
         f"verify exit {verify.returncode}"
     )
     sys.exit(0 if stats.wrong == 0 and verify.returncode == 0 else 1)

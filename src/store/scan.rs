@@ -89,14 +89,28 @@ pub fn on_disk(meta: &fs::Metadata) -> u64 {
     meta.blocks() * 512
 }
 
-/// What everything under `root` takes on disk, as `du` counts it: blobs, pointer records,
-/// temp files of fills in flight, the served-log, quarantined blobs, and the directories
-/// themselves. Entries that vanish during the walk are skipped; links are not followed.
+/// Folders of the data dir with a bound of their own, not `max_size`'s: the served-log
+/// (`[served] files` × `max_file_size`), which would otherwise crowd the cache out of a small
+/// `max_size`.
+const OWN_BOUND: [&str; 1] = ["served"];
+
+/// What the store under `root` takes on disk, as `du` counts it: blobs, pointer records, temp
+/// files of fills in flight, quarantined blobs, and the directories themselves; not the folders
+/// with a bound of their own ([`OWN_BOUND`]). Entries that vanish during the walk are skipped;
+/// links are not followed.
 pub fn disk_usage(root: &Path) -> io::Result<u64> {
     let mut total = 0;
     let mut pending = vec![root.to_path_buf()];
     while let Some(dir) = pending.pop() {
         for path in read_dir_if_present(&dir)? {
+            let own_bound = dir == root
+                && path
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| OWN_BOUND.contains(&name));
+            if own_bound {
+                continue;
+            }
             let Ok(meta) = fs::symlink_metadata(&path) else {
                 continue;
             };
