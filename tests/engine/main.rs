@@ -5,6 +5,7 @@
 mod support;
 
 mod bad_input;
+mod client_limits;
 mod coalescing;
 mod crash;
 mod damaged;
@@ -14,4 +15,5 @@ mod full_disk;
 mod harness;
 mod http_semantics;
 mod metrics;
+mod upstream_abuse;
 mod verification;
