@@ -15,7 +15,9 @@ fuzz_target!(|header: &[u8]| {
             .split_once(' ')
             .and_then(|(_, b)| {
                 use base64::Engine as _;
-                base64::engine::general_purpose::STANDARD.decode(b.trim()).ok()
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.trim())
+                    .ok()
             })
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();

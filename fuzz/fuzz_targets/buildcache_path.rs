@@ -9,9 +9,15 @@ fuzz_target!(|rest: &str| {
     if let Ok(target) = parse(rest) {
         let key = target.store_key();
         assert!(key.starts_with("cache/"), "{key}");
-        assert!(!key.split('/').any(|s| s == ".." || s == "."), "{rest:?} → {key}");
+        assert!(
+            !key.split('/').any(|s| s == ".." || s == "."),
+            "{rest:?} → {key}"
+        );
         if let Some(sha) = target.expected_sha256() {
-            assert!(sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()), "{sha}");
+            assert!(
+                sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
+                "{sha}"
+            );
         }
     }
 });

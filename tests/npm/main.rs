@@ -354,10 +354,17 @@ fn an_audit_body_over_max_request_body_is_answered_413_and_not_forwarded() {
         upstream.requests().iter().all(|r| r.method != "POST"),
         "nothing was forwarded"
     );
-    assert_eq!(post(1024).status(), 200, "a body under the bound is forwarded");
+    assert_eq!(
+        post(1024).status(),
+        200,
+        "a body under the bound is forwarded"
+    );
     let metrics = support::scrape(&larder.url);
     assert_eq!(
-        support::metric(&metrics, "larder_client_refusals_total{limit=\"request_body\"}"),
+        support::metric(
+            &metrics,
+            "larder_client_refusals_total{limit=\"request_body\"}"
+        ),
         Some(1.0)
     );
 }

@@ -35,7 +35,10 @@ fuzz_target!(|body: &[u8]| {
         &*apt,
         "/deb.debian.org/debian/dists/bookworm/main/binary-amd64/Packages.gz",
     );
-    let pool = fetch(&*apt, "/deb.debian.org/debian/pool/main/h/hello/hello_2.10-3_amd64.deb");
+    let pool = fetch(
+        &*apt,
+        "/deb.debian.org/debian/pool/main/h/hello/hello_2.10-3_amd64.deb",
+    );
     for index in [&in_release, &packages] {
         for (key, _digest) in apt.declared_digests(index, body) {
             assert!(key.starts_with("deb.debian.org/"), "{key}");

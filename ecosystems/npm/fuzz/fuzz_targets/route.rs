@@ -24,7 +24,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let npm = (larder_npm::factory().build)(&section).unwrap();
     let mut headers = http::HeaderMap::new();
-    for (name, value) in [("accept", accept), (larder_npm::INTEGRITY_HEADER, integrity)] {
+    for (name, value) in [
+        ("accept", accept),
+        (larder_npm::INTEGRITY_HEADER, integrity),
+    ] {
         if let Ok(value) = http::HeaderValue::from_str(value) {
             headers.insert(name, value);
         }
@@ -39,7 +42,10 @@ fuzz_target!(|data: &[u8]| {
         };
         if let Route::Fetch(object) = npm.route(&request) {
             assert!(
-                object.upstream.as_str().starts_with(section.upstream.as_str()),
+                object
+                    .upstream
+                    .as_str()
+                    .starts_with(section.upstream.as_str()),
                 "{path:?} → {}",
                 object.upstream
             );
