@@ -2,8 +2,8 @@
 //! rendered forms contain no traversal.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
 use larder_npm::path::{classify, Target};
+use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|path: &str| {
     if let Ok(target) = classify(path) {
@@ -15,9 +15,14 @@ fuzz_target!(|path: &str| {
         if let Some(name) = name {
             // Dots inside a segment are a name ("P..A"); a whole segment of them would climb.
             let shown = name.to_string();
-            assert!(!shown.split('/').any(|segment| segment == ".." || segment == "."));
+            assert!(!shown
+                .split('/')
+                .any(|segment| segment == ".." || segment == "."));
             let encoded = name.url_encoded();
-            assert!(!encoded.contains('/') && encoded != ".." && encoded != ".", "{encoded}");
+            assert!(
+                !encoded.contains('/') && encoded != ".." && encoded != ".",
+                "{encoded}"
+            );
         }
     }
 });
