@@ -254,6 +254,24 @@ mod tests {
         assert_eq!(open.check(None, None), Ok(()));
     }
 
+    /// The fuzzer's input (fuzz/seeds/access/whitespace-and-binary-user), shortened: a Basic
+    /// header behind CRs and no-break spaces, whose user name is control bytes, passes on its
+    /// password alone; the same header with another password does not.
+    #[test]
+    fn a_basic_header_padded_with_odd_whitespace_passes_only_on_its_password() {
+        let a = access("tokens = [\"fuzz-access-token-0123456789\"]");
+        let padded = "\r\r\u{a0} \u{a0}\r\u{c}Basic bRRRRRRRRRRRRRRRRRU6ZnV6ei1hY2Nlc3MtdG9rZW4tMDEyMzQ1Njc4OQ==";
+        assert_eq!(a.check(None, Some(padded.as_bytes())), Ok(()));
+        let wrong = format!(
+            "\r\r\u{a0} \u{a0}\r\u{c}{}",
+            basic("m\u{14}QE\u{14}:fuzz-access-token-012345678")
+        );
+        assert_eq!(
+            a.check(None, Some(wrong.as_bytes())),
+            Err(Denied::Credentials)
+        );
+    }
+
     #[test]
     fn tokens_as_bearer_or_basic_password() {
         let a = access("tokens = [\"s3cret\"]");

@@ -61,9 +61,11 @@ const LIMITS_KEYS: &[&str] = &[
     "unresponsive_after",
     "retries",
     "max_connections_per_host",
+    "max_metadata_size",
+    "max_redirects",
 ];
 /// Keys whose environment values are numbers rather than strings.
-const INTEGER_KEYS: &[&str] = &["retries", "max_connections_per_host"];
+const INTEGER_KEYS: &[&str] = &["retries", "max_connections_per_host", "max_redirects"];
 
 /// The effective configuration.
 #[derive(Clone, Debug)]
@@ -83,6 +85,8 @@ pub struct Config {
     /// After SIGTERM, how long in-flight downloads may run before larder exits anyway.
     pub shutdown_grace: Duration,
     pub limits: Limits,
+    /// What a client may send and hold (`[limits]`'s client keys).
+    pub client_limits: crate::client_limits::ClientLimits,
     pub storage: Storage,
     /// Who may use this larder (`[access]`); open by default.
     pub access: crate::access::Access,
@@ -237,7 +241,14 @@ impl Config {
         let storage = parse_storage(take_section(&mut table, "storage", STORAGE_KEYS)?)?;
         let access =
             crate::access::Access::from_section(take_section(&mut table, "access", ACCESS_KEYS)?)?;
-        let limits = parse_limits(take_section(&mut table, "limits", LIMITS_KEYS)?)?;
+        let limits_keys: Vec<&str> = LIMITS_KEYS
+            .iter()
+            .chain(crate::client_limits::KEYS)
+            .copied()
+            .collect();
+        let mut limits_table = take_section(&mut table, "limits", &limits_keys)?;
+        let client_limits = crate::client_limits::ClientLimits::take_from(&mut limits_table)?;
+        let limits = parse_limits(limits_table)?;
         let cache = crate::cache_config::CacheConfig::from_section(take_section(
             &mut table,
             "cache",
@@ -276,6 +287,7 @@ impl Config {
             log_format,
             shutdown_grace,
             limits,
+            client_limits,
             storage,
             access,
             cache,
@@ -329,7 +341,7 @@ impl Config {
         }
         let l = &self.limits;
         out.push_str(&format!(
-            "\n[limits]\nconnect_timeout = {:?}\nfirst_byte_timeout = {:?}\nidle_timeout = {:?}\nstale_timeout = {:?}\nstale_while_revalidate = {:?}\nunresponsive_after = {:?}\nretries = {}\nmax_connections_per_host = {}\n",
+            "\n[limits]\nconnect_timeout = {:?}\nfirst_byte_timeout = {:?}\nidle_timeout = {:?}\nstale_timeout = {:?}\nstale_while_revalidate = {:?}\nunresponsive_after = {:?}\nretries = {}\nmax_connections_per_host = {}\nmax_metadata_size = {:?}\nmax_redirects = {}\n{}",
             humantime::format_duration(l.connect_timeout).to_string(),
             humantime::format_duration(l.first_byte_timeout).to_string(),
             humantime::format_duration(l.idle_timeout).to_string(),
@@ -338,6 +350,9 @@ impl Config {
             humantime::format_duration(l.unresponsive_after).to_string(),
             l.retries,
             l.max_connections_per_host,
+            format_size(l.max_metadata_size),
+            l.max_redirects,
+            self.client_limits.describe(),
         ));
         if let Storage::Local = &self.storage {
             out.push_str("\n[storage]\nbackend = \"local\"\n");
@@ -457,10 +472,11 @@ fn env_value(key: &str, raw: String) -> Value {
     match raw.as_str() {
         "true" => Value::Boolean(true),
         "false" => Value::Boolean(false),
-        _ if INTEGER_KEYS.contains(&key) => raw
-            .parse()
-            .map(Value::Integer)
-            .unwrap_or(Value::String(raw)),
+        _ if INTEGER_KEYS.contains(&key) || crate::client_limits::INTEGER_KEYS.contains(&key) => {
+            raw.parse()
+                .map(Value::Integer)
+                .unwrap_or(Value::String(raw))
+        }
         _ => Value::String(raw),
     }
 }
@@ -568,6 +584,11 @@ fn parse_limits(mut table: Table) -> Result<Limits> {
             d.max_connections_per_host as u64,
         )?
         .max(1) as usize,
+        max_metadata_size: match take_string(&mut table, "max_metadata_size")? {
+            Some(raw) => parse_size("[limits] max_metadata_size", &raw)?,
+            None => d.max_metadata_size,
+        },
+        max_redirects: take_integer(&mut table, "max_redirects", d.max_redirects as u64)? as usize,
     })
 }
 

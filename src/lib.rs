@@ -10,6 +10,7 @@ pub mod adapters;
 pub mod body;
 pub mod buildcache;
 pub mod cache_config;
+pub mod client_limits;
 pub mod config;
 pub mod declarations;
 pub mod direct;

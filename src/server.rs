@@ -109,6 +109,7 @@ pub fn build_app(config: &Config) -> Result<Arc<App>> {
         build_cache: Arc::new(crate::buildcache::BuildCache::new(config.cache.clone())),
         served,
         data_dir: config.data_dir.clone(),
+        client_limits: config.client_limits.clone(),
     }))
 }
 
@@ -144,8 +145,9 @@ pub async fn start(
     let service = router(app.clone());
     let grace = config.shutdown_grace;
     let engine = app.engine.clone();
+    let (limits, metrics) = (config.client_limits.clone(), app.metrics.clone());
     let task = tokio::spawn(async move {
-        let serve = crate::http::serve(listener, service, graceful);
+        let serve = crate::http::serve(listener, service, limits, metrics, graceful);
         tokio::pin!(serve);
         // Until the signal, serving is all there is; `serve` ends on its own only on error. The
         // signal is checked first: once it is sent, `serve` may be ready in the same poll, and

@@ -2,7 +2,7 @@
 //! hashing it ([`super::sink`]), verify it, publish it.
 
 use super::fleet::FleetTurn;
-use super::sink::{rehash, storage_error, BodySink, Drained, Hashers};
+use super::sink::{rehash, storage_error, BodySink, Bounds, Drained, Hashers};
 use super::{Engine, Mounted};
 use crate::fill::{BodyHead, BodyProgress, FillLeader, FillState, Outcome};
 use crate::store::{Pointer, TempBlob};
@@ -236,9 +236,27 @@ impl FillJob {
             metrics: self.eco.metrics.clone(),
         };
         let host = self.host();
-        let idle = engine.client.limits().idle_timeout;
+        let limits = engine.client.limits();
+        let bounds = Bounds {
+            idle_timeout: limits.idle_timeout,
+            // Metadata is read whole by clients and rewriters, so an endless body must end;
+            // an artifact is as large as it is, and its digest says whether it is right.
+            max_size: self
+                .object
+                .is_metadata()
+                .then_some(limits.max_metadata_size),
+        };
+        if let Some(limit) = bounds.max_size {
+            if head
+                .content_length
+                .is_some_and(|announced| announced > limit)
+            {
+                engine.store.discard(temp.path).await;
+                return Err(UpstreamError::TooLarge { host, limit });
+            }
+        }
         let drained = sink
-            .drain(upstream, tx, announce, head.content_length, idle, &host)
+            .drain(upstream, tx, announce, head.content_length, bounds, &host)
             .await;
         let Drained {
             hashers,

@@ -60,6 +60,15 @@ impl Written {
     }
 }
 
+/// What a body may do before its fill is given up.
+#[derive(Clone, Copy)]
+pub struct Bounds {
+    /// Longest silence between two chunks.
+    pub idle_timeout: std::time::Duration,
+    /// The most bytes it may have (metadata); `None`: unbounded (artifacts).
+    pub max_size: Option<u64>,
+}
+
 impl BodySink {
     pub async fn drain(
         mut self,
@@ -67,9 +76,10 @@ impl BodySink {
         tx: &watch::Sender<FillState>,
         announce: BodyProgress,
         content_length: Option<u64>,
-        idle_timeout: std::time::Duration,
+        bounds: Bounds,
         host: &str,
     ) -> Result<Drained, UpstreamError> {
+        let idle_timeout = bounds.idle_timeout;
         // Whatever has arrived is written in one blocking call: fewer thread hops per MB.
         // This host's connection slot is held until the body is in, then given back.
         let UpstreamResponse { response, permit } = upstream;
@@ -99,11 +109,20 @@ impl BodySink {
                 Ok(Some(batch)) => batch,
             };
             let mut pieces = Vec::with_capacity(batch.len());
+            let mut arrived = self.written;
             for piece in batch {
-                pieces.push(piece.map_err(|err| UpstreamError::Body {
+                let piece = piece.map_err(|err| UpstreamError::Body {
                     host: host.into(),
                     detail: crate::upstream::error_chain(&err),
-                })?);
+                })?;
+                arrived += piece.len() as u64;
+                pieces.push(piece);
+            }
+            if let Some(limit) = bounds.max_size.filter(|&limit| arrived > limit) {
+                return Err(UpstreamError::TooLarge {
+                    host: host.into(),
+                    limit,
+                });
             }
             let n: u64 = pieces.iter().map(|piece| piece.len() as u64).sum();
             if spilled.is_some() {

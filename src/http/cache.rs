@@ -39,7 +39,11 @@ pub async fn handle(app: &App, request: Request) -> respond::Response {
         content_length,
         body: body.into_data_stream(),
     };
-    app.build_cache.serve(&app.engine, cache_request).await
+    let answer = app.build_cache.serve(&app.engine, cache_request).await;
+    if answer.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        app.metrics.clients.request_body.inc();
+    }
+    answer
 }
 
 /// `GET /-/bin/larder`: this binary, when it is static (see `crate::buildcache::binary`).

@@ -1,16 +1,15 @@
 //! Uncached pass-through of a client's request (npm's audit `POST`s).
 
-use crate::engine::{Engine, Mounted};
+use super::App;
+use crate::engine::Mounted;
 use crate::respond::{self, Body};
 use axum::body::Body as AxumBody;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use larder_adapter::Forward;
 use std::sync::Arc;
 
-const MAX_FORWARDED_BODY: usize = 16 * 1024 * 1024;
-
 pub async fn forward(
-    engine: &Engine,
+    app: &App,
     eco: &Arc<Mounted>,
     forward: &Forward,
     parts: http::request::Parts,
@@ -28,16 +27,23 @@ pub async fn forward(
         }
         None => respond::text(StatusCode::BAD_GATEWAY, format!("{why}\n")),
     };
-    let body = match axum::body::to_bytes(body, MAX_FORWARDED_BODY).await {
+    let limit = app.client_limits.max_request_body;
+    let body = match axum::body::to_bytes(body, usize::try_from(limit).unwrap_or(usize::MAX)).await
+    {
         Ok(body) => body,
         Err(_) => {
+            app.metrics.clients.request_body.inc();
             return respond::text(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "request body too large\n".into(),
-            )
+                format!(
+                    "the request body is larger than larder's [limits] max_request_body ({}); nothing was forwarded\n",
+                    crate::toml_keys::format_size(limit)
+                ),
+            );
         }
     };
-    match engine
+    match app
+        .engine
         .client
         .forward(
             &parts.method,

@@ -6,6 +6,7 @@ mod access;
 mod build;
 mod cache;
 mod forward;
+mod listen;
 mod public_base;
 mod served;
 mod target;
@@ -20,7 +21,6 @@ use axum::response::Response;
 use http::{header, HeaderValue, Method, StatusCode, Version};
 use larder_adapter::{AdapterFactory, ClientRequest, Route};
 use std::collections::HashMap;
-use std::future::IntoFuture;
 use std::sync::Arc;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -50,6 +50,8 @@ pub struct App {
     pub served: crate::served::ServedLog,
     /// Where the served-log's files are, for `/-/served`.
     pub data_dir: std::path::PathBuf,
+    /// What a client may send and hold (`[limits]`).
+    pub client_limits: crate::client_limits::ClientLimits,
 }
 
 pub fn router(app: Arc<App>) -> axum::Router {
@@ -108,24 +110,7 @@ fn answer_panic(
     ))
 }
 
-/// Serves `service` on `listener` until `graceful` resolves, then stops accepting and lets
-/// responses in progress finish (the caller bounds how long).
-pub fn serve(
-    listener: tokio::net::TcpListener,
-    service: axum::Router,
-    graceful: impl std::future::Future<Output = ()> + Send + 'static,
-) -> impl std::future::Future<Output = std::io::Result<()>> + Send {
-    // Small metadata answers must not wait for Nagle's algorithm to meet a delayed ACK
-    // (40 ms per request, measured with the go command).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp: &mut tokio::net::TcpStream| {
-        let _ = tcp.set_nodelay(true);
-    });
-    // The peer's address reaches `handle` for `[access] allow_networks`.
-    let service = service.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(graceful)
-        .into_future()
-}
+pub use listen::serve;
 
 async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
     if request.method() == Method::CONNECT {
@@ -135,6 +120,9 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
              Use an http:// source through the proxy, or larder's mirror URL for https upstreams.\n"
                 .into(),
         ));
+    }
+    if let Some(refused) = target_too_long(&app, request.uri()) {
+        return into_axum(refused);
     }
     target::host_from_authority(&mut request);
     let proxy_authority = target::proxy_authority(&request).cloned();
@@ -157,12 +145,6 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
         Err(answer) => return into_axum(answer),
     };
     eco.metrics.request();
-    if path.len() > 4096 {
-        return into_axum(respond::text(
-            StatusCode::URI_TOO_LONG,
-            "path too long\n".into(),
-        ));
-    }
     if let Err(why) = check_path(&path) {
         return into_axum(respond::text(StatusCode::BAD_REQUEST, format!("{why}\n")));
     }
@@ -187,7 +169,7 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
             let prefix = build::BuildTag::mount_prefix(parts.extensions.get());
             redirect(&eco, &prefix, &location, uri.query())
         }
-        Route::Forward(forward) => forward::forward(&app.engine, &eco, &forward, parts, body).await,
+        Route::Forward(forward) => forward::forward(&app, &eco, &forward, parts, body).await,
         Route::Fetch(_) if !client_request.is_read() => respond::text(
             StatusCode::METHOD_NOT_ALLOWED,
             "larder is a read-only mirror\n".into(),
@@ -195,6 +177,23 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
         Route::Fetch(object) => fetch(&app, &eco, &object, &parts).await,
     };
     into_axum(response)
+}
+
+/// 414 for a request-target longer than `[limits] max_target_length` (one longer than the
+/// whole head allows is answered 431 by hyper before it gets here).
+fn target_too_long(app: &App, uri: &http::Uri) -> Option<respond::Response> {
+    let scheme = uri.scheme_str().map_or(0, |s| s.len() + 3);
+    let authority = uri.authority().map_or(0, |a| a.as_str().len());
+    let rest = uri.path_and_query().map_or(0, |p| p.as_str().len());
+    let limit = app.client_limits.max_target_length;
+    if scheme + authority + rest <= limit {
+        return None;
+    }
+    app.metrics.clients.target_length.inc();
+    Some(respond::text(
+        StatusCode::URI_TOO_LONG,
+        format!("the request-target is longer than larder's [limits] max_target_length ({limit} bytes)\n"),
+    ))
 }
 
 /// The adapter a request is for, and the path below its mount; or the answer for a request

@@ -30,7 +30,7 @@ const LATENCY_BUCKETS: [f64; 12] = [
 ];
 
 /// Why a fill failed, as the `kind` label of `larder_upstream_errors_total`.
-const ERROR_KINDS: [&str; 9] = [
+const ERROR_KINDS: [&str; 11] = [
     "connect",
     "timeout",
     "status",
@@ -40,6 +40,8 @@ const ERROR_KINDS: [&str; 9] = [
     "digest_mismatch",
     "host_not_allowed",
     "storage",
+    "redirect",
+    "too_large",
 ];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -251,6 +253,65 @@ impl EcoSnapshot {
     }
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabel {
+    limit: String,
+}
+
+/// What clients met of `[limits]` (`src/client_limits.rs`): a refusal counter per limit, and
+/// the connections open now.
+pub struct ClientCounters {
+    /// 431: a request head over `max_header_bytes` or `max_headers` (hyper tells them apart
+    /// to no one, so they share a counter).
+    pub headers: Counter,
+    /// 414: a request-target over `max_target_length`.
+    pub target_length: Counter,
+    /// 413: a forwarded body over `max_request_body`, or an upload over `[cache] max_entry_size`.
+    pub request_body: Counter,
+    /// 503: `max_connections` reached.
+    pub connections: Counter,
+    /// 503: `max_connections_per_client` reached for the peer's address.
+    pub connections_per_client: Counter,
+    /// Closed: a request head begun and unfinished within `header_read_timeout`.
+    pub header_read_timeout: Counter,
+    /// Client connections open now.
+    pub open: Gauge,
+}
+
+impl ClientCounters {
+    fn register(registry: &mut Registry) -> ClientCounters {
+        let family = Family::<LimitLabel, Counter>::default();
+        registry.register(
+            "client_refusals",
+            "Client requests and connections refused by a [limits] bound, by limit",
+            family.clone(),
+        );
+        let limit = |name: &str| {
+            handle(
+                &family,
+                &LimitLabel {
+                    limit: name.to_string(),
+                },
+            )
+        };
+        let open = Gauge::default();
+        registry.register(
+            "client_connections",
+            "Client connections open",
+            open.clone(),
+        );
+        ClientCounters {
+            headers: limit("headers"),
+            target_length: limit("target_length"),
+            request_body: limit("request_body"),
+            connections: limit("connections"),
+            connections_per_client: limit("connections_per_client"),
+            header_read_timeout: limit("header_read_timeout"),
+            open,
+        }
+    }
+}
+
 /// The registry and every ecosystem's handles.
 pub struct Metrics {
     registry: Registry,
@@ -261,6 +322,8 @@ pub struct Metrics {
     pub handler_panics: Counter,
     /// The served-log's records written, and dropped (queue full, or a failed write).
     pub served_log: (Counter, Counter),
+    /// Client connections and requests refused by `[limits]`.
+    pub clients: ClientCounters,
     /// 1 for each upstream host whose breaker is open, 0 once it answers again.
     upstream_down: Family<HostLabel, Gauge>,
     /// Hosts ever marked down, so that their gauge goes back to 0.
@@ -306,6 +369,7 @@ impl Metrics {
             "Served-log records dropped because the writer fell behind or a write failed",
             served_log.1.clone(),
         );
+        let clients = ClientCounters::register(&mut registry);
         registry.register(
             "upstream_down",
             "1 while an upstream host is marked down (cached copies are served without asking it)",
@@ -318,6 +382,7 @@ impl Metrics {
             store_blobs,
             handler_panics,
             served_log,
+            clients,
             upstream_down,
             hosts_seen_down: Mutex::default(),
             scrape: Mutex::new(()),
@@ -563,6 +628,8 @@ fn error_kind(err: &UpstreamError) -> &'static str {
         UpstreamError::Status { .. } => "status",
         UpstreamError::HtmlPage { .. } => "html_page",
         UpstreamError::Body { .. } => "body",
+        UpstreamError::Redirect { .. } => "redirect",
+        UpstreamError::TooLarge { .. } => "too_large",
         UpstreamError::Short { .. } => "short",
         UpstreamError::DigestMismatch { .. } => "digest_mismatch",
         UpstreamError::HostNotAllowed { .. } => "host_not_allowed",

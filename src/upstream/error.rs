@@ -16,6 +16,10 @@ pub enum UpstreamError {
     Status { host: String, status: StatusCode },
     #[error("upstream {host} answered with an HTML page where a file was expected (an error or captive-portal page?); not cached")]
     HtmlPage { host: String },
+    #[error("upstream {host} redirected where larder does not follow: {detail}")]
+    Redirect { host: String, detail: String },
+    #[error("upstream {host} sent a metadata document larger than [limits] max_metadata_size ({}); refused and not stored (raise the limit if the document is genuine)", crate::toml_keys::format_size(*.limit))]
+    TooLarge { host: String, limit: u64 },
     #[error("upstream {host} broke off the download: {detail}")]
     Body { host: String, detail: String },
     #[error("upstream {host} sent {got} bytes where it announced {announced}")]

@@ -68,20 +68,21 @@ struct HostBudget {
 
 impl UpstreamClient {
     pub fn new(limits: Limits, upstreams: &[Url]) -> anyhow::Result<Self> {
+        let allowed: HashSet<String> = upstreams.iter().filter_map(host_key).collect();
         let build = |decode: bool| {
             reqwest::Client::builder()
                 .user_agent(concat!("larder/", env!("CARGO_PKG_VERSION")))
                 .connect_timeout(limits.connect_timeout)
                 .pool_idle_timeout(Duration::from_secs(60))
                 .pool_max_idle_per_host(limits.max_connections_per_host)
-                .redirect(reqwest::redirect::Policy::limited(5))
+                .redirect(redirect_policy(allowed.clone(), limits.max_redirects))
                 .gzip(decode)
                 .build()
         };
         Ok(UpstreamClient {
             decoding: build(true)?,
             verbatim: build(false)?,
-            allowed: upstreams.iter().filter_map(host_key).collect(),
+            allowed,
             limits,
             per_host: Mutex::new(HashMap::new()),
             breakers: health::Breakers::default(),
@@ -233,6 +234,7 @@ impl UpstreamClient {
                 host: host.into(),
                 after,
             }),
+            Ok(Err(err)) if err.is_redirect() => Err(refused_redirect(host, err)),
             Ok(Err(err)) => Err(UpstreamError::Connect {
                 host: host.into(),
                 detail: error_chain(&err),
@@ -289,7 +291,16 @@ impl UpstreamClient {
             }
         }
         let exchange = async {
-            let response = builder.send().await?;
+            let response = builder
+                .send()
+                .await
+                .map_err(|err| match err.is_redirect() {
+                    true => refused_redirect(&host, err),
+                    false => UpstreamError::Connect {
+                        host: host.clone(),
+                        detail: error_chain(&err),
+                    },
+                })?;
             let status = response.status();
             let mut headers = HeaderMap::new();
             for name in [http::header::CONTENT_TYPE, http::header::CONTENT_ENCODING] {
@@ -297,7 +308,9 @@ impl UpstreamClient {
                     headers.insert(name, value.clone());
                 }
             }
-            Ok::<_, reqwest::Error>((status, headers, response.bytes().await?))
+            let limit = self.limits.max_metadata_size;
+            let body = bounded_body(response, limit, &host).await?;
+            Ok::<_, UpstreamError>((status, headers, body))
         };
         let bounded = tokio::time::timeout(timeout, exchange);
         let answered = tokio::select! {
@@ -309,11 +322,7 @@ impl UpstreamClient {
                 host,
                 after: timeout,
             }),
-            Ok(Err(err)) => Err(UpstreamError::Connect {
-                host,
-                detail: error_chain(&err),
-            }),
-            Ok(Ok(answer)) => Ok(answer),
+            Ok(result) => result,
         }
     }
 
@@ -358,6 +367,66 @@ impl UpstreamClient {
             }
         }
     }
+}
+
+/// Follows a redirect only to a configured upstream host, and at most `max` of them: a
+/// redirect loop ends, and an upstream cannot send larder to a host nobody configured (the
+/// cloud metadata address, a service on larder's own machine). Refused before any connection.
+fn redirect_policy(allowed: HashSet<String>, max: usize) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() > max {
+            return attempt.error(format!(
+                "more than {max} redirects ([limits] max_redirects)"
+            ));
+        }
+        match host_key(attempt.url()) {
+            Some(key) if allowed.contains(&key) => attempt.follow(),
+            Some(key) => {
+                let why = format!("to {key}, which is not a configured upstream");
+                tracing::warn!(redirect = %why, "refused an upstream redirect");
+                attempt.error(why)
+            }
+            None => attempt.error("to a URL without a host"),
+        }
+    })
+}
+
+/// A redirect the policy refused, said without the URLs (they may carry signed queries).
+fn refused_redirect(host: &str, err: reqwest::Error) -> UpstreamError {
+    let err = err.without_url();
+    let detail = match std::error::Error::source(&err) {
+        Some(cause) => error_chain(cause),
+        None => err.to_string(),
+    };
+    UpstreamError::Redirect {
+        host: host.into(),
+        detail,
+    }
+}
+
+/// A forwarded request's answer, read whole but never past `limit` bytes.
+async fn bounded_body(
+    response: reqwest::Response,
+    limit: u64,
+    host: &str,
+) -> Result<bytes::Bytes, UpstreamError> {
+    use futures_util::StreamExt;
+    let mut body = bytes::BytesMut::new();
+    let mut chunks = response.bytes_stream();
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(|err| UpstreamError::Body {
+            host: host.into(),
+            detail: error_chain(&err),
+        })?;
+        if (body.len() + chunk.len()) as u64 > limit {
+            return Err(UpstreamError::TooLarge {
+                host: host.into(),
+                limit,
+            });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
 }
 
 /// Statuses that say the host cannot serve now, rather than anything about the object.

@@ -27,6 +27,12 @@ pub struct Limits {
     /// Extra attempts for a request that failed before any response (connect error, timeout).
     pub retries: u32,
     pub max_connections_per_host: usize,
+    /// The most one metadata document (a packument, a simple page, an index) may take from
+    /// upstream: past it the fill is refused (502), so an endless or hostile body cannot fill
+    /// the disk or hold a connection forever. Artifacts are unbounded: their digest verifies them.
+    pub max_metadata_size: u64,
+    /// Redirects followed for one request, each only to a configured upstream host.
+    pub max_redirects: usize,
 }
 
 impl Default for Limits {
@@ -40,6 +46,8 @@ impl Default for Limits {
             unresponsive_after: Duration::from_secs(1),
             retries: 2,
             max_connections_per_host: 64,
+            max_metadata_size: 256 << 20,
+            max_redirects: 5,
         }
     }
 }

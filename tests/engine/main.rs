@@ -5,6 +5,7 @@
 mod support;
 
 mod bad_input;
+mod client_limits;
 mod coalescing;
 mod crash;
 mod damaged;
@@ -15,4 +16,5 @@ mod harness;
 mod http_semantics;
 mod metrics;
 mod policy;
+mod upstream_abuse;
 mod verification;

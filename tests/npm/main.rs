@@ -335,6 +335,40 @@ fn audit_is_forwarded_and_answered_cleanly_when_upstream_fails() {
     );
 }
 
+#[test]
+fn an_audit_body_over_max_request_body_is_answered_413_and_not_forwarded() {
+    let (_registry, upstream, larder) = setup("[limits]\nmax_request_body = \"64KiB\"\n");
+    let client = support::http_client();
+    let post = |len: usize| {
+        client
+            .post(larder.at("npm/-/npm/v1/security/advisories/bulk"))
+            .header("content-type", "application/json")
+            .body(vec![b' '; len])
+            .send()
+            .unwrap()
+    };
+    let refused = post(65 * 1024);
+    assert_eq!(refused.status(), 413);
+    assert!(refused.text().unwrap().contains("max_request_body (64KiB)"));
+    assert!(
+        upstream.requests().iter().all(|r| r.method != "POST"),
+        "nothing was forwarded"
+    );
+    assert_eq!(
+        post(1024).status(),
+        200,
+        "a body under the bound is forwarded"
+    );
+    let metrics = support::scrape(&larder.url);
+    assert_eq!(
+        support::metric(
+            &metrics,
+            "larder_client_refusals_total{limit=\"request_body\"}"
+        ),
+        Some(1.0)
+    );
+}
+
 /// The lockfile names the public registry in `resolved`; npm rewrites those to the configured
 /// registry and fetches only tarballs (with the lockfile's integrity) and the audit endpoint.
 #[test]

@@ -185,6 +185,18 @@ mod tests {
         PackageName::parse(scope, bare).unwrap()
     }
 
+    /// The fuzzer's input (`fuzz/seeds/path/dots-inside-a-name`): two dots inside a name are
+    /// a legacy npm name, not a traversal; its rendered forms stay one path segment.
+    #[test]
+    fn dots_inside_a_name_are_part_of_the_name() {
+        let Ok(Target::Packument(found)) = classify("/P..A") else {
+            panic!("a legacy name with dots is a packument");
+        };
+        assert_eq!(found.to_string(), "P..A");
+        assert_eq!(found.url_encoded(), "P..A");
+        assert!(classify("/..").is_err() && classify("/%2e%2e").is_err());
+    }
+
     #[test]
     fn every_spelling_of_a_scoped_packument_is_the_same_target() {
         let want = Target::Packument(name(Some("@types"), "node"));
