@@ -1,7 +1,7 @@
 //! Where a fill's body goes: the temp file and the hashers, fed off the async workers, with
 //! the progress broadcast to every client of the fill.
 
-use crate::fill::{BodyProgress, FillState};
+use crate::fill::{BodyHead, BodyProgress, FillState};
 use crate::upstream::{UpstreamError, UpstreamResponse};
 use futures_util::StreamExt;
 use larder_adapter::Algorithm;
@@ -108,56 +108,14 @@ impl BodySink {
                 }
                 Ok(Some(batch)) => batch,
             };
-            let mut pieces = Vec::with_capacity(batch.len());
-            let mut arrived = self.written;
-            for piece in batch {
-                let piece = piece.map_err(|err| UpstreamError::Body {
-                    host: host.into(),
-                    detail: crate::upstream::error_chain(&err),
-                })?;
-                arrived += piece.len() as u64;
-                pieces.push(piece);
-            }
-            if let Some(limit) = bounds.max_size.filter(|&limit| arrived > limit) {
-                return Err(UpstreamError::TooLarge {
-                    host: host.into(),
-                    limit,
-                });
-            }
+            let pieces = collect(batch, self.written, bounds, host)?;
             let n: u64 = pieces.iter().map(|piece| piece.len() as u64).sum();
             if spilled.is_some() {
-                for piece in pieces {
-                    self.hashers.update(&piece);
-                    head.spill.push(piece);
-                }
+                self.spill(pieces, &head);
             } else {
-                let (file, hashers) = (self.file, self.hashers);
-                let (written, pieces) = tokio::task::spawn_blocking(move || {
-                    let written = Written::batch(file, hashers, &pieces);
-                    (written, pieces)
-                })
-                .await
-                .map_err(|err| storage_error(io::Error::other(err)))?;
-                self.file = written.file;
-                self.hashers = written.hashers;
-                if let Some((failed_at, err)) = written.failed {
-                    // The disk took only the first part: the rest goes to the clients from
-                    // memory. Digests the verification may still ask for must then be taken
-                    // now, while the file holds every byte before the window.
-                    let on_disk = self.written + written.bytes;
-                    let file = self.file.try_clone().map_err(storage_error)?;
-                    let hashers = std::mem::replace(&mut self.hashers, Hashers::new(None));
-                    self.hashers = tokio::task::spawn_blocking(move || {
-                        hashers.covering_every_algorithm(&file, on_disk)
-                    })
-                    .await
-                    .map_err(|err| storage_error(io::Error::other(err)))?
-                    .map_err(storage_error)?;
-                    head.spill.begin(on_disk);
-                    for piece in pieces.into_iter().skip(failed_at) {
-                        self.hashers.update(&piece);
-                        head.spill.push(piece);
-                    }
+                let refused;
+                (self, refused) = self.write(pieces, &head).await?;
+                if let Some((on_disk, err)) = refused {
                     tracing::warn!(error = %err, bytes_on_disk = on_disk, "the disk could not take this download; its clients get the rest from memory, uncached");
                     tx.send_modify(|state| {
                         if let FillState::Body(progress) = state {
@@ -184,24 +142,106 @@ impl BodySink {
                     announced,
                 });
             }
-            match announce.take() {
-                Some(progress) => {
-                    tx.send_replace(FillState::Body(BodyProgress {
-                        written,
-                        on_disk: on_disk.unwrap_or(progress.on_disk),
-                        ..progress
-                    }));
-                }
-                None => tx.send_modify(|state| {
-                    if let FillState::Body(progress) = state {
-                        progress.written = written;
-                        if let Some(on_disk) = on_disk {
-                            progress.on_disk = on_disk;
-                        }
-                    }
-                }),
-            }
+            progress(tx, &mut announce, written, on_disk);
         }
+    }
+}
+
+impl BodySink {
+    /// Writes and hashes a batch to the temp file. When the disk refuses part of it, the rest
+    /// goes to the spill, and the answer says how much is on disk and why the rest is not;
+    /// digests the verification may still ask for are taken then, while the file holds every
+    /// byte before the spill.
+    async fn write(
+        mut self,
+        pieces: Vec<bytes::Bytes>,
+        head: &BodyHead,
+    ) -> Result<(Self, Option<(u64, io::Error)>), UpstreamError> {
+        let (file, hashers) = (self.file, self.hashers);
+        let (written, pieces) = tokio::task::spawn_blocking(move || {
+            let written = Written::batch(file, hashers, &pieces);
+            (written, pieces)
+        })
+        .await
+        .map_err(|err| storage_error(io::Error::other(err)))?;
+        self.file = written.file;
+        self.hashers = written.hashers;
+        let Some((failed_at, err)) = written.failed else {
+            return Ok((self, None));
+        };
+        let on_disk = self.written + written.bytes;
+        let file = self.file.try_clone().map_err(storage_error)?;
+        let hashers = self.hashers;
+        self.hashers =
+            tokio::task::spawn_blocking(move || hashers.covering_every_algorithm(&file, on_disk))
+                .await
+                .map_err(|err| storage_error(io::Error::other(err)))?
+                .map_err(storage_error)?;
+        head.spill.begin(on_disk);
+        self.spill(pieces.into_iter().skip(failed_at), head);
+        Ok((self, Some((on_disk, err))))
+    }
+
+    /// Hashes bytes the disk cannot take and keeps them in the spill for the fill's clients.
+    fn spill(&mut self, pieces: impl IntoIterator<Item = bytes::Bytes>, head: &BodyHead) {
+        for piece in pieces {
+            self.hashers.update(&piece);
+            head.spill.push(piece);
+        }
+    }
+}
+
+/// Tells the fill's clients how far the body has got: the first time, that a body is coming
+/// (with its head); after that, the bytes written and (unless spilled) on disk.
+fn progress(
+    tx: &watch::Sender<FillState>,
+    announce: &mut Option<BodyProgress>,
+    written: u64,
+    on_disk: Option<u64>,
+) {
+    match announce.take() {
+        Some(progress) => {
+            tx.send_replace(FillState::Body(BodyProgress {
+                written,
+                on_disk: on_disk.unwrap_or(progress.on_disk),
+                ..progress
+            }));
+        }
+        None => tx.send_modify(|state| {
+            if let FillState::Body(progress) = state {
+                progress.written = written;
+                if let Some(on_disk) = on_disk {
+                    progress.on_disk = on_disk;
+                }
+            }
+        }),
+    }
+}
+
+/// A batch of body chunks, or why the body is given up: a broken transfer, or more bytes than
+/// `bounds` allow in all (`written` came before).
+fn collect<E: std::error::Error + 'static>(
+    batch: Vec<Result<bytes::Bytes, E>>,
+    written: u64,
+    bounds: Bounds,
+    host: &str,
+) -> Result<Vec<bytes::Bytes>, UpstreamError> {
+    let mut pieces = Vec::with_capacity(batch.len());
+    let mut arrived = written;
+    for piece in batch {
+        let piece = piece.map_err(|err| UpstreamError::Body {
+            host: host.into(),
+            detail: crate::upstream::error_chain(&err),
+        })?;
+        arrived += piece.len() as u64;
+        pieces.push(piece);
+    }
+    match bounds.max_size.filter(|&limit| arrived > limit) {
+        Some(limit) => Err(UpstreamError::TooLarge {
+            host: host.into(),
+            limit,
+        }),
+        None => Ok(pieces),
     }
 }
 
