@@ -149,18 +149,25 @@ pub async fn start(
     let task = tokio::spawn(async move {
         let serve = crate::http::serve(listener, service, limits, metrics, graceful);
         tokio::pin!(serve);
-        // Until the signal, serving is all there is; `serve` ends on its own only on error. The
-        // signal is checked first: once it is sent, `serve` may be ready in the same poll, and
-        // returning then would skip the wait for fills below.
-        let signalled_at = tokio::select! {
+        // Until the signal, serving is all there is; `serve` ends on its own only on error. It
+        // also ends in the very poll that delivers the signal when no connection is open (a
+        // download whose client left): that is a shutdown too, and the wait for fills below
+        // must not be skipped.
+        let (signalled_at, served) = tokio::select! {
             biased;
-            _ = &mut signalled_rx => Instant::now(),
-            result = &mut serve => return result,
+            _ = &mut signalled_rx => (Instant::now(), None),
+            result = &mut serve => match signalled_rx.try_recv() {
+                Ok(()) => (Instant::now(), Some(result)),
+                Err(_) => return result,
+            },
         };
         let deadline = tokio::time::sleep(grace);
         tokio::pin!(deadline);
         let drained = async {
-            serve.await?;
+            match served {
+                Some(result) => result?,
+                None => serve.await?,
+            }
             // Fills run apart from their clients: one whose clients all left is still worth
             // storing, and one cut now would be fetched again after the restart.
             let mut announced = false;
