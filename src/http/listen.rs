@@ -1,8 +1,10 @@
 //! Accepting client connections under `[limits]` (`crate::client_limits`): the accept loop,
 //! the connection caps, and hyper's bounds on a request head.
 //!
-//! - A request head over `max_header_bytes` or `max_headers` is answered 431 by hyper itself,
-//!   which then closes the connection (HTTP/2: the header list is bounded the same way).
+//! - A request head over `max_headers` headers, or over hyper's buffer (at least
+//!   [`WRITE_BUFFER`]), is answered 431 by hyper itself, which then closes the connection
+//!   (HTTP/2: the header list is bounded by `max_header_bytes`); one over `max_header_bytes`
+//!   but within the buffer is answered 431 by `handle`.
 //! - A head begun and unfinished within `header_read_timeout` closes the connection without an
 //!   answer (hyper has no 408); so does a keep-alive connection idle for as long.
 //! - Past `max_connections`, or `max_connections_per_client` for the peer's address, a new
@@ -37,6 +39,9 @@ const REFUSAL_TIME: Duration = Duration::from_secs(1);
 
 /// A pause after an accept error that is not about one connection (out of descriptors):
 /// accepting again at once would spin.
+/// hyper's own default buffer size (8 KiB + 100 × 4 KiB): what a connection may buffer to write.
+pub const WRITE_BUFFER: usize = 8192 + 4096 * 100;
+
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Serves `router` on `listener` until `graceful` resolves; then stops accepting, asks every
@@ -129,7 +134,10 @@ fn builder(limits: &ClientLimits) -> auto::Builder<TokioExecutor> {
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
         .max_headers(limits.max_headers)
-        .max_buf_size(limits.max_header_bytes);
+        // The buffer bounds the write side too: kept as large as hyper's default, so that a
+        // download is written in large pieces; `max_header_bytes` below it is checked per
+        // request (`head_too_large`).
+        .max_buf_size(limits.max_header_bytes.max(WRITE_BUFFER));
     builder
         .http2()
         .timer(TokioTimer::new())

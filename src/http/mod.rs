@@ -121,6 +121,9 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
                 .into(),
         ));
     }
+    if let Some(refused) = head_too_large(&app, &request) {
+        return into_axum(refused);
+    }
     if let Some(refused) = target_too_long(&app, request.uri()) {
         return into_axum(refused);
     }
@@ -177,6 +180,27 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
         Route::Fetch(object) => fetch(&app, &eco, &object, &parts).await,
     };
     into_axum(response)
+}
+
+/// 431 for a request head (request line and headers) over `[limits] max_header_bytes`. hyper
+/// refuses only heads over its buffer, which is kept at least [`listen::WRITE_BUFFER`] so that
+/// large downloads are written in large pieces; the configured bound is checked here.
+fn head_too_large(app: &App, request: &Request) -> Option<respond::Response> {
+    let line = request.method().as_str().len() + request.uri().to_string().len() + 12;
+    let headers: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
+    let limit = app.client_limits.max_header_bytes;
+    if line + headers <= limit {
+        return None;
+    }
+    app.metrics.clients.headers.inc();
+    Some(respond::text(
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        format!("the request head is larger than larder's [limits] max_header_bytes ({limit} bytes)\n"),
+    ))
 }
 
 /// 414 for a request-target longer than `[limits] max_target_length` (one longer than the
