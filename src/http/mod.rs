@@ -199,7 +199,9 @@ fn head_too_large(app: &App, request: &Request) -> Option<respond::Response> {
     app.metrics.clients.headers.inc();
     Some(respond::text(
         StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        format!("the request head is larger than larder's [limits] max_header_bytes ({limit} bytes)\n"),
+        format!(
+            "the request head is larger than larder's [limits] max_header_bytes ({limit} bytes)\n"
+        ),
     ))
 }
 
