@@ -189,11 +189,7 @@ impl FillJob {
             Verify::None => Check::Trust,
             Verify::Digest(digest) => Check::Expect(digest.clone()),
             Verify::Listed(index) => {
-                let (engine, eco) = (engine.clone(), self.eco.clone());
-                let (index, artifact) = ((**index).clone(), self.object.clone());
-                Check::Pending(tokio::spawn(async move {
-                    engine.listed_digest(&eco, &index, &artifact, false).await
-                }))
+                Check::Pending(engine.look_up_listed_digest(&self.eco, index, &self.object))
             }
         }
     }

@@ -34,6 +34,19 @@ impl Engine {
         None
     }
 
+    /// [`Engine::listed_digest`] from the cached index, started now as a task of its own so
+    /// that it resolves while the artifact's body streams.
+    pub(super) fn look_up_listed_digest(
+        self: &Arc<Self>,
+        eco: &Arc<Mounted>,
+        index: &Object,
+        artifact: &Object,
+    ) -> tokio::task::JoinHandle<Option<Digest>> {
+        let (engine, eco) = (self.clone(), eco.clone());
+        let (index, artifact) = (index.clone(), artifact.clone());
+        tokio::spawn(async move { engine.listed_digest(&eco, &index, &artifact, false).await })
+    }
+
     /// What one index says of `artifact`, revalidating the index once if it does not list it;
     /// `None` if the index has no body to read.
     async fn listing_in(

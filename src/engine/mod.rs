@@ -270,11 +270,7 @@ impl Engine {
             Verify::None => futures_util::future::ready(None).boxed(),
             Verify::Digest(digest) => futures_util::future::ready(Some(digest.clone())).boxed(),
             Verify::Listed(index) => {
-                let (engine, eco) = (self.clone(), eco.clone());
-                let (index, artifact) = ((**index).clone(), object.clone());
-                let lookup = tokio::spawn(async move {
-                    engine.listed_digest(&eco, &index, &artifact, false).await
-                });
+                let lookup = self.look_up_listed_digest(eco, index, object);
                 async move { lookup.await.ok().flatten() }.boxed()
             }
         }
