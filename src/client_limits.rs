@@ -11,7 +11,7 @@
 //! max_request_body = "16MiB"         # a forwarded request's body (npm audit); past it: 413
 //! max_connections = 4096             # past it: 503 with Retry-After
 //! max_connections_per_client = 512   # per peer address; past it: 503 with Retry-After
-//! header_read_timeout = "30s"        # a request head, and an idle keep-alive connection
+//! header_read_timeout = "30s"        # a request head, and an idle keep-alive connection (HTTP/1.1 and HTTP/2)
 //! ```
 //! Build-cache uploads under `/cache/` are bounded by `[cache] max_entry_size` instead.
 

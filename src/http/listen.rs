@@ -6,7 +6,8 @@
 //!   (HTTP/2: the header list is bounded by `max_header_bytes`); one over `max_header_bytes`
 //!   but within the buffer is answered 431 by `handle`.
 //! - A head begun and unfinished within `header_read_timeout` closes the connection without an
-//!   answer (hyper has no 408); so does a keep-alive connection idle for as long.
+//!   answer (hyper has no 408); so does a keep-alive connection idle for as long, HTTP/2
+//!   included (`super::idle`: a GOAWAY once no request has been in progress for that long).
 //! - Past `max_connections`, or `max_connections_per_client` for the peer's address, a new
 //!   connection gets a plain HTTP/1.1 `503` with `Retry-After` and is closed. At most
 //!   [`MAX_REFUSING`] such answers are in progress at once: past that, a connection is closed
@@ -14,6 +15,7 @@
 //!
 //! Every refusal is counted (`ClientCounters`).
 
+use super::idle::{self, Activity};
 use crate::client_limits::ClientLimits;
 use crate::metrics::{ClientCounters, Metrics};
 use axum::extract::ConnectInfo;
@@ -22,6 +24,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use std::collections::HashMap;
+use std::convert::Infallible;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -37,11 +40,11 @@ pub const MAX_REFUSING: usize = 64;
 /// closing does not reset the connection before the client reads the 503).
 const REFUSAL_TIME: Duration = Duration::from_secs(1);
 
-/// A pause after an accept error that is not about one connection (out of descriptors):
-/// accepting again at once would spin.
 /// hyper's own default buffer size (8 KiB + 100 × 4 KiB): what a connection may buffer to write.
 pub const WRITE_BUFFER: usize = 8192 + 4096 * 100;
 
+/// A pause after an accept error that is not about one connection (out of descriptors):
+/// accepting again at once would spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Serves `router` on `listener` until `graceful` resolves; then stops accepting, asks every
@@ -91,17 +94,28 @@ pub async fn serve(
             }
         };
         metrics.clients.open.inc();
-        let service = TowerToHyperService::new(router.clone().map_request(
-            // The peer's address reaches `handle` for `[access] allow_networks`.
+        let activity = Activity::new();
+        let service = TowerToHyperService::new(tower::service_fn({
+            let (router, activity) = (router.clone(), activity.clone());
             move |mut request: http::Request<Incoming>| {
+                // The request is in progress until its response body is dropped.
+                let in_progress = activity.begin();
+                // The peer's address reaches `handle` for `[access] allow_networks`.
                 request.extensions_mut().insert(ConnectInfo(peer));
-                request
-            },
-        ));
+                let response = router.clone().oneshot(request);
+                async move { Ok::<_, Infallible>(idle::carried_by(response.await?, in_progress)) }
+            }
+        }));
         let (builder, metrics, mut stop) = (builder.clone(), metrics.clone(), stop_rx.clone());
+        let idle_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
             let connection = builder.serve_connection(TokioIo::new(tcp), service);
             tokio::pin!(connection);
+            // hyper closes an idle HTTP/1.1 connection at `idle_timeout` itself; this check
+            // waits one period longer, so that it only ever closes HTTP/2 connections.
+            let idle_check = idle_check_period(idle_timeout);
+            let mut idle_checks = tokio::time::interval(idle_check);
+            let mut idle_since_goaway: Option<tokio::time::Instant> = None;
             let mut stopping = false;
             let served = loop {
                 tokio::select! {
@@ -109,6 +123,21 @@ pub async fn serve(
                     _ = stop.wait_for(|&stop| stop), if !stopping => {
                         stopping = true;
                         connection.as_mut().graceful_shutdown();
+                    }
+                    _ = idle_checks.tick(), if !stopping || idle_since_goaway.is_some() => {
+                        let idle = activity.idle_for();
+                        if let Some(goaway) = idle_since_goaway {
+                            // A client that never acknowledges the GOAWAY's ping would hold
+                            // the connection open: it is dropped once idle for another timeout.
+                            if idle.is_some() && goaway.elapsed() >= idle_timeout {
+                                break Ok(());
+                            }
+                        } else if idle.is_some_and(|idle| idle >= idle_timeout + idle_check) {
+                            stopping = true;
+                            idle_since_goaway = Some(tokio::time::Instant::now());
+                            metrics.clients.header_read_timeout.inc();
+                            connection.as_mut().graceful_shutdown();
+                        }
                     }
                 }
             };
@@ -124,6 +153,12 @@ pub async fn serve(
     let _ = stop_tx.send(true);
     connections.all_closed().await;
     Ok(())
+}
+
+/// How often a connection checks whether it has been idle for `idle_timeout`: it is closed
+/// between one and one and a quarter timeouts after its last request ended.
+fn idle_check_period(idle_timeout: Duration) -> Duration {
+    (idle_timeout / 4).max(Duration::from_millis(50))
 }
 
 /// hyper's connection settings from the limits.

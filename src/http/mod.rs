@@ -6,6 +6,7 @@ mod access;
 mod build;
 mod cache;
 mod forward;
+mod idle;
 mod listen;
 mod public_base;
 mod served;

@@ -211,6 +211,44 @@ fn an_unfinished_head_and_an_idle_keep_alive_connection_are_closed_after_header_
     still_serving(&larder);
 }
 
+#[test]
+fn an_idle_http2_connection_gets_a_goaway_after_header_read_timeout() {
+    let (_upstream, larder) = served("header_read_timeout = \"1s\"\n");
+    let mut stream = TcpStream::connect(addr(&larder)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    // h2c with prior knowledge: the preface and an empty SETTINGS frame, then nothing.
+    stream
+        .write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0")
+        .unwrap();
+    let started = Instant::now();
+    let mut sent = Vec::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n @ 1..) = stream.read(&mut buf) {
+        sent.extend_from_slice(&buf[..n]);
+    }
+    let closed_after = started.elapsed();
+    let mut frame_types = Vec::new();
+    let mut rest = &sent[..];
+    while rest.len() >= 9 {
+        let length = usize::from(rest[0]) << 16 | usize::from(rest[1]) << 8 | usize::from(rest[2]);
+        frame_types.push(rest[3]);
+        rest = rest.get(9 + length..).unwrap_or_default();
+    }
+    const GOAWAY: u8 = 0x7;
+    assert!(
+        frame_types.contains(&GOAWAY),
+        "frames larder sent: {frame_types:?}"
+    );
+    assert!(
+        closed_after >= Duration::from_millis(900) && closed_after < Duration::from_secs(5),
+        "closed after {closed_after:?}"
+    );
+    assert_eq!(refusals(&larder, "header_read_timeout"), 1.0);
+    still_serving(&larder);
+}
+
 /// Median latency of `n` sequential GETs on fresh connections.
 fn median_latency(url: &str, n: usize) -> Duration {
     let client = reqwest::blocking::Client::builder()

@@ -1,0 +1,102 @@
+//! When a client connection is idle: no request in progress, and none since a given time.
+//!
+//! hyper closes an idle HTTP/1.1 keep-alive connection itself (its `header_read_timeout` starts
+//! when a response ends), but an HTTP/2 connection has no such bound: a client that opened one
+//! and sent nothing more would hold it, and its slot under `max_connections`, forever. The
+//! connection task asks [`Activity::idle_for`] and shuts an idle connection down gracefully
+//! (HTTP/2: a GOAWAY, so the client opens a new connection for its next request).
+//!
+//! A request counts as in progress from its head until its response body is dropped, so a long
+//! download, however slowly the client reads it, never makes its connection idle.
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// One connection's requests in progress, and when the last one ended.
+pub struct Activity {
+    opened: Instant,
+    in_progress: AtomicUsize,
+    /// Milliseconds from `opened` to the end of the last request (0: none yet).
+    last_ended_ms: AtomicU64,
+}
+
+impl Activity {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Activity {
+            opened: Instant::now(),
+            in_progress: AtomicUsize::new(0),
+            last_ended_ms: AtomicU64::new(0),
+        })
+    }
+
+    /// A request's head arrived: in progress until the returned guard is dropped.
+    pub fn begin(self: &Arc<Self>) -> InProgress {
+        self.in_progress.fetch_add(1, Ordering::SeqCst);
+        InProgress(self.clone())
+    }
+
+    /// How long the connection has had no request in progress (`None`: one is in progress).
+    pub fn idle_for(&self) -> Option<Duration> {
+        if self.in_progress.load(Ordering::SeqCst) > 0 {
+            return None;
+        }
+        let since_open = self.opened.elapsed();
+        let last_ended = Duration::from_millis(self.last_ended_ms.load(Ordering::SeqCst));
+        Some(since_open.saturating_sub(last_ended))
+    }
+}
+
+/// A request in progress on its connection.
+pub struct InProgress(Arc<Activity>);
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        let ended = u64::try_from(self.0.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.0.last_ended_ms.fetch_max(ended, Ordering::SeqCst);
+        self.0.in_progress.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// `response` with `in_progress` carried in its body, dropped with it.
+pub fn carried_by(response: Response, in_progress: InProgress) -> Response {
+    response.map(|inner| {
+        Body::new(Carrying {
+            inner,
+            _in_progress: in_progress,
+        })
+    })
+}
+
+/// A response body that holds its request's [`InProgress`] until it is dropped.
+struct Carrying {
+    inner: Body,
+    _in_progress: InProgress,
+}
+
+impl http_body::Body for Carrying {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
