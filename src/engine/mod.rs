@@ -196,7 +196,7 @@ impl Engine {
         match (phase::decide(copy, &situation), cached) {
             (phase::Phase::Serve, Some((pointer, blob))) => {
                 *lookup = Lookup::Hit;
-                stored_or_missing(pointer, blob.as_ref(), None)
+                stored_or_missing(pointer, blob, None)
             }
             (phase::Phase::ServeStale { why, revalidate }, Some((pointer, blob))) => {
                 *lookup = Lookup::Hit;
@@ -208,7 +208,7 @@ impl Engine {
                     phase::Stale::UpstreamDown => UpstreamError::Down { host },
                     phase::Stale::Revalidating => UpstreamError::Revalidating { host },
                 };
-                stored_or_missing(pointer, blob.as_ref(), Some(Arc::new(why)))
+                stored_or_missing(pointer, blob, Some(Arc::new(why)))
             }
             (phase::Phase::Unavailable, _) => Found::Failed(Arc::new(UpstreamError::Offline)),
             (phase::Phase::Bypass, cached) => self.direct_or_stale(eco, object, cached).await,
@@ -236,7 +236,7 @@ impl Engine {
     ) -> Found {
         match (self.direct(eco, object).await, cached) {
             (Found::Failed(err), Some((pointer, blob))) if err.allows_stale() => {
-                stored_or_missing(pointer, blob.as_ref(), Some(err))
+                stored_or_missing(pointer, blob, Some(err))
             }
             (found, _) => found,
         }
@@ -309,18 +309,9 @@ impl Engine {
 /// The answer for a cached record: its body, or the 404 it remembers.
 fn stored_or_missing(
     pointer: Pointer,
-    blob: Option<&BlobFile>,
+    blob: Option<BlobFile>,
     stale: Option<Arc<UpstreamError>>,
 ) -> Found {
-    let blob = blob.and_then(|b| {
-        b.file.try_clone().ok().map(|file| BlobFile {
-            file,
-            len: b.len,
-            content: b.content.clone(),
-            check: b.check.clone(),
-            growing: b.growing.clone(),
-        })
-    });
     match blob {
         Some(blob) if !pointer.is_negative() => Found::Stored {
             pointer,

@@ -74,11 +74,11 @@ impl Engine {
         match (refreshed, cached) {
             (Ok(()), _) => {
                 let (pointer, blob) = self.store.lookup(&key).await.ok()??;
-                Some(stored_or_missing(pointer, blob.as_ref(), None))
+                Some(stored_or_missing(pointer, blob, None))
             }
             (Err(err), Some((pointer, blob))) if err.allows_stale() => {
                 tracing::warn!(%key, error = %err, "serving the cached copy, and the rest of its set");
-                Some(stored_or_missing(pointer, blob.as_ref(), Some(err)))
+                Some(stored_or_missing(pointer, blob, Some(err)))
             }
             (Err(err), _) => Some(Found::Failed(err)),
         }

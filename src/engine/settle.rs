@@ -98,7 +98,11 @@ impl Engine {
         let stall = self.client.limits().stall_wait();
         let stale = |err: Arc<UpstreamError>| {
             tracing::warn!(key = %pointer.key, error = %err, "serving the cached copy");
-            stored_or_missing(pointer.clone(), blob.as_ref(), Some(err))
+            stored_or_missing(
+                pointer.clone(),
+                blob.as_ref().and_then(crate::store::BlobFile::duplicate),
+                Some(err),
+            )
         };
         let host = object.upstream.host_str().unwrap_or_default().to_string();
         let ended = tokio::time::timeout(stale_timeout, await_end(&mut rx, stall));
@@ -118,7 +122,7 @@ impl Engine {
             }
         };
         match state {
-            FillState::NotModified(fresh) => stored_or_missing(fresh, blob.as_ref(), None),
+            FillState::NotModified(fresh) => stored_or_missing(fresh, blob, None),
             FillState::Missing { status } => Found::Missing { status },
             FillState::Body(progress) => match progress.outcome {
                 Some(Outcome::Stored(fresh)) => match self.store.open_blob_of(&fresh).await {

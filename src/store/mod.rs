@@ -151,6 +151,20 @@ pub struct BlobFile {
     pub growing: Option<Box<growing::Growing>>,
 }
 
+impl BlobFile {
+    /// A second handle on the same open blob (a `dup` of its descriptor), for a caller that
+    /// must keep this one.
+    pub fn duplicate(&self) -> Option<BlobFile> {
+        Some(BlobFile {
+            file: self.file.try_clone().ok()?,
+            len: self.len,
+            content: self.content.clone(),
+            check: self.check.clone(),
+            growing: self.growing.clone(),
+        })
+    }
+}
+
 /// A temp file being filled; becomes a blob through [`Store::publish`].
 pub struct TempBlob {
     pub path: PathBuf,
