@@ -320,6 +320,8 @@ def main():
     for example in stats.examples:
         print(f"error: {example}")
     print(f"verify: exit {verify.returncode}: {verify_line}")
+    for damage in verify.stdout.strip().splitlines()[:-1][:10]:
+        print(f"  {damage}")
     print(
         f"{stats.requests} requests, {sum(stats.errors.values())} errors ({errors}), "
         f"{stats.wrong} wrong bytes, {stats.interrupted} interrupted, {crashes} crashes; {classes}; "

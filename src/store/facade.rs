@@ -178,8 +178,13 @@ impl AsyncStore {
             Some(_) => pointers.clone(),
             None => Vec::new(),
         };
-        self.call(move |store| pointers.iter().try_for_each(|p| store.put_pointer(p)))
-            .await?;
+        self.call(move |store| {
+            pointers.iter().try_for_each(|pointer| {
+                store.put_pointer(pointer)?;
+                store.forget_if_blob_missing(pointer)
+            })
+        })
+        .await?;
         if let Some(shared) = &self.shared {
             for pointer in &written {
                 shared.share(&self.store, pointer);

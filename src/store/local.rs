@@ -270,6 +270,18 @@ impl Store for LocalStore {
         let bytes = serde_json::to_vec(pointer).map_err(io::Error::other)?;
         self.write_atomically(&self.pointer_path(&pointer.key), &bytes)
     }
+
+    fn forget_if_blob_missing(&self, pointer: &Pointer) -> io::Result<()> {
+        let Some(sha256) = &pointer.sha256 else {
+            return Ok(());
+        };
+        let _guard = self
+            .pointer_lock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let path = self.pointer_path(&pointer.key);
+        super::evict::remove_pointer_if_dangling(&self.root, &path, sha256).map(|_| ())
+    }
 }
 
 fn sweep(dir: &Path) -> io::Result<usize> {
@@ -286,6 +298,7 @@ fn sweep(dir: &Path) -> io::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Digest;
 
     fn pointer(key: &str, at: u64) -> Pointer {
         Pointer {
@@ -309,6 +322,24 @@ mod tests {
             store.get_pointer("npm/a").unwrap().unwrap().fetched_at_ms,
             30
         );
+    }
+
+    #[test]
+    fn a_record_whose_blob_was_evicted_before_it_was_written_is_forgotten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let temp = store.create_temp().unwrap();
+        std::fs::write(&temp.path, b"kept").unwrap();
+        let kept_sha = hex::encode(sha2::Sha256::digest(b"kept"));
+        store.publish(&temp.path, &kept_sha).unwrap();
+        let kept = Pointer::stored("t/kept", &kept_sha, 4);
+        let evicted = pointer("t/evicted", 1);
+        for record in [&kept, &evicted] {
+            store.put_pointer(record).unwrap();
+            store.forget_if_blob_missing(record).unwrap();
+        }
+        assert!(store.get_pointer("t/kept").unwrap().is_some());
+        assert!(store.get_pointer("t/evicted").unwrap().is_none());
     }
 
     #[test]

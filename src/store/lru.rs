@@ -168,6 +168,10 @@ impl Store for LruStore {
         self.inner.put_pointer(pointer)
     }
 
+    fn forget_if_blob_missing(&self, pointer: &Pointer) -> io::Result<()> {
+        self.inner.forget_if_blob_missing(pointer)
+    }
+
     /// Measured by the walk (exact blob count and size), not from `used`, which counts a
     /// re-published blob twice until the next pass.
     fn usage(&self) -> io::Result<Usage> {

@@ -200,6 +200,13 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a pointer unless the stored one is newer (`fetched_at_ms`): two writers refreshing
     /// the same object never leave the older record on top.
     fn put_pointer(&self, pointer: &Pointer) -> io::Result<()>;
+    /// Removes `pointer`'s record again if the blob it names is gone (and the record still
+    /// names it). Called after a fill's record is written: eviction may remove the blob between
+    /// its publication and the record's write, after it looked for records naming it; one of
+    /// the two then always sees the other's work, so no record is left pointing nowhere.
+    fn forget_if_blob_missing(&self, _pointer: &Pointer) -> io::Result<()> {
+        Ok(())
+    }
     /// What the blobs take up now (for `/-/metrics` and the status page; may walk the store).
     fn usage(&self) -> io::Result<Usage>;
 }
