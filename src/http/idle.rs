@@ -6,15 +6,17 @@
 //! connection task asks [`Activity::idle_for`] and shuts an idle connection down gracefully
 //! (HTTP/2: a GOAWAY, so the client opens a new connection for its next request).
 //!
-//! A request counts as in progress from its head until its response body is dropped, so a long
-//! download, however slowly the client reads it, never makes its connection idle.
+//! An HTTP/2 request counts as in progress from its head until its response body is dropped,
+//! so a long download, however slowly the client reads it, never makes its connection idle.
+//! HTTP/1.1 requests are not tracked at all: hyper's own bound covers them, and the hit path
+//! of the common protocol stays as it was.
 
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -23,6 +25,9 @@ use tokio::time::Instant;
 /// One connection's requests in progress, and when the last one ended.
 pub struct Activity {
     opened: Instant,
+    /// An HTTP/1.1 request came: hyper bounds this connection's idle time itself, and its
+    /// requests are not tracked (nothing is added to the hit path of HTTP/1.1).
+    http1: AtomicBool,
     in_progress: AtomicUsize,
     /// Milliseconds from `opened` to the end of the last request (0: none yet).
     last_ended_ms: AtomicU64,
@@ -32,20 +37,27 @@ impl Activity {
     pub fn new() -> Arc<Self> {
         Arc::new(Activity {
             opened: Instant::now(),
+            http1: AtomicBool::new(false),
             in_progress: AtomicUsize::new(0),
             last_ended_ms: AtomicU64::new(0),
         })
     }
 
-    /// A request's head arrived: in progress until the returned guard is dropped.
-    pub fn begin(self: &Arc<Self>) -> InProgress {
+    /// A request's head arrived: an HTTP/2 one is in progress until the returned guard is
+    /// dropped.
+    pub fn begin(self: &Arc<Self>, version: http::Version) -> Option<InProgress> {
+        if version != http::Version::HTTP_2 {
+            self.http1.store(true, Ordering::Relaxed);
+            return None;
+        }
         self.in_progress.fetch_add(1, Ordering::SeqCst);
-        InProgress(self.clone())
+        Some(InProgress(self.clone()))
     }
 
-    /// How long the connection has had no request in progress (`None`: one is in progress).
+    /// How long an HTTP/2 connection (or one that has sent no request yet) has had no request
+    /// in progress (`None`: one is in progress, or the connection is HTTP/1.1).
     pub fn idle_for(&self) -> Option<Duration> {
-        if self.in_progress.load(Ordering::SeqCst) > 0 {
+        if self.http1.load(Ordering::Relaxed) || self.in_progress.load(Ordering::SeqCst) > 0 {
             return None;
         }
         let since_open = self.opened.elapsed();

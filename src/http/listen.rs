@@ -98,12 +98,18 @@ pub async fn serve(
         let service = TowerToHyperService::new(tower::service_fn({
             let (router, activity) = (router.clone(), activity.clone());
             move |mut request: http::Request<Incoming>| {
-                // The request is in progress until its response body is dropped.
-                let in_progress = activity.begin();
+                // An HTTP/2 request is in progress until its response body is dropped.
+                let in_progress = activity.begin(request.version());
                 // The peer's address reaches `handle` for `[access] allow_networks`.
                 request.extensions_mut().insert(ConnectInfo(peer));
                 let response = router.clone().oneshot(request);
-                async move { Ok::<_, Infallible>(idle::carried_by(response.await?, in_progress)) }
+                async move {
+                    let response = response.await?;
+                    Ok::<_, Infallible>(match in_progress {
+                        Some(in_progress) => idle::carried_by(response, in_progress),
+                        None => response,
+                    })
+                }
             }
         }));
         let (builder, metrics, mut stop) = (builder.clone(), metrics.clone(), stop_rx.clone());
@@ -111,8 +117,9 @@ pub async fn serve(
         tokio::spawn(async move {
             let connection = builder.serve_connection(TokioIo::new(tcp), service);
             tokio::pin!(connection);
-            // hyper closes an idle HTTP/1.1 connection at `idle_timeout` itself; this check
-            // waits one period longer, so that it only ever closes HTTP/2 connections.
+            // hyper closes an idle HTTP/1.1 connection at `idle_timeout` itself (and one that
+            // has sent nothing yet); this check waits one period longer, so that it only ever
+            // closes HTTP/2 connections.
             let idle_check = idle_check_period(idle_timeout);
             let mut idle_checks = tokio::time::interval(idle_check);
             let mut idle_since_goaway: Option<tokio::time::Instant> = None;
