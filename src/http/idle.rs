@@ -6,8 +6,9 @@
 //! connection task asks [`Activity::idle_for`] and shuts an idle connection down gracefully
 //! (HTTP/2: a GOAWAY, so the client opens a new connection for its next request).
 //!
-//! An HTTP/2 request counts as in progress from its head until its response body is dropped,
-//! so a long download, however slowly the client reads it, never makes its connection idle.
+//! An HTTP/2 request counts as in progress from its head until its response body is dropped.
+//! hyper may still be sending the body's last window then; the GOAWAY is graceful, so such a
+//! download still ends whole.
 //! HTTP/1.1 requests are not tracked at all: hyper's own bound covers them, and the hit path
 //! of the common protocol stays as it was.
 

@@ -122,8 +122,7 @@ pub async fn serve(
             // closes HTTP/2 connections.
             let idle_check = idle_check_period(idle_timeout);
             let mut idle_checks = tokio::time::interval(idle_check);
-            let mut idle_since_goaway: Option<tokio::time::Instant> = None;
-            let mut stopping = false;
+            let (mut stopping, mut closed_idle) = (false, false);
             let served = loop {
                 tokio::select! {
                     served = connection.as_mut() => break served,
@@ -131,17 +130,10 @@ pub async fn serve(
                         stopping = true;
                         connection.as_mut().graceful_shutdown();
                     }
-                    _ = idle_checks.tick(), if !stopping || idle_since_goaway.is_some() => {
-                        let idle = activity.idle_for();
-                        if let Some(goaway) = idle_since_goaway {
-                            // A client that never acknowledges the GOAWAY's ping would hold
-                            // the connection open: it is dropped once idle for another timeout.
-                            if idle.is_some() && goaway.elapsed() >= idle_timeout {
-                                break Ok(());
-                            }
-                        } else if idle.is_some_and(|idle| idle >= idle_timeout + idle_check) {
+                    _ = idle_checks.tick(), if !stopping => {
+                        if activity.idle_for().is_some_and(|idle| idle >= idle_timeout + idle_check) {
                             stopping = true;
-                            idle_since_goaway = Some(tokio::time::Instant::now());
+                            closed_idle = true;
                             metrics.clients.header_read_timeout.inc();
                             connection.as_mut().graceful_shutdown();
                         }
@@ -149,7 +141,11 @@ pub async fn serve(
                 }
             };
             if let Err(err) = served {
-                count_hyper_refusal(err.as_ref(), &metrics.clients);
+                // Counted once: a client that never acknowledges the idle bound's GOAWAY is
+                // closed by the ping timeout, which hyper reports as a timeout too.
+                if !closed_idle {
+                    count_hyper_refusal(err.as_ref(), &metrics.clients);
+                }
                 tracing::debug!(%peer, err = %crate::upstream::error_chain(err.as_ref()), "client connection ended with an error");
             }
             metrics.clients.open.dec();
@@ -183,6 +179,12 @@ fn builder(limits: &ClientLimits) -> auto::Builder<TokioExecutor> {
     builder
         .http2()
         .timer(TokioTimer::new())
+        // A peer that stops answering pings is closed: after a GOAWAY, the graceful close
+        // waits for the client's acknowledgement, and a streamed body may still be in hyper's
+        // send buffer after the response body is dropped, so larder cannot drop the
+        // connection itself without risking a download in flight.
+        .keep_alive_interval(limits.header_read_timeout)
+        .keep_alive_timeout(limits.header_read_timeout)
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX));
     builder
 }

@@ -249,6 +249,39 @@ fn an_idle_http2_connection_gets_a_goaway_after_header_read_timeout() {
     still_serving(&larder);
 }
 
+#[test]
+fn a_slow_http2_download_outlasts_header_read_timeout_whole() {
+    let body: Vec<u8> = (0..1_000_000u32).map(|i| (i % 251) as u8).collect();
+    let mut routes = Routes::new();
+    routes.insert(
+        "/meta/big".into(),
+        vec![Resource::new("application/octet-stream", body.clone())],
+    );
+    let upstream = Upstream::start(routes);
+    let larder = TestLarder::start(&upstream.url, "[limits]\nheader_read_timeout = \"1s\"\n");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("big");
+    // About 6 s at this rate, several idle timeouts: hyper holds the body's tail in its send
+    // buffer after larder's response body ends, and the idle bound's GOAWAY must let it finish.
+    let curl = std::process::Command::new("curl")
+        .args(["--silent", "--show-error", "--http2-prior-knowledge"])
+        .args(["--limit-rate", "160K", "--output"])
+        .arg(&out)
+        .arg(larder.at("meta/big"))
+        .output()
+        .expect("run curl (installed by .ci/install/npm.sh)");
+    assert!(
+        curl.status.success(),
+        "{}",
+        String::from_utf8_lossy(&curl.stderr)
+    );
+    assert!(
+        std::fs::read(&out).unwrap() == body,
+        "the whole body, unchanged"
+    );
+    assert_eq!(refusals(&larder, "header_read_timeout"), 0.0);
+}
+
 /// Median latency of `n` sequential GETs on fresh connections.
 fn median_latency(url: &str, n: usize) -> Duration {
     let client = reqwest::blocking::Client::builder()
