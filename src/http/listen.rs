@@ -148,8 +148,9 @@ pub async fn serve(
                 }
                 tracing::debug!(%peer, err = %crate::upstream::error_chain(err.as_ref()), "client connection ended with an error");
             }
-            metrics.clients.open.dec();
+            // The place is free before the gauge says so.
             drop(admitted);
+            metrics.clients.open.dec();
         });
     }
     drop(listener);

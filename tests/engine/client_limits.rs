@@ -132,7 +132,9 @@ fn connections_past_the_per_client_cap_get_503_with_retry_after_and_other_addres
     let (_upstream, larder) = served("max_connections_per_client = 2\nmax_connections = 4\n");
     let to = addr(&larder);
     let request = b"GET /t/meta/ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-    // Two idle connections from 127.0.0.1 fill its share.
+    // Two idle connections from 127.0.0.1 fill its share, once the start-up's health checks
+    // have closed theirs.
+    until_no_other_connection_is_open(to);
     let mut held: Vec<TcpStream> = (0..2).map(|_| from_address("127.0.0.1", to)).collect();
     let answer = exchange_on(from_address("127.0.0.1", to), request);
     assert!(status_line(&answer).contains(" 503 "), "{answer}");
@@ -154,6 +156,21 @@ fn connections_past_the_per_client_cap_get_503_with_retry_after_and_other_addres
     still_serving(&larder);
     assert_eq!(refusals(&larder, "connections_per_client"), 1.0);
     assert_eq!(refusals(&larder, "connections"), 1.0);
+}
+
+/// Waits until larder has seen every other connection close; asked from an address of its
+/// own, so the asking is never refused under a per-client cap.
+fn until_no_other_connection_is_open(to: SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let metrics = b"GET /-/metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    while metric(
+        &exchange_on(from_address("127.0.0.9", to), metrics),
+        "larder_client_connections",
+    ) != Some(1.0)
+    {
+        assert!(Instant::now() < deadline, "closed connections stay counted");
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// A blocking connection from a chosen loopback address (Linux routes all of 127/8 to lo).
