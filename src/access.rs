@@ -150,7 +150,10 @@ impl Access {
             ));
         }
         if let Some(path) = &self.tokens_file {
-            out.push_str(&format!("tokens_file = {path:?}\n"));
+            out.push_str(&format!(
+                "tokens_file = {}\n",
+                crate::toml_keys::quote(path)
+            ));
         }
         if !self.networks.is_empty() {
             let list: Vec<String> = self

@@ -121,16 +121,11 @@ impl CacheConfig {
 
     /// The section as `larder config` prints it, tokens masked.
     pub fn to_toml(&self) -> String {
-        let networks: Vec<String> = self
-            .networks_text
-            .iter()
-            .map(|n| format!("{n:?}"))
-            .collect();
         let mut out = format!(
-            "\n[cache]\nenabled = {}\nmax_entry_size = {:?}\nwrite_networks = [{}]\n",
+            "\n[cache]\nenabled = {}\nmax_entry_size = {:?}\nwrite_networks = {}\n",
             self.enabled,
             crate::toml_keys::format_size(self.max_entry_size),
-            networks.join(", ")
+            crate::toml_keys::quote_list(&self.networks_text)
         );
         if !self.write_tokens.is_empty() {
             out.push_str("\n[cache.write_tokens]\n");

@@ -11,7 +11,7 @@
 pub mod max_size;
 
 pub use crate::toml_keys::{format_size, parse_size};
-use crate::toml_keys::{take_bool, take_string};
+use crate::toml_keys::{quote, take_bool, take_string};
 pub use crate::upstream::{Credentials, Limits};
 use anyhow::{anyhow, bail, Context, Result};
 use larder_adapter::{AdapterFactory, Section};
@@ -315,9 +315,9 @@ impl Config {
     /// The configuration as TOML, with secrets masked (`larder config`).
     pub fn to_toml(&self) -> String {
         let mut out = format!(
-            "listen = {:?}\ndata_dir = {:?}\noffline = {}\ntrust_forwarded = {}\nlog_format = {:?}\nshutdown_grace = {:?}\n",
+            "listen = {:?}\ndata_dir = {}\noffline = {}\ntrust_forwarded = {}\nlog_format = {:?}\nshutdown_grace = {:?}\n",
             self.listen.to_string(),
-            self.data_dir.display().to_string(),
+            quote(&self.data_dir.display().to_string()),
             self.offline,
             self.trust_forwarded,
             match self.log_format {
@@ -327,7 +327,7 @@ impl Config {
             humantime::format_duration(self.shutdown_grace).to_string(),
         );
         if let Some(url) = &self.public_url {
-            out.push_str(&format!("public_url = {:?}\n", url.as_str()));
+            out.push_str(&format!("public_url = {}\n", quote(url.as_str())));
         }
         match (self.max_size, self.max_size_origin.note()) {
             (Some(max_size), Some(note)) => out.push_str(&format!(
@@ -359,15 +359,15 @@ impl Config {
         }
         if let Storage::S3(b) = &self.storage {
             out.push_str(&format!(
-                "\n[storage]\nbackend = \"s3\"\nbucket = {:?}\nprefix = {:?}\nregion = {:?}\npath_style = {}\ntimeout = {:?}\n",
-                b.bucket,
-                b.prefix,
-                b.region,
+                "\n[storage]\nbackend = \"s3\"\nbucket = {}\nprefix = {}\nregion = {}\npath_style = {}\ntimeout = {:?}\n",
+                quote(&b.bucket),
+                quote(&b.prefix),
+                quote(&b.region),
                 b.path_style,
                 humantime::format_duration(b.timeout).to_string(),
             ));
             if let Some(endpoint) = &b.endpoint {
-                out.push_str(&format!("endpoint = {endpoint:?}\n"));
+                out.push_str(&format!("endpoint = {}\n", quote(endpoint)));
             }
             if b.credentials.is_some() {
                 out.push_str("credentials_file = \"***\"\n");
@@ -380,17 +380,18 @@ impl Config {
         for eco in &self.ecosystems {
             let s = &eco.section;
             out.push_str(&format!(
-                "\n[{}]\nupstream = {:?}\nmetadata_ttl = {:?}\nnegative_ttl = {:?}\n",
+                "\n[{}]\nupstream = {}\nmetadata_ttl = {:?}\nnegative_ttl = {:?}\n",
                 eco.factory.name,
-                s.upstream.as_str(),
+                quote(s.upstream.as_str()),
                 humantime::format_duration(s.metadata_ttl).to_string(),
                 humantime::format_duration(s.negative_ttl).to_string(),
             ));
             match &eco.credentials {
                 Some(Credentials::Bearer(_)) => out.push_str("token = \"***\"\n"),
-                Some(Credentials::Basic { username, .. }) => {
-                    out.push_str(&format!("username = {username:?}\npassword = \"***\"\n"))
-                }
+                Some(Credentials::Basic { username, .. }) => out.push_str(&format!(
+                    "username = {}\npassword = \"***\"\n",
+                    quote(username)
+                )),
                 None => {}
             }
             if let Some(missing) = &eco.missing_secret {
@@ -818,6 +819,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("`max_size`") && err.contains("20GiB"), "{err}");
+    }
+
+    /// The fuzzer's input (fuzz/seeds/config/combining-mark-in-data-dir), shortened: a path
+    /// with tabs and a combining mark was printed with Rust's `\u{35b}`, which TOML refuses.
+    #[test]
+    fn printed_config_loads_again_whatever_the_strings_hold() {
+        let odd = "/tmp/lar\tder\u{35b}\"x\\y";
+        let text = format!(
+            "data_dir = {}\n[policy]\ndeny = [{}]\n",
+            quote(odd),
+            quote(odd)
+        );
+        let config = table_from(&text, &[], FACTORIES).unwrap();
+        let printed = config.to_toml();
+        let again: Table = printed.parse().unwrap_or_else(|e| panic!("{e}\n{printed}"));
+        assert_eq!(again["data_dir"].as_str(), Some(odd));
+        assert_eq!(again["policy"]["deny"][0].as_str(), Some(odd));
     }
 
     #[test]

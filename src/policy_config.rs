@@ -13,6 +13,7 @@
 //! ```
 //! The names `[policy]`, `min_age` and `exclude_newer` are relied on by scripts outside larder.
 
+use crate::toml_keys::{quote, quote_list};
 use anyhow::{bail, Context, Result};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -104,7 +105,10 @@ impl PolicyConfig {
         let mut out = String::from("\n[policy]\n");
         out.push_str(&self.global.to_toml());
         if let Some(path) = &self.deny_file {
-            out.push_str(&format!("deny_file = {:?}\n", path.display().to_string()));
+            out.push_str(&format!(
+                "deny_file = {}\n",
+                quote(&path.display().to_string())
+            ));
         }
         for (name, rules) in &self.ecosystems {
             out.push_str(&format!("\n[policy.{name}]\n"));
@@ -153,10 +157,10 @@ impl Rules {
             ));
         }
         if let Some(date) = &self.exclude_newer_text {
-            out.push_str(&format!("exclude_newer = {date:?}\n"));
+            out.push_str(&format!("exclude_newer = {}\n", quote(date)));
         }
-        out.push_str(&format!("allow = {:?}\n", self.allow));
-        out.push_str(&format!("deny = {:?}\n", self.deny));
+        out.push_str(&format!("allow = {}\n", quote_list(&self.allow)));
+        out.push_str(&format!("deny = {}\n", quote_list(&self.deny)));
         out
     }
 

@@ -1,4 +1,5 @@
-//! Reading typed values out of a TOML table of settings, with errors that name the key.
+//! Reading typed values out of a TOML table of settings, with errors that name the key, and
+//! writing them back as TOML (`larder config`).
 
 use anyhow::{anyhow, bail, Result};
 use toml::{Table, Value};
@@ -37,4 +38,16 @@ pub fn format_size(bytes: u64) -> String {
         }
     }
     bytes.to_string()
+}
+
+/// `text` as a TOML string. Rust's `{:?}` is not one: it writes `\u{35b}` where TOML wants
+/// `\u035B`, so a path or name with such a character would print a config that does not load.
+pub fn quote(text: &str) -> String {
+    Value::String(text.to_owned()).to_string()
+}
+
+/// A list of strings as a TOML array.
+pub fn quote_list<S: AsRef<str>>(items: &[S]) -> String {
+    let quoted: Vec<String> = items.iter().map(|item| quote(item.as_ref())).collect();
+    format!("[{}]", quoted.join(", "))
 }
