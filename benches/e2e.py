@@ -317,9 +317,9 @@ def hot_small(args, work, root, results):
         if errors:
             note += f", **{errors} larder errors**"
         results.ratio(1, f"hot hits, {connections} connections", "requests/s",
-                      med["larder"]["rps"], med["nginx"]["rps"], "nginx", 0.8, True, "req/s", note)
+                      med["larder"]["rps"], med["nginx"]["rps"], "nginx", 1.0, True, "req/s", note)
         results.ratio(1, f"hot hits, {connections} connections", "p99 latency",
-                      med["larder"]["p99_ms"], med["nginx"]["p99_ms"], "nginx", 1.5, False, "ms")
+                      med["larder"]["p99_ms"], med["nginx"]["p99_ms"], "nginx", 1.0, False, "ms")
         results.rss(f"hot hits, {connections} connections", rss, 64 if connections == 256 else None)
     baseline.stop()
     upstream.stop()
