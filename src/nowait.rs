@@ -9,21 +9,27 @@ use std::os::fd::AsRawFd;
 /// Bytes `offset..offset + len` of `file`, if they are all in the page cache (and the file has
 /// them all).
 pub fn read(file: &std::fs::File, offset: u64, len: u64) -> Option<Vec<u8>> {
-    let mut buf = vec![0u8; usize::try_from(len).ok()?];
-    let mut done = 0;
-    while done < buf.len() {
-        let rest = &mut buf[done..];
+    let len = usize::try_from(len).ok()?;
+    // Not zeroed first: the kernel writes every byte that is kept (a hit's whole body, so the
+    // memset would be a second pass over it).
+    let mut buf = Vec::with_capacity(len);
+    while buf.len() < len {
+        let filled = buf.len();
+        let rest = &mut buf.spare_capacity_mut()[..len - filled];
         let iov = libc::iovec {
             iov_base: rest.as_mut_ptr().cast(),
             iov_len: rest.len(),
         };
-        let at = libc::off_t::try_from(offset + done as u64).ok()?;
-        // SAFETY: `iov` points into `buf`, which outlives the call; the fd is open.
+        let at = libc::off_t::try_from(offset + filled as u64).ok()?;
+        // SAFETY: `iov` points into `buf`'s spare capacity, which outlives the call; the fd
+        // is open.
         let n = unsafe { libc::preadv2(file.as_raw_fd(), &iov, 1, at, libc::RWF_NOWAIT) };
         if n <= 0 {
             return None;
         }
-        done += n as usize;
+        // SAFETY: the kernel wrote `n` more bytes right after the initialized ones, and
+        // n <= rest.len(), so the new length stays within the capacity.
+        unsafe { buf.set_len(filled + n as usize) };
     }
     Some(buf)
 }
