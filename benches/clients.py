@@ -26,6 +26,7 @@ import base64
 import hashlib
 import io
 import json
+import math
 import os
 import random
 import shutil
@@ -48,12 +49,12 @@ WHEELS = 30
 
 def sizes(rng, count, median, sigma, cap):
     """Artifact sizes as registries have them: log-normal, a long tail, capped."""
-    return [int(min(cap, max(600, rng.lognormvariate(__import__("math").log(median), sigma))))
+    return [int(min(cap, max(600, rng.lognormvariate(math.log(median), sigma))))
             for _ in range(count)]
 
 
 def npm_registry(root, upstream, rng):
-    """`count` packages (one version each) under root/npm; returns the lockfile project dir's
+    """NPM_PACKAGES packages (one version each) under root/npm; returns the project's
     package.json and package-lock.json texts. Tarball links name `upstream`, as a real packument
     names registry.npmjs.org; the lockfile's `resolved` names registry.npmjs.org, which npm
     replaces with the configured registry."""
