@@ -26,6 +26,7 @@ use hyper_util::service::TowerToHyperService;
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -95,9 +96,18 @@ pub async fn serve(
         };
         metrics.clients.open.inc();
         let activity = Activity::new();
+        let prefetcher = super::pipelined::Prefetcher {
+            router: router.clone(),
+            peer,
+            started: Arc::new(AtomicU64::new(0)),
+            permits: Arc::new(Semaphore::new(super::pipelined::PREFETCHES)),
+            head_limit: limits.max_header_bytes.max(WRITE_BUFFER),
+        };
         let service = TowerToHyperService::new(tower::service_fn({
             let (router, activity) = (router.clone(), activity.clone());
+            let started = prefetcher.started.clone();
             move |mut request: http::Request<Incoming>| {
+                started.fetch_add(1, Ordering::AcqRel);
                 // An HTTP/2 request is in progress until its response body is dropped.
                 let in_progress = activity.begin(request.version());
                 // The peer's address reaches `handle` for `[access] allow_networks`.
@@ -115,6 +125,7 @@ pub async fn serve(
         let (builder, metrics, mut stop) = (builder.clone(), metrics.clone(), stop_rx.clone());
         let idle_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
+            let tcp = super::pipelined::Sniffing::new(tcp, prefetcher);
             let connection = builder.serve_connection(TokioIo::new(tcp), service);
             tokio::pin!(connection);
             // hyper closes an idle HTTP/1.1 connection at `idle_timeout` itself (and one that

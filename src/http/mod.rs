@@ -8,6 +8,7 @@ mod cache;
 mod forward;
 mod idle;
 mod listen;
+mod pipelined;
 mod public_base;
 mod served;
 mod target;
@@ -148,7 +149,9 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
         Ok(mounted) => mounted,
         Err(answer) => return into_axum(answer),
     };
-    eco.metrics.request();
+    if request.extensions().get::<pipelined::Prefetch>().is_none() {
+        eco.metrics.request();
+    }
     if let Err(why) = check_path(&path) {
         return into_axum(respond::text(StatusCode::BAD_REQUEST, format!("{why}\n")));
     }

@@ -15,6 +15,7 @@ mod full_disk;
 mod harness;
 mod http_semantics;
 mod metrics;
+mod pipelining;
 mod policy;
 mod upstream_abuse;
 mod verification;
