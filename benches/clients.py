@@ -1,19 +1,20 @@
 #!/usr/bin/env python3
 """Real clients, cold and warm, behind an internet-like link: `npm ci` of a 300-package
-lockfile and `pip install` of 30 wheels (two of them numpy- and pandas-sized), each with a
-fresh client cache, through larder and straight at the upstream.
+lockfile, `pip install` of 30 wheels (two of them numpy- and pandas-sized) and `apt-get update
+&& apt-get install --download-only` of 150 packages, each with a fresh client cache, through
+larder and straight at the upstream.
 
-    benches/clients.py --larder target/release/larder [--only npm,pip,builders] [--rounds 3]
+    benches/clients.py --larder target/release/larder [--only npm,pip,apt,builders] [--rounds 3]
 
 The upstream is a generated registry (npm packuments and tarballs, a PyPI simple index and its
-wheels, sizes drawn from a fixed seed to look like real ones) served by nginx on 127.0.0.1
+wheels, an apt suite of `.deb`s built with dpkg-deb and indexed with apt-ftparchive, sizes drawn from a fixed seed to look like real ones) served by nginx on 127.0.0.1
 behind benches/throttle.py (40 ms a round trip, 100 Mbit/s shared by all connections), with the
 registries' own `Cache-Control`. larder runs next to the client, as it would beside a builder:
 the client reaches it on loopback, larder reaches the upstream through the throttle.
 
 Rows (each a median of `--rounds`, the modes interleaved round by round):
-- 11/12 cold: larder with an empty store / the client straight at the upstream (≤ 1.0×).
-- 11/12 warm: larder filled, the client's cache empty / the client's own warm cache straight
+- 11/12/14 cold: larder with an empty store / the client straight at the upstream (≤ 1.0×).
+- 11/12/14 warm: larder filled, the client's cache empty / the client's own warm cache straight
   at the upstream, which is what a BuildKit cache mount gives (≤ 1.0×).
 - 13 (`builders`): 8 `npm ci` at once, each with its own empty cache, through one empty
   larder / 8 straight at the upstream, all sharing the one link: the wall time until the last.
@@ -45,6 +46,7 @@ import e2e  # noqa: E402  (its servers, throttle and table)
 
 NPM_PACKAGES = 300
 WHEELS = 30
+DEBS = 150
 
 
 def sizes(rng, count, median, sigma, cap):
@@ -145,6 +147,79 @@ def python_wheel(name, version, payload):
         for path, data in {**files, f"{dist}/RECORD": record.encode()}.items():
             whl.writestr(zipfile.ZipInfo(path, (2024, 1, 1, 0, 0, 0)), data)
     return out.getvalue()
+
+
+def apt_archive(root, rng, work):
+    """DEBS packages in a suite `bench` under root/debian (an unsigned Release: the sources say
+    `trusted=yes`); returns their names."""
+    pool = root / "debian" / "pool" / "main"
+    build = work / "deb-build"
+    names, total = [], 0
+    for index, size in enumerate(sizes(rng, DEBS, 150_000, 1.3, 8_000_000)):
+        name = f"bench-deb-{index:03d}"
+        tree = build / name
+        (tree / "DEBIAN").mkdir(parents=True, exist_ok=True)
+        (tree / "DEBIAN" / "control").write_text(
+            f"Package: {name}\nVersion: 1.0\nArchitecture: all\nMaintainer: bench <b@example>\n"
+            f"Description: benchmark package {index}\n")
+        (tree / "usr" / "share" / name).mkdir(parents=True, exist_ok=True)
+        (tree / "usr" / "share" / name / "data.bin").write_bytes(rng.randbytes(size))
+        pool.mkdir(parents=True, exist_ok=True)
+        deb = pool / f"{name}_1.0_all.deb"
+        subprocess.run(["dpkg-deb", "--root-owner-group", "-Znone", "-b", str(tree), str(deb)],
+                       check=True, capture_output=True)
+        total += deb.stat().st_size
+        names.append(name)
+    shutil.rmtree(build, ignore_errors=True)
+    suite = root / "debian" / "dists" / "bench"
+    binary = suite / "main" / "binary-amd64"
+    binary.mkdir(parents=True, exist_ok=True)
+    packages = subprocess.run(["apt-ftparchive", "packages", "pool"], cwd=root / "debian",
+                              check=True, capture_output=True).stdout
+    (binary / "Packages").write_bytes(packages)
+    subprocess.run(["gzip", "-k9", str(binary / "Packages")], check=True)
+    release = subprocess.run(
+        ["apt-ftparchive", "-o", "APT::FTPArchive::Release::Suite=bench",
+         "-o", "APT::FTPArchive::Release::Codename=bench",
+         "-o", "APT::FTPArchive::Release::Architectures=amd64",
+         "-o", "APT::FTPArchive::Release::Components=main", "release", str(suite)],
+        check=True, capture_output=True).stdout
+    (suite / "Release").write_bytes(release)
+    e2e.log(f"apt: {DEBS} packages, {total / e2e.MB:.1f} MB of .debs")
+    return names
+
+
+def apt_get(work, names, source, state):
+    """`apt-get update` and `apt-get install --download-only` of `names` with apt's lists and
+    archives in `state` (kept: a warm run reuses them, as a cache mount would), from `source`."""
+    for sub in ("etc/parts", "etc/sources.d", "etc/trusted.d", "etc/prefs.d", "lists/partial",
+                "cache/archives/partial", "log"):
+        (state / sub).mkdir(parents=True, exist_ok=True)
+    (state / "etc" / "empty").write_text("")
+    (state / "status").touch()
+    (state / "etc" / "sources.list").write_text(f"deb [trusted=yes] {source} bench main\n")
+    d = state
+    config = state / "apt.conf"
+    config.write_text(
+        f'Dir::Etc::Parts "{d}/etc/parts";\nDir::Etc::main "{d}/etc/empty";\n'
+        f'Dir::Etc::SourceList "{d}/etc/sources.list";\nDir::Etc::SourceParts "{d}/etc/sources.d";\n'
+        f'Dir::Etc::Trusted "{d}/etc/empty";\nDir::Etc::TrustedParts "{d}/etc/trusted.d";\n'
+        f'Dir::Etc::Preferences "{d}/etc/empty";\nDir::Etc::PreferencesParts "{d}/etc/prefs.d";\n'
+        f'Dir::State "{d}";\nDir::State::Lists "{d}/lists";\nDir::State::status "{d}/status";\n'
+        f'Dir::Cache "{d}/cache";\nDir::Log "{d}/log";\nDebug::NoLocking "1";\n'
+        'APT::Sandbox::User "root";\nAPT::Architecture "amd64";\nAPT::Architectures { "amd64"; };\n'
+        'Acquire::Languages "none";\nAcquire::http::Proxy "DIRECT";\n'
+        'Binary::apt::APT::Keep-Downloaded-Packages "true";\n')
+    env = client_env(work / "home-apt")
+    env["APT_CONFIG"] = str(config)
+    start = time.monotonic()
+    timed(["apt-get", "-q", "update"], env)
+    timed(["apt-get", "-q", "-y", "install", "--download-only", *names], env)
+    wall = time.monotonic() - start
+    fetched = len(list((state / "cache" / "archives").glob("bench-deb-*.deb")))
+    if fetched != len(names):
+        raise SystemExit(f"apt-get downloaded {fetched} packages, expected {len(names)}")
+    return wall
 
 
 def registry_nginx(work, root):
@@ -250,7 +325,8 @@ class Mirror:
         config = self.work / f"larder-{self.tag}.toml"
         config.write_text(f'[npm]\nupstream = "{self.upstream}/npm/"\n'
                           f'[pypi]\nupstream = "{self.upstream}/simple/"\n'
-                          f'files_upstream = "{self.upstream}/files/"\n')
+                          f'files_upstream = "{self.upstream}/files/"\n'
+                          f'[apt]\ndefault_remotes = false\n[apt.remotes]\nbench = "{self.upstream}/"\n')
         args = [str(self.binary), "serve", "--listen", f"127.0.0.1:{port}", "--data-dir",
                 str(self.data), "--config", str(config)]
         env = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
@@ -357,6 +433,37 @@ def pip_rows(args, work, registry, upstream, requirements, results):
         mirror.stop()
 
 
+def apt_rows(args, work, registry, upstream, names, results):
+    mirror = Mirror(args.larder, work, upstream, "apt")
+    warm_state = {}
+
+    def run(mode, round_):
+        state = work / f"apt-state-{mode.replace(' ', '-')}-{round_}"
+        if mode != "client warm":
+            shutil.rmtree(state, ignore_errors=True)
+        if mode == "loopback":
+            return apt_get(work, names, f"{registry}/debian", state)
+        if mode == "direct cold":
+            warm_state[round_] = state
+            return apt_get(work, names, f"{upstream}/debian", state)
+        if mode == "client warm":
+            # The cache mount of apt's lists and archives, as the direct cold run left them.
+            return apt_get(work, names, f"{upstream}/debian", warm_state[round_])
+        if mode == "larder cold":
+            mirror.stop()
+            base = mirror.start(fresh=True)
+        else:
+            base = mirror.server.url() if mirror.server else mirror.start(fresh=False)
+        wall = apt_get(work, names, f"{base}/apt/bench/debian", state)
+        shutil.rmtree(state, ignore_errors=True)
+        return wall
+
+    try:
+        compare(results, 14, f"apt-get update && install, {DEBS} packages", args.rounds, run)
+    finally:
+        mirror.stop()
+
+
 def upstream_bytes(access_log):
     """Bytes the registry's nginx has sent so far (its access log's `$body_bytes_sent`)."""
     with open(access_log) as log:
@@ -407,7 +514,7 @@ def builders_row(args, work, registry, upstream, project_text, results, builders
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--larder", required=True, type=Path, help="the release binary")
-    parser.add_argument("--only", default="npm,pip,builders")
+    parser.add_argument("--only", default="npm,pip,apt,builders")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--rtt-ms", type=float, default=40)
     parser.add_argument("--mbit", type=float, default=100)
@@ -431,10 +538,13 @@ def main():
         rng = random.Random(23)
         project_text = npm_registry(root, upstream, rng)
         requirements = pypi_index(root, upstream, rng)
+        debs = apt_archive(root, rng, work) if "apt" in only else []
         if "npm" in only:
             npm_rows(args, work, registry.url(), upstream, project_text, results)
         if "pip" in only:
             pip_rows(args, work, registry.url(), upstream, requirements, results)
+        if "apt" in only:
+            apt_rows(args, work, registry.url(), upstream, debs, results)
         if "builders" in only:
             builders_row(args, work, registry, upstream, project_text, results)
     finally:
