@@ -8,7 +8,7 @@ mod cache;
 mod forward;
 mod idle;
 mod listen;
-mod pipelined;
+pub mod pipelined;
 mod public_base;
 mod served;
 mod target;
