@@ -63,18 +63,38 @@ impl Heads {
     /// Reads `bytes` (the next ones on the connection), returning the heads they complete.
     /// `limit` bounds a head's size (hyper refuses larger ones and closes).
     pub fn feed(&mut self, bytes: &[u8], limit: usize) -> Vec<Head> {
+        self.feed_wanted(bytes, limit, |_| true)
+    }
+
+    /// As [`Heads::feed`], but a head is copied out only where `wanted(index)` (most are not:
+    /// a connection that does not pipeline costs a parse per request, no allocation).
+    pub fn feed_wanted(
+        &mut self,
+        bytes: &[u8],
+        limit: usize,
+        mut wanted: impl FnMut(u64) -> bool,
+    ) -> Vec<Head> {
         let mut heads = Vec::new();
         if self.off {
             return heads;
         }
-        self.partial.extend_from_slice(bytes);
+        // Bytes that complete a head begun before are parsed together with it; otherwise the
+        // read is parsed where it is, and only an unfinished head's bytes are kept.
+        let joined;
+        let input: &[u8] = if self.partial.is_empty() {
+            bytes
+        } else {
+            self.partial.extend_from_slice(bytes);
+            joined = std::mem::take(&mut self.partial);
+            &joined
+        };
         let mut start = 0;
-        while start < self.partial.len() {
+        while start < input.len() {
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
             let mut request = httparse::Request::new(&mut headers);
-            let len = match request.parse(&self.partial[start..]) {
+            let len = match request.parse(&input[start..]) {
                 Ok(httparse::Status::Complete(len)) => len,
-                Ok(httparse::Status::Partial) if self.partial.len() - start <= limit => break,
+                Ok(httparse::Status::Partial) if input.len() - start <= limit => break,
                 Ok(httparse::Status::Partial) | Err(_) => {
                     self.stop();
                     return heads;
@@ -89,20 +109,22 @@ impl Heads {
                 self.stop();
                 return heads;
             }
-            heads.push(Head {
-                index: self.seen,
-                target: request.path.unwrap_or("/").to_string(),
-                headers: request
-                    .headers
-                    .iter()
-                    .map(|h| (h.name.to_string(), h.value.to_vec()))
-                    .collect(),
-                get,
-            });
+            if wanted(self.seen) {
+                heads.push(Head {
+                    index: self.seen,
+                    target: request.path.unwrap_or("/").to_string(),
+                    headers: request
+                        .headers
+                        .iter()
+                        .map(|h| (h.name.to_string(), h.value.to_vec()))
+                        .collect(),
+                    get,
+                });
+            }
             self.seen += 1;
             start += len;
         }
-        self.partial.drain(..start);
+        self.partial = input[start..].to_vec();
         heads
     }
 
@@ -124,9 +146,14 @@ pub struct Prefetcher {
 }
 
 impl Prefetcher {
+    /// Whether the head at `index` waits behind another: the head hyper starts next is answered
+    /// as soon as it is read, only later ones wait.
+    fn queued(&self, index: u64) -> bool {
+        index > self.started.load(Ordering::Acquire)
+    }
+
     fn consider(&self, head: Head) {
-        // The head hyper starts next is answered as soon as it is read: only later ones wait.
-        if !head.get || head.index <= self.started.load(Ordering::Acquire) {
+        if !head.get {
             return;
         }
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
@@ -186,11 +213,15 @@ impl<S: AsyncRead + Unpin> AsyncRead for Sniffing<S> {
         let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = &polled {
             if !this.heads.off && buf.filled().len() > before {
+                let prefetcher = &this.prefetcher;
+                let read = &buf.filled()[before..];
                 for head in this
                     .heads
-                    .feed(&buf.filled()[before..], this.prefetcher.head_limit)
+                    .feed_wanted(read, prefetcher.head_limit, |index| {
+                        prefetcher.queued(index)
+                    })
                 {
-                    this.prefetcher.consider(head);
+                    prefetcher.consider(head);
                 }
             }
         }
@@ -249,6 +280,18 @@ mod tests {
         let second = heads.feed(b"TP/1.1\r\n\r\nHEAD /d HTTP/1.1\r\n\r\n", LIMIT);
         assert_eq!(targets(&second), [(2, "/c"), (3, "/d")]);
         assert!(second[0].get && !second[1].get);
+    }
+
+    #[test]
+    fn only_wanted_heads_are_copied_out_and_the_numbering_goes_on() {
+        let mut heads = Heads::default();
+        let bytes = b"GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\nGET /c HTTP/1.1\r\n\r\n";
+        let queued = heads.feed_wanted(bytes, LIMIT, |index| index > 0);
+        assert_eq!(targets(&queued), [(1, "/b"), (2, "/c")]);
+        assert_eq!(
+            targets(&heads.feed(b"GET /d HTTP/1.1\r\n\r\n", LIMIT)),
+            [(3, "/d")]
+        );
     }
 
     #[test]
