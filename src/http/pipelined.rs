@@ -11,7 +11,10 @@
 //! with the same headers, goes through the router, so the access check, the policy and the
 //! routing are the ones the request itself will meet; a miss starts its fill there (fills run on
 //! their own, `crate::fill`), and the request, once hyper reaches it, joins that fill or finds
-//! the object stored. At most [`PREFETCHES`] run at once per connection. At the first head that
+//! the object stored. A prefetch is not counted as a client's request; its lookup is (the miss
+//! it starts is the miss, the request after it counts as coalesced or a hit), and the served-log
+//! records nothing for it (a `HEAD` has no body). At most [`PREFETCHES`] run at once per
+//! connection. At the first head that
 //! is not a bodiless `GET` or `HEAD` (a body's bytes cannot be told from a head's), that does not
 //! parse, or that is larger than hyper's buffer, the connection is no longer read: nothing is
 //! prefetched on it again. HTTP/2 starts with `PRI`, so it is never read past its preface.
