@@ -7,8 +7,11 @@
 //! (HTTP/2: a GOAWAY, so the client opens a new connection for its next request).
 //!
 //! An HTTP/2 request counts as in progress from its head until its response body is dropped.
-//! hyper may still be sending the body's last window then; the GOAWAY is graceful, so such a
-//! download still ends whole.
+//! hyper may still be sending the body's last window then (its send buffer holds up to 400 KB,
+//! seconds for a slow client): a connection whose bytes still go out is not idle either. The
+//! connection's writes are counted ([`Activity::wrote`], by `super::pipelined::Sniffing`), and
+//! the connection task, seeing the count move between two looks, marks it active
+//! ([`Activity::sending`]).
 //! HTTP/1.1 requests are not tracked at all: hyper's own bound covers them, and the hit path
 //! of the common protocol stays as it was.
 
@@ -23,6 +26,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::Instant;
 
+/// Writes shorter than this are control frames, not a body going out (a PING is 17 bytes).
+const CONTROL_FRAMES: usize = 64;
+
 /// One connection's requests in progress, and when the last one ended.
 pub struct Activity {
     opened: Instant,
@@ -32,6 +38,8 @@ pub struct Activity {
     in_progress: AtomicUsize,
     /// Milliseconds from `opened` to the end of the last request (0: none yet).
     last_ended_ms: AtomicU64,
+    /// Bytes written to the connection so far.
+    written: AtomicU64,
 }
 
 impl Activity {
@@ -41,7 +49,32 @@ impl Activity {
             http1: AtomicBool::new(false),
             in_progress: AtomicUsize::new(0),
             last_ended_ms: AtomicU64::new(0),
+            written: AtomicU64::new(0),
         })
+    }
+
+    /// `bytes` more were written to the connection. A write of a few bytes is a control frame
+    /// (hyper's keep-alive PING, a SETTINGS acknowledgement) and does not count, or the
+    /// keep-alive would keep an idle connection open for ever.
+    pub fn wrote(&self, bytes: usize) {
+        if bytes >= CONTROL_FRAMES {
+            self.written.fetch_add(bytes as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Bytes written to the connection so far.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
+    }
+
+    /// The connection was seen sending: it is not idle as of now.
+    pub fn sending(&self) {
+        self.last_ended_ms
+            .fetch_max(self.now_ms(), Ordering::SeqCst);
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
     /// A request's head arrived: an HTTP/2 one is in progress until the returned guard is
@@ -72,8 +105,9 @@ pub struct InProgress(Arc<Activity>);
 
 impl Drop for InProgress {
     fn drop(&mut self) {
-        let ended = u64::try_from(self.0.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.0.last_ended_ms.fetch_max(ended, Ordering::SeqCst);
+        self.0
+            .last_ended_ms
+            .fetch_max(self.0.now_ms(), Ordering::SeqCst);
         self.0.in_progress.fetch_sub(1, Ordering::SeqCst);
     }
 }

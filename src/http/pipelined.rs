@@ -19,6 +19,7 @@
 //! parse, or that is larger than hyper's buffer, the connection is no longer read: nothing is
 //! prefetched on it again. HTTP/2 starts with `PRI`, so it is never read past its preface.
 
+use super::idle::Activity;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use std::net::SocketAddr;
@@ -188,20 +189,30 @@ fn head_request(head: &Head, peer: SocketAddr) -> Option<http::Request<Body>> {
     Some(request)
 }
 
-/// A client connection whose request heads are read as hyper reads them.
+/// A client connection whose request heads are read as hyper reads them, and whose writes are
+/// counted for the idle bound (`super::idle`).
 pub struct Sniffing<S> {
     inner: S,
     heads: Heads,
     prefetcher: Prefetcher,
+    activity: Arc<Activity>,
 }
 
 impl<S> Sniffing<S> {
-    pub fn new(inner: S, prefetcher: Prefetcher) -> Sniffing<S> {
+    pub fn new(inner: S, prefetcher: Prefetcher, activity: Arc<Activity>) -> Sniffing<S> {
         Sniffing {
             inner,
             heads: Heads::default(),
             prefetcher,
+            activity,
         }
+    }
+
+    fn count(&self, written: Poll<std::io::Result<usize>>) -> Poll<std::io::Result<usize>> {
+        if let Poll::Ready(Ok(bytes)) = &written {
+            self.activity.wrote(*bytes);
+        }
+        written
     }
 }
 
@@ -238,7 +249,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Sniffing<S> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.count(written)
     }
 
     fn poll_write_vectored(
@@ -246,7 +259,9 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Sniffing<S> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let written = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.count(written)
     }
 
     fn is_write_vectored(&self) -> bool {
