@@ -313,8 +313,9 @@ def pip_install(work, requirements, index, cache, tag):
 class Mirror:
     """larder on its own data dir, its npm and PyPI upstreams the throttled registry."""
 
-    def __init__(self, binary, work, upstream, tag):
-        self.binary, self.work, self.upstream, self.tag = binary, work, upstream, tag
+    def __init__(self, binary, work, registry, upstream, tag):
+        self.binary, self.work, self.tag = binary, work, tag
+        self.registry, self.upstream = registry, upstream
         self.data = work / f"larder-data-{tag}"
         self.server = None
 
@@ -368,98 +369,35 @@ def compare(results, number, workload, rounds, run):
                   digits=2)
 
 
-def npm_rows(args, work, registry, upstream, project_text, results):
-    mirror = Mirror(args.larder, work, upstream, "npm")
-    warm_cache = {}
-
-    def run(mode, round_):
-        cache = work / f"npm-cache-{mode.replace(' ', '-')}-{round_}"
-        if mode == "loopback":
-            shutil.rmtree(cache, ignore_errors=True)
-            return npm_ci(work, project_text, f"{registry}/npm/", cache, "direct")
-        if mode == "direct cold":
-            shutil.rmtree(cache, ignore_errors=True)
-            wall = npm_ci(work, project_text, f"{upstream}/npm/", cache, "direct")
-            warm_cache[round_] = cache  # the client warm run's cache mount
-            return wall
-        if mode == "client warm":
-            return npm_ci(work, project_text, f"{upstream}/npm/", warm_cache[round_], "direct")
-        shutil.rmtree(cache, ignore_errors=True)
-        if mode == "larder cold":
-            mirror.stop()
-            base = mirror.start(fresh=True)
-        else:
-            base = mirror.server.url() if mirror.server else mirror.start(fresh=False)
-        wall = npm_ci(work, project_text, f"{base}/npm/", cache, "larder")
-        shutil.rmtree(cache, ignore_errors=True)
-        return wall
-
-    try:
-        compare(results, 11, f"npm ci, {NPM_PACKAGES} packages", args.rounds, run)
-    finally:
-        mirror.stop()
-
-
-def pip_rows(args, work, registry, upstream, requirements, results):
-    mirror = Mirror(args.larder, work, upstream, "pip")
-    warm_cache = {}
-
-    def run(mode, round_):
-        cache = work / f"pip-cache-{mode.replace(' ', '-')}-{round_}"
-        if mode == "loopback":
-            shutil.rmtree(cache, ignore_errors=True)
-            return pip_install(work, requirements, f"{registry}/simple/", cache, "direct")
-        if mode == "direct cold":
-            shutil.rmtree(cache, ignore_errors=True)
-            wall = pip_install(work, requirements, f"{upstream}/simple/", cache, "direct")
-            warm_cache[round_] = cache
-            return wall
-        if mode == "client warm":
-            return pip_install(work, requirements, f"{upstream}/simple/", warm_cache[round_],
-                               "direct")
-        shutil.rmtree(cache, ignore_errors=True)
-        if mode == "larder cold":
-            mirror.stop()
-            base = mirror.start(fresh=True)
-        else:
-            base = mirror.server.url() if mirror.server else mirror.start(fresh=False)
-        wall = pip_install(work, requirements, f"{base}/pypi/simple/", cache, "larder")
-        shutil.rmtree(cache, ignore_errors=True)
-        return wall
-
-    try:
-        compare(results, 12, f"pip install, {WHEELS} wheels", args.rounds, run)
-    finally:
-        mirror.stop()
-
-
-def apt_rows(args, work, registry, upstream, names, results):
-    mirror = Mirror(args.larder, work, upstream, "apt")
+def client_rows(args, work, mirror, number, workload, install, direct_path, larder_path):
+    """Rows `number` for one client: `install(source, state, tag)` → seconds, where `state` is
+    the client's own cache (empty for every mode but `client warm`, which reuses what `direct
+    cold` left in the same round, as a cache mount would); `direct_path` and `larder_path` are
+    the client's source below the registry's and larder's base URLs."""
+    upstream, registry = mirror.upstream, mirror.registry
     warm_state = {}
 
     def run(mode, round_):
-        state = work / f"apt-state-{mode.replace(' ', '-')}-{round_}"
-        if mode != "client warm":
-            shutil.rmtree(state, ignore_errors=True)
+        state = work / f"state-{mirror.tag}-{mode.replace(' ', '-')}-{round_}"
+        if mode == "client warm":
+            return install(f"{upstream}{direct_path}", warm_state[round_], "direct")
+        shutil.rmtree(state, ignore_errors=True)
         if mode == "loopback":
-            return apt_get(work, names, f"{registry}/debian", state)
+            return install(f"{registry}{direct_path}", state, "direct")
         if mode == "direct cold":
             warm_state[round_] = state
-            return apt_get(work, names, f"{upstream}/debian", state)
-        if mode == "client warm":
-            # The cache mount of apt's lists and archives, as the direct cold run left them.
-            return apt_get(work, names, f"{upstream}/debian", warm_state[round_])
+            return install(f"{upstream}{direct_path}", state, "direct")
         if mode == "larder cold":
             mirror.stop()
             base = mirror.start(fresh=True)
         else:
             base = mirror.server.url() if mirror.server else mirror.start(fresh=False)
-        wall = apt_get(work, names, f"{base}/apt/bench/debian", state)
+        wall = install(f"{base}{larder_path}", state, "larder")
         shutil.rmtree(state, ignore_errors=True)
         return wall
 
     try:
-        compare(results, 14, f"apt-get update && install, {DEBS} packages", args.rounds, run)
+        compare(args.results, number, workload, args.rounds, run)
     finally:
         mirror.stop()
 
@@ -472,7 +410,7 @@ def upstream_bytes(access_log):
 
 def builders_row(args, work, registry, upstream, project_text, results, builders=8):
     """8 `npm ci` at once, each with an empty cache: through one empty larder, and direct."""
-    mirror = Mirror(args.larder, work, upstream, "builders")
+    mirror = Mirror(args.larder, work, registry.url(), upstream, "builders")
     access_log = work / f"nginx-{registry.port}-access.log"
     sent = {"direct": [], "larder": []}
 
@@ -539,12 +477,25 @@ def main():
         project_text = npm_registry(root, upstream, rng)
         requirements = pypi_index(root, upstream, rng)
         debs = apt_archive(root, rng, work) if "apt" in only else []
+        args.results = results
+
+        def mirror(tag):
+            return Mirror(args.larder, work, registry.url(), upstream, tag)
+
         if "npm" in only:
-            npm_rows(args, work, registry.url(), upstream, project_text, results)
+            client_rows(args, work, mirror("npm"), 11, f"npm ci, {NPM_PACKAGES} packages",
+                        lambda source, cache, tag: npm_ci(work, project_text, source, cache, tag),
+                        "/npm/", "/npm/")
         if "pip" in only:
-            pip_rows(args, work, registry.url(), upstream, requirements, results)
+            client_rows(args, work, mirror("pip"), 12, f"pip install, {WHEELS} wheels",
+                        lambda source, cache, tag: pip_install(work, requirements, source, cache,
+                                                               tag),
+                        "/simple/", "/pypi/simple/")
         if "apt" in only:
-            apt_rows(args, work, registry.url(), upstream, debs, results)
+            client_rows(args, work, mirror("apt"), 14,
+                        f"apt-get update && install, {DEBS} packages",
+                        lambda source, state, _tag: apt_get(work, debs, source, state),
+                        "/debian", "/apt/bench/debian")
         if "builders" in only:
             builders_row(args, work, registry, upstream, project_text, results)
     finally:
