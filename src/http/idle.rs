@@ -9,9 +9,8 @@
 //! An HTTP/2 request counts as in progress from its head until its response body is dropped.
 //! hyper may still be sending the body's last window then (its send buffer holds up to 400 KB,
 //! seconds for a slow client): a connection whose bytes still go out is not idle either. The
-//! connection's writes are counted ([`Activity::wrote`], by `super::pipelined::Sniffing`), and
-//! the connection task, seeing the count move between two looks, marks it active
-//! ([`Activity::sending`]).
+//! connection's writes are counted ([`Activity::wrote`], by `super::client_io::ClientIo`), and
+//! [`Activity::idle_for`], seeing the count move between two looks, takes that as activity.
 //! HTTP/1.1 requests are not tracked at all: hyper's own bound covers them, and the hit path
 //! of the common protocol stays as it was.
 
@@ -40,6 +39,8 @@ pub struct Activity {
     last_ended_ms: AtomicU64,
     /// Bytes written to the connection so far.
     written: AtomicU64,
+    /// `written` when `idle_for` last looked.
+    written_seen: AtomicU64,
 }
 
 impl Activity {
@@ -50,6 +51,7 @@ impl Activity {
             in_progress: AtomicUsize::new(0),
             last_ended_ms: AtomicU64::new(0),
             written: AtomicU64::new(0),
+            written_seen: AtomicU64::new(0),
         })
     }
 
@@ -60,17 +62,6 @@ impl Activity {
         if bytes >= CONTROL_FRAMES {
             self.written.fetch_add(bytes as u64, Ordering::Relaxed);
         }
-    }
-
-    /// Bytes written to the connection so far.
-    pub fn written(&self) -> u64 {
-        self.written.load(Ordering::Relaxed)
-    }
-
-    /// The connection was seen sending: it is not idle as of now.
-    pub fn sending(&self) {
-        self.last_ended_ms
-            .fetch_max(self.now_ms(), Ordering::SeqCst);
     }
 
     fn now_ms(&self) -> u64 {
@@ -90,9 +81,15 @@ impl Activity {
 
     /// How long an HTTP/2 connection (or one that has sent no request yet) has had no request
     /// in progress (`None`: one is in progress, or the connection is HTTP/1.1).
+    /// Bytes written since the last look count as activity at the time of this one.
     pub fn idle_for(&self) -> Option<Duration> {
         if self.http1.load(Ordering::Relaxed) || self.in_progress.load(Ordering::SeqCst) > 0 {
             return None;
+        }
+        let written = self.written.load(Ordering::Relaxed);
+        if self.written_seen.swap(written, Ordering::Relaxed) != written {
+            self.last_ended_ms
+                .fetch_max(self.now_ms(), Ordering::SeqCst);
         }
         let since_open = self.opened.elapsed();
         let last_ended = Duration::from_millis(self.last_ended_ms.load(Ordering::SeqCst));

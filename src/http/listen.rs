@@ -125,7 +125,7 @@ pub async fn serve(
         let (builder, metrics, mut stop) = (builder.clone(), metrics.clone(), stop_rx.clone());
         let idle_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
-            let tcp = super::pipelined::Sniffing::new(tcp, prefetcher, activity.clone());
+            let tcp = super::client_io::ClientIo::new(tcp, prefetcher, activity.clone());
             let connection = builder.serve_connection(TokioIo::new(tcp), service);
             tokio::pin!(connection);
             // hyper closes an idle HTTP/1.1 connection at `idle_timeout` itself (and one that
@@ -134,7 +134,6 @@ pub async fn serve(
             let idle_check = idle_check_period(idle_timeout);
             let mut idle_checks = tokio::time::interval(idle_check);
             let (mut stopping, mut closed_idle) = (false, false);
-            let mut written = 0;
             let served = loop {
                 tokio::select! {
                     served = connection.as_mut() => break served,
@@ -143,12 +142,6 @@ pub async fn serve(
                         connection.as_mut().graceful_shutdown();
                     }
                     _ = idle_checks.tick(), if !stopping => {
-                        // Bytes still going out (hyper's send buffer draining to a slow
-                        // client) are activity too.
-                        if activity.written() != written {
-                            written = activity.written();
-                            activity.sending();
-                        }
                         if activity.idle_for().is_some_and(|idle| idle >= idle_timeout + idle_check) {
                             stopping = true;
                             closed_idle = true;

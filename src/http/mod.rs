@@ -5,6 +5,7 @@
 mod access;
 mod build;
 mod cache;
+mod client_io;
 mod forward;
 mod idle;
 mod listen;

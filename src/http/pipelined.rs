@@ -5,8 +5,8 @@
 //! cache each `.deb` paid its own upstream round trip: 150 packages behind a 40 ms link took
 //! 13.5 s through larder against 4.1 s straight at the archive (benches/RESULTS.md, row 14).
 //!
-//! [`Sniffing`] wraps a client connection and reads the request heads in the bytes hyper reads,
-//! without changing them. A bodiless `GET` that is queued behind another request of the same
+//! `super::client_io::ClientIo` hands the bytes hyper reads (unchanged) to [`Heads`], which
+//! finds the request heads in them. A bodiless `GET` that is queued behind another request of the same
 //! connection (hyper has not started it yet) is *prefetched*: a `HEAD` for the same target,
 //! with the same headers, goes through the router, so the access check, the policy and the
 //! routing are the ones the request itself will meet; a miss starts its fill there (fills run on
@@ -19,15 +19,11 @@
 //! parse, or that is larger than hyper's buffer, the connection is no longer read: nothing is
 //! prefetched on it again. HTTP/2 starts with `PRI`, so it is never read past its preface.
 
-use super::idle::Activity;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
@@ -132,6 +128,12 @@ impl Heads {
         heads
     }
 
+    /// Whether heads are still read (`false` once the connection showed something this
+    /// cannot follow).
+    pub fn reading(&self) -> bool {
+        !self.off
+    }
+
     fn stop(&mut self) {
         self.off = true;
         self.partial = Vec::new();
@@ -152,11 +154,11 @@ pub struct Prefetcher {
 impl Prefetcher {
     /// Whether the head at `index` waits behind another: the head hyper starts next is answered
     /// as soon as it is read, only later ones wait.
-    fn queued(&self, index: u64) -> bool {
+    pub fn queued(&self, index: u64) -> bool {
         index > self.started.load(Ordering::Acquire)
     }
 
-    fn consider(&self, head: Head) {
+    pub fn consider(&self, head: Head) {
         if !head.get {
             return;
         }
@@ -187,94 +189,6 @@ fn head_request(head: &Head, peer: SocketAddr) -> Option<http::Request<Body>> {
     request.extensions_mut().insert(ConnectInfo(peer));
     request.extensions_mut().insert(Prefetch);
     Some(request)
-}
-
-/// A client connection whose request heads are read as hyper reads them, and whose writes are
-/// counted for the idle bound (`super::idle`).
-pub struct Sniffing<S> {
-    inner: S,
-    heads: Heads,
-    prefetcher: Prefetcher,
-    activity: Arc<Activity>,
-}
-
-impl<S> Sniffing<S> {
-    pub fn new(inner: S, prefetcher: Prefetcher, activity: Arc<Activity>) -> Sniffing<S> {
-        Sniffing {
-            inner,
-            heads: Heads::default(),
-            prefetcher,
-            activity,
-        }
-    }
-
-    fn count(&self, written: Poll<std::io::Result<usize>>) -> Poll<std::io::Result<usize>> {
-        if let Poll::Ready(Ok(bytes)) = &written {
-            self.activity.wrote(*bytes);
-        }
-        written
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Sniffing<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let polled = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = &polled {
-            if !this.heads.off && buf.filled().len() > before {
-                let prefetcher = &this.prefetcher;
-                let read = &buf.filled()[before..];
-                for head in this
-                    .heads
-                    .feed_wanted(read, prefetcher.head_limit, |index| {
-                        prefetcher.queued(index)
-                    })
-                {
-                    prefetcher.consider(head);
-                }
-            }
-        }
-        polled
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Sniffing<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let this = self.get_mut();
-        let written = Pin::new(&mut this.inner).poll_write(cx, buf);
-        this.count(written)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        let this = self.get_mut();
-        let written = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        this.count(written)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
 }
 
 #[cfg(test)]
