@@ -2,6 +2,7 @@
 //! hashing it ([`super::sink`]), verify it, publish it.
 
 use super::fleet::FleetTurn;
+use super::lookup::fits;
 use super::sink::{rehash, storage_error, BodySink, Bounds, Drained, Hashers};
 use super::{Engine, Mounted};
 use crate::fill::{BodyHead, BodyProgress, FillLeader, FillState, Outcome};
@@ -79,6 +80,9 @@ impl FillJob {
         tx: &watch::Sender<FillState>,
     ) -> Result<Option<FillState>, UpstreamError> {
         let started = std::time::Instant::now();
+        if let Some(stored) = self.stored_meanwhile().await {
+            return Ok(Some(stored));
+        }
         let lease = match self.fleet_turn(tx).await {
             FleetTurn::Answered(state) => return Ok(Some(state)),
             FleetTurn::Fetch(lease) => lease,
@@ -125,6 +129,23 @@ impl FillJob {
             tracing::info!(key = %self.key, bytes = pointer.size, ms = started.elapsed().as_millis() as u64, "stored");
         }
         Ok(Some(finished(tx, outcome)))
+    }
+
+    /// The copy another fill of this immutable object stored after this fill's first client
+    /// looked in the store and before it looked for a fill to join (that fill had published
+    /// and ended meanwhile): served as it is, not fetched a second time. A fill publishes
+    /// before it ends, so no window is left.
+    async fn stored_meanwhile(&self) -> Option<FillState> {
+        let cold = self.previous.is_none() && self.publishes_pointer;
+        if !cold || self.object.freshness != Freshness::Immutable {
+            return None;
+        }
+        let (pointer, blob) = (self.engine)
+            .cached_copy(&self.eco, &self.object, &self.key)
+            .await?;
+        blob?;
+        tracing::debug!(key = %self.key, "stored by a fill that just ended");
+        fits(&self.object.verify, &pointer).then_some(FillState::NotModified(pointer))
     }
 
     /// The cached record being revalidated, unless it is a remembered 404.

@@ -3,12 +3,12 @@
 //! its states from the streamed bucket copy of it instead. All the bucket work is the store's.
 
 use super::fetch::FillJob;
+use super::lookup::fits;
 use crate::fill::{BodyHead, BodyProgress, FillState, Outcome};
 use crate::store::growing::CopyState;
 use crate::store::lease::FleetLease;
 use crate::store::{Claim, Pointer};
 use crate::upstream::UpstreamError;
-use larder_adapter::{Algorithm, Verify};
 use std::sync::Arc;
 use tokio::sync::watch;
 
@@ -63,14 +63,7 @@ impl FillJob {
         pointer: &Pointer,
         tx: &watch::Sender<FillState>,
     ) -> Option<FillState> {
-        let fits = match &self.object.verify {
-            Verify::Digest(digest) if digest.algorithm == Algorithm::Sha256 => {
-                pointer.sha256.as_deref() == Some(digest.to_hex().as_str())
-            }
-            Verify::Digest(digest) => pointer.verified == Some(digest.to_string()),
-            _ => true,
-        };
-        if !fits {
+        if !fits(&self.object.verify, pointer) {
             return None;
         }
         let blob = self.engine.store.from_fleet(pointer).await;

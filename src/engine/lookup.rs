@@ -99,3 +99,16 @@ fn contradicts(pointer: &Pointer, declared: &Digest) -> bool {
         .as_ref()
         .is_some_and(|verified| *verified != declared.to_string())
 }
+
+/// Whether a stored object's bytes are the ones a fill expects: those of the digest it must
+/// match, checked as strictly as its own fetch would be (a digest the record does not carry
+/// does not fit).
+pub(super) fn fits(verify: &Verify, pointer: &Pointer) -> bool {
+    match verify {
+        Verify::Digest(digest) if digest.algorithm == Algorithm::Sha256 => {
+            pointer.sha256.as_deref() == Some(digest.to_hex().as_str())
+        }
+        Verify::Digest(digest) => pointer.verified == Some(digest.to_string()),
+        _ => true,
+    }
+}

@@ -164,3 +164,45 @@ async fn the_first_client_leaving_early_stops_neither_the_others_nor_the_fill() 
     assert!(again.bytes().await.expect("body") == body);
     assert_eq!(upstream.count("/blob/big"), 1);
 }
+
+/// A request whose store lookup misses just before a fill publishes, and that looks for the
+/// fill just after it ended, finds the copy that fill stored: it does not fetch it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_arriving_as_a_fill_ends_share_its_copy() {
+    const OBJECTS: usize = 120;
+    const EACH: u64 = 8;
+    let mut routes = Routes::new();
+    for i in 0..OBJECTS {
+        let body = payload(3000, i as u8);
+        routes.insert(
+            format!("/blob/r{i}"),
+            vec![Resource::new("application/octet-stream", body)],
+        );
+    }
+    let upstream = Upstream::start(routes);
+    let larder = TestLarder::start(&upstream.url, "");
+    let client = reqwest::Client::new();
+    for i in 0..OBJECTS {
+        // Arrivals spread over about the time a loopback fill takes, so that some land in
+        // the moment between a fill's publishing and its leaving.
+        let requests: Vec<_> = (0..EACH)
+            .map(|n| {
+                let (client, url) = (client.clone(), larder.at(&format!("blob/r{i}")));
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_micros(n * 150)).await;
+                    let response = client.get(url).send().await.expect("response");
+                    assert_eq!(response.status(), 200);
+                    response.bytes().await.expect("body").len()
+                })
+            })
+            .collect();
+        for request in requests {
+            assert_eq!(request.await.expect("request task"), 3000);
+        }
+    }
+    let fetched = upstream.requests().len();
+    assert_eq!(
+        fetched, OBJECTS,
+        "{fetched} upstream requests for {OBJECTS} objects"
+    );
+}
