@@ -11,6 +11,10 @@
 //! seconds for a slow client): a connection whose bytes still go out is not idle either. The
 //! connection's writes are counted ([`Activity::wrote`], by `super::client_io::ClientIo`), and
 //! [`Activity::idle_for`], seeing the count move between two looks, takes that as activity.
+//! Once hyper has written the last byte, the kernel may still hold much of the body (a send
+//! buffer grows to megabytes): [`unsent_bytes`] says so, and a connection with bytes queued
+//! for its client is not idle. Closing it then is what must not happen: a client frame
+//! arriving unread after the close makes the kernel reset the connection and drop the queue.
 //! HTTP/1.1 requests are not tracked at all: hyper's own bound covers them, and the hit path
 //! of the common protocol stays as it was.
 
@@ -94,6 +98,28 @@ impl Activity {
         let since_open = self.opened.elapsed();
         let last_ended = Duration::from_millis(self.last_ended_ms.load(Ordering::SeqCst));
         Some(since_open.saturating_sub(last_ended))
+    }
+}
+
+/// Bytes the kernel holds for the client, written but not yet acknowledged (0 when the
+/// socket cannot say).
+/// `socket` must be open: the caller asks only while the connection that owns it runs.
+pub fn unsent_bytes(socket: std::os::fd::RawFd) -> usize {
+    let mut queued: libc::c_int = 0;
+    // SAFETY: TIOCOUTQ (SIOCOUTQ for a TCP socket) writes one int through the pointer; a
+    // descriptor that is not a socket only makes the call fail.
+    let asked = unsafe { libc::ioctl(socket, libc::TIOCOUTQ, &mut queued) };
+    match asked {
+        0 => usize::try_from(queued).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+impl Activity {
+    /// The connection is still sending (its kernel queue is not empty): active now.
+    pub fn still_sending(&self) {
+        self.last_ended_ms
+            .fetch_max(self.now_ms(), Ordering::SeqCst);
     }
 }
 

@@ -125,6 +125,8 @@ pub async fn serve(
         let (builder, metrics, mut stop) = (builder.clone(), metrics.clone(), stop_rx.clone());
         let idle_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
+            // Asked only inside the loop below, while `connection` owns the socket.
+            let socket = std::os::fd::AsRawFd::as_raw_fd(&tcp);
             let tcp = super::client_io::ClientIo::new(tcp, prefetcher, activity.clone());
             let connection = builder.serve_connection(TokioIo::new(tcp), service);
             tokio::pin!(connection);
@@ -142,7 +144,10 @@ pub async fn serve(
                         connection.as_mut().graceful_shutdown();
                     }
                     _ = idle_checks.tick(), if !stopping => {
-                        if activity.idle_for().is_some_and(|idle| idle >= idle_timeout + idle_check) {
+                        let idle = activity.idle_for().is_some_and(|idle| idle >= idle_timeout + idle_check);
+                        if idle && idle::unsent_bytes(socket) > 0 {
+                            activity.still_sending();
+                        } else if idle {
                             stopping = true;
                             closed_idle = true;
                             metrics.clients.header_read_timeout.inc();
