@@ -68,6 +68,12 @@ impl Activity {
         }
     }
 
+    /// The connection is still sending (its kernel queue is not empty): active now.
+    pub fn still_sending(&self) {
+        self.last_ended_ms
+            .fetch_max(self.now_ms(), Ordering::SeqCst);
+    }
+
     fn now_ms(&self) -> u64 {
         u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
@@ -102,8 +108,7 @@ impl Activity {
 }
 
 /// Bytes the kernel holds for the client, written but not yet acknowledged (0 when the
-/// socket cannot say).
-/// `socket` must be open: the caller asks only while the connection that owns it runs.
+/// socket cannot say). `socket` must be open: the caller asks only while the connection that owns it runs.
 pub fn unsent_bytes(socket: std::os::fd::RawFd) -> usize {
     let mut queued: libc::c_int = 0;
     // SAFETY: TIOCOUTQ (SIOCOUTQ for a TCP socket) writes one int through the pointer; a
@@ -112,14 +117,6 @@ pub fn unsent_bytes(socket: std::os::fd::RawFd) -> usize {
     match asked {
         0 => usize::try_from(queued).unwrap_or(0),
         _ => 0,
-    }
-}
-
-impl Activity {
-    /// The connection is still sending (its kernel queue is not empty): active now.
-    pub fn still_sending(&self) {
-        self.last_ended_ms
-            .fetch_max(self.now_ms(), Ordering::SeqCst);
     }
 }
 
