@@ -316,8 +316,12 @@ pub fn rewritten(inner: ByteStream, rewriter: Box<dyn Rewriter>) -> ByteStream {
     .boxed()
 }
 
-/// Up to `len` bytes of `file` from `pos`, read on the blocking pool.
+/// Up to `len` bytes of `file` from `pos`: here when they are in the page cache (a fill's
+/// temp file, just written, always is), else on the blocking pool.
 pub async fn read_at(file: Arc<std::fs::File>, pos: u64, len: u64) -> io::Result<Bytes> {
+    if let Some(chunk) = crate::nowait::read(&file, pos, len) {
+        return Ok(Bytes::from(chunk));
+    }
     tokio::task::spawn_blocking(move || read_at_blocking(&file, pos, len))
         .await
         .map_err(io::Error::other)?

@@ -7,7 +7,7 @@
 //! leaves nothing behind.
 
 use crate::engine::Engine;
-use crate::store::{BlobFile, Pointer};
+use crate::store::{BlobFile, Pointer, PublishError};
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sha2::{Digest, Sha256};
@@ -106,16 +106,13 @@ where
     let pointer = Pointer::stored(&key, &sha256, size);
     // Publishing is idempotent: the same bytes already stored (a rebuild's identical output)
     // stay one blob.
-    if let Err(err) = engine.store.publish(path.clone(), sha256).await {
-        engine.store.discard(path).await;
-        return Err(WriteError::Store(err));
-    }
-    engine
-        .store
-        .put_pointers(vec![pointer.clone()])
+    match (engine.store)
+        .publish_with_record(path, sha256, pointer.clone())
         .await
-        .map_err(WriteError::Store)?;
-    Ok(pointer)
+    {
+        Ok(()) => Ok(pointer),
+        Err(PublishError::Blob(err) | PublishError::Record(err)) => Err(WriteError::Store(err)),
+    }
 }
 
 /// Forgets the entry under `key` (ccache's DELETE): a newer record that says "not here".

@@ -6,7 +6,7 @@ use super::lookup::fits;
 use super::sink::{rehash, storage_error, BodySink, Bounds, Drained, Hashers};
 use super::{Engine, Mounted};
 use crate::fill::{BodyHead, BodyProgress, FillLeader, FillState, Outcome};
-use crate::store::{Pointer, TempBlob};
+use crate::store::{Pointer, PublishError, TempBlob};
 use crate::triage::{triage, ResponseHead, Triage};
 use crate::upstream::{UpstreamError, UpstreamRequest, UpstreamResponse};
 use larder_adapter::{Algorithm, Digest, Freshness, Object, Verify};
@@ -434,22 +434,30 @@ impl FillJob {
 
     async fn publish(&self, temp: TempBlob, pointer: Pointer, sha256: String) -> Outcome {
         let engine = &self.engine;
-        let path = temp.path.clone();
-        match engine.store.publish(temp.path, sha256.clone()).await {
-            Ok(()) if !self.publishes_pointer => Outcome::Stored(pointer),
-            Ok(()) => {
-                engine.put_pointer(&pointer).await;
-                if self.object.declares_digests {
-                    engine.learn_declarations_in_background(&self.eco, &self.object, &pointer);
-                }
-                Outcome::Stored(pointer)
-            }
-            Err(err) => {
+        let published = if self.publishes_pointer {
+            engine.recent.forget(&pointer.key);
+            let record = pointer.clone();
+            (engine.store)
+                .publish_with_record(temp.path, sha256.clone(), record)
+                .await
+        } else {
+            (engine.store)
+                .publish(temp.path, sha256.clone())
+                .await
+                .map_err(PublishError::Blob)
+        };
+        match published {
+            Err(PublishError::Blob(err)) => {
                 engine.storage.note_failure(&err);
-                engine.store.discard(path).await;
-                Outcome::PassedThrough { sha256 }
+                return Outcome::PassedThrough { sha256 };
             }
+            Err(PublishError::Record(err)) => engine.storage.note_failure(&err),
+            Ok(()) => {}
         }
+        if self.publishes_pointer && self.object.declares_digests {
+            engine.learn_declarations_in_background(&self.eco, &self.object, &pointer);
+        }
+        Outcome::Stored(pointer)
     }
 
     fn host(&self) -> String {

@@ -5,7 +5,7 @@
 
 use super::lease::FleetLease;
 use super::tiered::{Claim, SharedTier};
-use super::{BlobFile, Pointer, Store, StoreHealth, TempBlob, Usage};
+use super::{BlobFile, Pointer, QuickLookup, Store, StoreHealth, TempBlob, Usage};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
@@ -16,6 +16,15 @@ use std::sync::Arc;
 /// (`Store::hit_without_waiting`), and one instead of two when it is not (benches/RESULTS.md).
 /// At 256 connections this holds at most 16 MiB.
 pub const SMALL_BLOB: u64 = 64 * 1024;
+
+/// What [`AsyncStore::publish_with_record`] could not do.
+#[derive(Debug)]
+pub enum PublishError {
+    /// The blob was not stored (its temp file is gone).
+    Blob(io::Error),
+    /// The blob is stored, but the record naming it was not written: the key finds nothing.
+    Record(io::Error),
+}
 
 #[derive(Clone)]
 pub struct AsyncStore {
@@ -60,22 +69,24 @@ impl AsyncStore {
     /// shared tier, and keeps what it finds: a blob larger than [`SMALL_BLOB`] is returned while
     /// it is still being copied ([`BlobFile::growing`]), so its reader gets bytes at once.
     pub async fn lookup(&self, key: &str) -> io::Result<Option<(Pointer, Option<BlobFile>)>> {
-        if let Some((pointer, blob)) = self.store.hit_without_waiting(key, SMALL_BLOB) {
-            return Ok(Some((pointer, Some(blob))));
-        }
-        let owned = key.to_string();
-        let local = self
-            .call(move |store| {
-                let Some(pointer) = store.get_pointer(&owned)? else {
-                    return Ok(None);
-                };
-                let blob = match &pointer.sha256 {
-                    Some(sha) => store.open_blob(sha)?.map(read_if_small).transpose()?,
-                    None => None,
-                };
-                Ok(Some((pointer, blob)))
-            })
-            .await?;
+        let local = match self.store.hit_without_waiting(key, SMALL_BLOB) {
+            QuickLookup::Hit(pointer, blob) => return Ok(Some((pointer, Some(blob)))),
+            QuickLookup::NoRecord => None,
+            QuickLookup::Ask => {
+                let owned = key.to_string();
+                self.call(move |store| {
+                    let Some(pointer) = store.get_pointer(&owned)? else {
+                        return Ok(None);
+                    };
+                    let blob = match &pointer.sha256 {
+                        Some(sha) => store.open_blob(sha)?.map(read_if_small).transpose()?,
+                        None => None,
+                    };
+                    Ok(Some((pointer, blob)))
+                })
+                .await?
+            }
+        };
         let pointer = match local {
             Some((pointer, Some(blob))) => return Ok(Some((pointer, Some(blob)))),
             Some((pointer, None)) if pointer.is_negative() => return Ok(Some((pointer, None))),
@@ -193,12 +204,46 @@ impl AsyncStore {
         Ok(())
     }
 
+    /// Publishes a verified temp file as the blob `sha256` and writes the record that names it
+    /// (then shares it, as [`AsyncStore::put_pointers`]), in one trip to the blocking pool: a
+    /// fill's last byte waits for both. A temp file that cannot be published is removed.
+    pub async fn publish_with_record(
+        &self,
+        temp: PathBuf,
+        sha256: String,
+        record: Pointer,
+    ) -> Result<(), PublishError> {
+        let shared = self.shared.is_some().then(|| record.clone());
+        self.call(move |store| {
+            if let Err(err) = store.publish(&temp, &sha256) {
+                store.discard(&temp);
+                return Ok(Err(PublishError::Blob(err)));
+            }
+            let written = store
+                .put_pointer(&record)
+                .and_then(|()| store.forget_if_blob_missing(&record));
+            Ok(written.map_err(PublishError::Record))
+        })
+        .await
+        .unwrap_or_else(|err| Err(PublishError::Blob(err)))?;
+        if let (Some(tier), Some(record)) = (&self.shared, shared) {
+            tier.share(&self.store, &record);
+        }
+        Ok(())
+    }
+
     pub async fn create_temp(&self) -> io::Result<TempBlob> {
         self.call(|store| store.create_temp()).await
     }
 
+    /// Publishes a verified temp file as the blob `sha256`; one that cannot be is removed.
     pub async fn publish(&self, temp: PathBuf, sha256: String) -> io::Result<()> {
-        self.call(move |store| store.publish(&temp, &sha256)).await
+        self.call(move |store| {
+            store
+                .publish(&temp, &sha256)
+                .inspect_err(|_| store.discard(&temp))
+        })
+        .await
     }
 
     pub async fn discard(&self, temp: PathBuf) {

@@ -19,7 +19,7 @@
 //! (content-addressed files, atomic rename) with those two needs met.
 
 use super::integrity::{HitHashing, Integrity, Stamp};
-use super::{BlobFile, Pointer, Store, TempBlob, Usage};
+use super::{BlobFile, Pointer, QuickLookup, Store, TempBlob, Usage};
 use sha2::{Digest as _, Sha256};
 use std::fs;
 use std::io::{self, Write};
@@ -106,6 +106,21 @@ impl LocalStore {
                 .join(&sha256[..2])
                 .join(sha256)
         })
+    }
+
+    fn read_hit_without_waiting(
+        &self,
+        key: &str,
+        record: &fs::File,
+        read_up_to: u64,
+    ) -> Option<(Pointer, BlobFile)> {
+        let record_len = record.metadata().ok()?.len();
+        let bytes = crate::nowait::read(record, 0, record_len)?;
+        let pointer = serde_json::from_slice::<Pointer>(&bytes)
+            .ok()
+            .filter(|pointer| pointer.key == key)?;
+        let blob = self.blob_without_waiting(pointer.sha256.as_deref()?, read_up_to)?;
+        Some((pointer, blob))
     }
 
     fn pointer_path(&self, key: &str) -> PathBuf {
@@ -218,15 +233,16 @@ impl Store for LocalStore {
     /// Reads with `RWF_NOWAIT`, which fails instead of waiting for the disk. Opening the two
     /// files can still wait for a directory lookup, but only on a path not looked up lately,
     /// and a hit's paths were.
-    fn hit_without_waiting(&self, key: &str, read_up_to: u64) -> Option<(Pointer, BlobFile)> {
-        let record = fs::File::open(self.pointer_path(key)).ok()?;
-        let record_len = record.metadata().ok()?.len();
-        let bytes = crate::nowait::read(&record, 0, record_len)?;
-        let pointer = serde_json::from_slice::<Pointer>(&bytes)
-            .ok()
-            .filter(|pointer| pointer.key == key)?;
-        let blob = self.blob_without_waiting(pointer.sha256.as_deref()?, read_up_to)?;
-        Some((pointer, blob))
+    fn hit_without_waiting(&self, key: &str, read_up_to: u64) -> QuickLookup {
+        match fs::File::open(self.pointer_path(key)) {
+            Ok(record) => self
+                .read_hit_without_waiting(key, &record, read_up_to)
+                .map_or(QuickLookup::Ask, |(pointer, blob)| {
+                    QuickLookup::Hit(pointer, blob)
+                }),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => QuickLookup::NoRecord,
+            Err(_) => QuickLookup::Ask,
+        }
     }
 
     fn blob_without_waiting(&self, sha256: &str, read_up_to: u64) -> Option<BlobFile> {
@@ -371,7 +387,10 @@ mod tests {
 
         let store = LocalStore::open(dir.path()).unwrap();
         assert!(store.get_pointer("npm/b").unwrap().is_none());
-        assert!(store.hit_without_waiting("npm/b", 64 * 1024).is_none());
+        assert!(matches!(
+            store.hit_without_waiting("npm/b", 64 * 1024),
+            QuickLookup::Ask
+        ));
         let pointer = store.get_pointer("npm/a").unwrap().unwrap();
         let mut blob = store.open_blob(&sha).unwrap().unwrap();
         assert!(blob.check.as_ref().unwrap().needs_hashing());
@@ -394,7 +413,8 @@ mod tests {
         super::super::testing::put_blob(&store, "go/large", &large, 10);
 
         // Just written, so in the page cache (where RWF_NOWAIT is supported at all).
-        let Some((record, blob)) = store.hit_without_waiting("go/small", 64 * 1024) else {
+        let QuickLookup::Hit(record, blob) = store.hit_without_waiting("go/small", 64 * 1024)
+        else {
             eprintln!("skipped: this file system does not read with RWF_NOWAIT");
             return;
         };
@@ -402,17 +422,24 @@ mod tests {
         assert_eq!(blob.len, small.len() as u64);
         assert_eq!(blob.content.as_deref(), Some(&small[..]));
         // Larger than asked for: opened, not read.
-        let (_, blob) = store.hit_without_waiting("go/large", 64 * 1024).unwrap();
+        let QuickLookup::Hit(_, blob) = store.hit_without_waiting("go/large", 64 * 1024) else {
+            panic!("a large blob in the page cache is a hit");
+        };
         assert_eq!((blob.len, blob.content), (100_000, None));
 
-        // Not stored, a negative record, a record whose blob is gone: left to the blocking path.
-        assert!(store.hit_without_waiting("go/none", 64 * 1024).is_none());
+        // Not stored: known at once. A negative record, a record whose blob is gone: left to
+        // the blocking path.
+        let ask = |key| matches!(store.hit_without_waiting(key, 64 * 1024), QuickLookup::Ask);
+        assert!(matches!(
+            store.hit_without_waiting("go/none", 64 * 1024),
+            QuickLookup::NoRecord
+        ));
         store
             .put_pointer(&Pointer::negative("go/gone", 404))
             .unwrap();
-        assert!(store.hit_without_waiting("go/gone", 64 * 1024).is_none());
+        assert!(ask("go/gone"));
         store.put_pointer(&pointer("go/orphan", 10)).unwrap();
-        assert!(store.hit_without_waiting("go/orphan", 64 * 1024).is_none());
+        assert!(ask("go/orphan"));
     }
 
     #[test]

@@ -22,7 +22,7 @@
 
 use super::evict::{self, Policy};
 use super::integrity::Stamp;
-use super::{scan, BlobFile, LocalStore, Pointer, Store, TempBlob, Usage};
+use super::{scan, BlobFile, LocalStore, Pointer, QuickLookup, Store, TempBlob, Usage};
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -150,12 +150,19 @@ impl Store for LruStore {
         self.inner.get_pointer(key)
     }
 
-    fn hit_without_waiting(&self, key: &str, read_up_to: u64) -> Option<(Pointer, BlobFile)> {
-        let hit = self.inner.hit_without_waiting(key, read_up_to)?;
-        if let Some(sha256) = &hit.0.sha256 {
+    fn hit_without_waiting(&self, key: &str, read_up_to: u64) -> QuickLookup {
+        let lookup = self.inner.hit_without_waiting(key, read_up_to);
+        if let QuickLookup::Hit(
+            Pointer {
+                sha256: Some(sha256),
+                ..
+            },
+            _,
+        ) = &lookup
+        {
             self.record_use(sha256);
         }
-        Some(hit)
+        lookup
     }
 
     fn blob_without_waiting(&self, sha256: &str, read_up_to: u64) -> Option<BlobFile> {

@@ -38,7 +38,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-pub use facade::{read_whole, AsyncStore, SMALL_BLOB};
+pub use facade::{read_whole, AsyncStore, PublishError, SMALL_BLOB};
 pub use local::LocalStore;
 pub use lru::LruStore;
 pub use tiered::{Claim, SharedTier};
@@ -165,6 +165,18 @@ impl BlobFile {
     }
 }
 
+/// What [`Store::hit_without_waiting`] could tell at once.
+// Returned once per lookup and never stored: boxing the hit would allocate on every hit.
+#[allow(clippy::large_enum_variant)]
+pub enum QuickLookup {
+    Hit(Pointer, BlobFile),
+    /// The key has no record here (the file system said so without waiting).
+    NoRecord,
+    /// Not known without waiting (a record or blob not in the page cache), or not a plain hit
+    /// (a negative record, a blob larger than asked for): the blocking pool looks.
+    Ask,
+}
+
 /// A temp file being filled; becomes a blob through [`Store::publish`].
 pub struct TempBlob {
     pub path: PathBuf,
@@ -188,10 +200,9 @@ pub trait Store: Send + Sync + 'static {
     /// now without waiting for a disk: the pointer, and the whole blob when it is at most
     /// `read_up_to` bytes, already in memory or the page cache. The engine calls this on an
     /// async worker, sparing a hit the hand-off to the blocking pool that is most of a small
-    /// hit's cost; `None` (not stored, not cached in memory, or no such fast path) sends the
-    /// lookup to the pool.
-    fn hit_without_waiting(&self, _key: &str, _read_up_to: u64) -> Option<(Pointer, BlobFile)> {
-        None
+    /// hit's cost, and a miss the same hand-off when there is no record at all.
+    fn hit_without_waiting(&self, _key: &str, _read_up_to: u64) -> QuickLookup {
+        QuickLookup::Ask
     }
     /// The blob alone, on the same terms as [`Store::hit_without_waiting`].
     fn blob_without_waiting(&self, _sha256: &str, _read_up_to: u64) -> Option<BlobFile> {
