@@ -218,6 +218,8 @@ where
         let stopped = running.task.await;
         // The downloads that finished last are still queued for the served-log.
         running.app.served.flush(RUNTIME_STOP).await;
+        // An eviction pass cut by the exit would leave records naming blobs it removed.
+        running.app.engine.store.stop().await;
         Ok::<_, anyhow::Error>(stopped)
     });
     // Whatever still runs (downloads past the grace period) is cancelled here; a blocking

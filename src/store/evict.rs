@@ -26,6 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What to keep.
 pub struct Policy {
@@ -177,8 +178,17 @@ pub fn plan(root: &Path, policy: &Policy) -> io::Result<Plan> {
 /// Removes what the plan names: each blob, then the pointers that still refer to it; then the
 /// pointers that still point nowhere.
 pub fn apply(root: &Path, plan: &Plan) -> io::Result<Removed> {
+    apply_until(root, plan, &AtomicBool::new(false))
+}
+
+/// [`apply`], ending early once `stopping` is set, but never between a blob and its pointers: a
+/// process that stops after this returns leaves no record naming a blob it removed.
+pub fn apply_until(root: &Path, plan: &Plan, stopping: &AtomicBool) -> io::Result<Removed> {
     let mut removed = Removed::default();
     for victim in &plan.victims {
+        if stopping.load(Ordering::Relaxed) {
+            return Ok(removed);
+        }
         match fs::remove_file(&victim.blob.path) {
             Ok(()) => {
                 removed.blobs += 1;
@@ -300,6 +310,19 @@ mod tests {
             grace_ms: 60_000,
             in_use: HashSet::new(),
         }
+    }
+
+    #[test]
+    fn a_stopping_pass_removes_no_further_blob() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(dir.path()).unwrap();
+        let old = put(&store, Some("t/old"), &[1; 100], Duration::from_secs(300));
+        let plan = plan(dir.path(), &policy(Some(0))).unwrap();
+        assert_eq!(plan.victims.len(), 1);
+        let removed = apply_until(dir.path(), &plan, &AtomicBool::new(true)).unwrap();
+        assert_eq!(removed, Removed::default());
+        assert!(store.open_blob(&old).unwrap().is_some());
+        assert!(store.get_pointer("t/old").unwrap().is_some());
     }
 
     #[test]

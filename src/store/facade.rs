@@ -185,23 +185,31 @@ impl AsyncStore {
 
     /// Writes records locally, then shares them in the background through the shared tier.
     pub async fn put_pointers(&self, pointers: Vec<Pointer>) -> io::Result<()> {
-        let written = match &self.shared {
-            Some(_) => pointers.clone(),
-            None => Vec::new(),
-        };
+        let written = self.to_share(&pointers);
         self.call(move |store| {
-            pointers.iter().try_for_each(|pointer| {
-                store.put_pointer(pointer)?;
-                store.forget_if_blob_missing(pointer)
-            })
+            pointers
+                .iter()
+                .try_for_each(|pointer| write_record(store, pointer))
         })
         .await?;
+        self.share(&written);
+        Ok(())
+    }
+
+    /// The records [`AsyncStore::share`] will share once written: none without a shared tier.
+    fn to_share(&self, records: &[Pointer]) -> Vec<Pointer> {
+        match &self.shared {
+            Some(_) => records.to_vec(),
+            None => Vec::new(),
+        }
+    }
+
+    fn share(&self, written: &[Pointer]) {
         if let Some(shared) = &self.shared {
-            for pointer in &written {
+            for pointer in written {
                 shared.share(&self.store, pointer);
             }
         }
-        Ok(())
     }
 
     /// Publishes a verified temp file as the blob `sha256` and writes the record that names it
@@ -213,22 +221,16 @@ impl AsyncStore {
         sha256: String,
         record: Pointer,
     ) -> Result<(), PublishError> {
-        let shared = self.shared.is_some().then(|| record.clone());
+        let written = self.to_share(std::slice::from_ref(&record));
         self.call(move |store| {
-            if let Err(err) = store.publish(&temp, &sha256) {
-                store.discard(&temp);
+            if let Err(err) = publish_or_discard(store, &temp, &sha256) {
                 return Ok(Err(PublishError::Blob(err)));
             }
-            let written = store
-                .put_pointer(&record)
-                .and_then(|()| store.forget_if_blob_missing(&record));
-            Ok(written.map_err(PublishError::Record))
+            Ok(write_record(store, &record).map_err(PublishError::Record))
         })
         .await
         .unwrap_or_else(|err| Err(PublishError::Blob(err)))?;
-        if let (Some(tier), Some(record)) = (&self.shared, shared) {
-            tier.share(&self.store, &record);
-        }
+        self.share(&written);
         Ok(())
     }
 
@@ -238,18 +240,24 @@ impl AsyncStore {
 
     /// Publishes a verified temp file as the blob `sha256`; one that cannot be is removed.
     pub async fn publish(&self, temp: PathBuf, sha256: String) -> io::Result<()> {
-        self.call(move |store| {
-            store
-                .publish(&temp, &sha256)
-                .inspect_err(|_| store.discard(&temp))
-        })
-        .await
+        self.call(move |store| publish_or_discard(store, &temp, &sha256))
+            .await
     }
 
     pub async fn discard(&self, temp: PathBuf) {
         let _ = self
             .call(move |store| {
                 store.discard(&temp);
+                Ok(())
+            })
+            .await;
+    }
+
+    /// [`Store::stop`]: waits for background work on the store to reach a consistent point.
+    pub async fn stop(&self) {
+        let _ = self
+            .call(|store| {
+                store.stop();
                 Ok(())
             })
             .await;
@@ -276,6 +284,19 @@ pub(super) async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(move || op(store.as_ref()))
         .await
         .map_err(io::Error::other)?
+}
+
+fn publish_or_discard(store: &dyn Store, temp: &std::path::Path, sha256: &str) -> io::Result<()> {
+    store
+        .publish(temp, sha256)
+        .inspect_err(|_| store.discard(temp))
+}
+
+/// Writes a record, then removes it again if eviction took its blob meanwhile
+/// ([`Store::forget_if_blob_missing`]).
+fn write_record(store: &dyn Store, record: &Pointer) -> io::Result<()> {
+    store.put_pointer(record)?;
+    store.forget_if_blob_missing(record)
 }
 
 /// A whole file, read on the blocking pool (an index to parse).

@@ -58,6 +58,10 @@ struct Shared {
     counted: AtomicBool,
     /// Blobs opened since the last flush, with when.
     touched: Mutex<HashMap<[u8; 32], SystemTime>>,
+    /// Set by [`Store::stop`]: no pass starts, the one under way ends after its current blob.
+    stopping: AtomicBool,
+    /// Held by an eviction pass while it runs, so that [`Store::stop`] can wait for it.
+    pass: Mutex<()>,
 }
 
 impl LruStore {
@@ -71,6 +75,8 @@ impl LruStore {
             overhead: AtomicU64::new(0),
             counted: AtomicBool::new(false),
             touched: Mutex::default(),
+            stopping: AtomicBool::new(false),
+            pass: Mutex::new(()),
         });
         let (wake, woken) = mpsc::sync_channel(1);
         let thread_shared = shared.clone();
@@ -179,6 +185,11 @@ impl Store for LruStore {
         self.inner.forget_if_blob_missing(pointer)
     }
 
+    fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::Relaxed);
+        drop(self.shared.pass.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
     /// Measured by the walk (exact blob count and size), not from `used`, which counts a
     /// re-published blob twice until the next pass.
     fn usage(&self) -> io::Result<Usage> {
@@ -257,6 +268,10 @@ impl Shared {
 
     fn evict(&self) {
         let Some(max) = self.max_size else { return };
+        let _pass = self.pass.lock().unwrap_or_else(|p| p.into_inner());
+        if self.stopping.load(Ordering::Relaxed) {
+            return;
+        }
         let started = std::time::Instant::now();
         let counted = self.used.load(Ordering::Relaxed);
         let policy = Policy {
@@ -266,7 +281,7 @@ impl Shared {
             in_use: evict::open_blobs(),
         };
         let result = evict::plan(&self.root, &policy).and_then(|plan| {
-            let removed = evict::apply(&self.root, &plan)?;
+            let removed = evict::apply_until(&self.root, &plan, &self.stopping)?;
             Ok((plan, removed))
         });
         match result {

@@ -220,6 +220,9 @@ pub trait Store: Send + Sync + 'static {
     }
     /// What the blobs take up now (for `/-/metrics` and the status page; may walk the store).
     fn usage(&self) -> io::Result<Usage>;
+    /// Called once before the process exits: background work on the store (an eviction pass)
+    /// ends at a point that leaves it consistent, and this returns when it has.
+    fn stop(&self) {}
 }
 
 /// The blobs a store holds.
