@@ -191,7 +191,7 @@ async fn handle(State(app): State<Arc<App>>, mut request: Request) -> Response {
 /// refuses only heads over its buffer, which is kept at least [`listen::WRITE_BUFFER`] so that
 /// large downloads are written in large pieces; the configured bound is checked here.
 fn head_too_large(app: &App, request: &Request) -> Option<respond::Response> {
-    let line = request.method().as_str().len() + request.uri().to_string().len() + 12;
+    let line = request.method().as_str().len() + target_length(request.uri()) + 12;
     let headers: usize = request
         .headers()
         .iter()
@@ -213,11 +213,8 @@ fn head_too_large(app: &App, request: &Request) -> Option<respond::Response> {
 /// 414 for a request-target longer than `[limits] max_target_length` (one longer than the
 /// whole head allows is answered 431 by hyper before it gets here).
 fn target_too_long(app: &App, uri: &http::Uri) -> Option<respond::Response> {
-    let scheme = uri.scheme_str().map_or(0, |s| s.len() + 3);
-    let authority = uri.authority().map_or(0, |a| a.as_str().len());
-    let rest = uri.path_and_query().map_or(0, |p| p.as_str().len());
     let limit = app.client_limits.max_target_length;
-    if scheme + authority + rest <= limit {
+    if target_length(uri) <= limit {
         return None;
     }
     app.metrics.clients.target_length.inc();
@@ -225,6 +222,15 @@ fn target_too_long(app: &App, uri: &http::Uri) -> Option<respond::Response> {
         StatusCode::URI_TOO_LONG,
         format!("the request-target is longer than larder's [limits] max_target_length ({limit} bytes)\n"),
     ))
+}
+
+/// The request-target's length as the client sent it, counted without formatting it (every
+/// request is measured).
+fn target_length(uri: &http::Uri) -> usize {
+    let scheme = uri.scheme_str().map_or(0, |s| s.len() + 3);
+    let authority = uri.authority().map_or(0, |a| a.as_str().len());
+    let rest = uri.path_and_query().map_or(0, |p| p.as_str().len());
+    scheme + authority + rest
 }
 
 /// The adapter a request is for, and the path below its mount; or the answer for a request
