@@ -9,8 +9,8 @@
 //! loss can leave (a blob renamed before its bytes reached the disk, an empty or torn pointer
 //! record) is caught before it is served: a blob not verified since this process published it
 //! is hashed first (`super::integrity`), a record that does not parse is a miss, and either is
-//! fetched again. Two `fdatasync`s held every fill's last byte: 1.84 against 1.18 ms a cold
-//! 20 KB fill, 116 against 75 ms a 32 MB one (benches/RESULTS.md, seventh session).
+//! fetched again. Two `fdatasync`s held every fill's last byte: 1.77 against 1.17 ms a cold
+//! 20 KB fill, 116 against 75 ms a 32 MB one (benches/RESULTS.md, eighth session).
 //!
 //! Why not cacache: larder streams a fill to clients while it is written, so concurrent readers
 //! must tail the temp file, and serves Range requests, so blobs must be seekable files; cacache's
