@@ -260,6 +260,12 @@ impl TestLarder {
         format!("{}/{}", self.url, path.trim_start_matches('/'))
     }
 
+    /// `larder_client_connections`, read in the process: asking over HTTP would add a
+    /// connection of its own, still counted for a moment after its answer.
+    pub fn open_connections(&self) -> i64 {
+        self.app.metrics.clients.open.get()
+    }
+
     /// Blob files published in the store.
     pub fn blob_count(&self) -> usize {
         crate::support::count_files(&self.data_dir.join("blobs"))
