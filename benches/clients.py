@@ -234,6 +234,9 @@ error_log {work}/nginx-{port}-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
     access_log {work}/nginx-{port}-access.log;
+    # When each answer ended, on which connection, how long it took: where a run's time went.
+    log_format timing '$msec $connection $request_time $body_bytes_sent $uri';
+    access_log {work}/nginx-{port}-timing.log timing;
     client_body_temp_path {work}/nginx-{port}-body;
     sendfile on;
     keepalive_requests 1000000;

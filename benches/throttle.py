@@ -74,6 +74,10 @@ async def pump(reader, writer, one_way, link=None):
 
 async def handle(client_reader, client_writer, args, link):
     rtt = args.rtt_ms / 1000
+    # One line per connection (the log is the work dir's throttle-<port>.log): how many
+    # connections a client opened, and when, is what a round trip per handshake costs.
+    print(f"{time.time():.3f} connection from {client_writer.get_extra_info('peername')[1]}",
+          flush=True)
     await asyncio.sleep(rtt)  # the handshake
     try:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", args.target_port)
