@@ -107,6 +107,28 @@ class Server:
                     return int(line.split()[1]) / 1024
         return float("nan")
 
+    def cpu_seconds(self):
+        """User and system CPU time of the process and its children (nginx's workers) so far:
+        CPU per request is steadier than requests per second on a shared machine."""
+        pids = [self.proc.pid]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as stat:
+                        if int(stat.read().rsplit(")", 1)[1].split()[1]) == self.proc.pid:
+                            pids.append(int(entry))
+                except (OSError, ValueError, IndexError):
+                    pass
+        total = 0.0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except (OSError, ValueError, IndexError):
+                pass
+        return total
+
     def stop(self):
         if self in RUNNING:
             RUNNING.remove(self)
@@ -231,7 +253,17 @@ def wrk(url, connections, seconds, script):
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     failed = (int(errors.group(1)) if errors else 0) + (
         sum(int(g) for g in sock.groups()) if sock else 0)
-    return {"rps": rps, "p99_ms": float(p99.group(1)) * UNITS[p99.group(2)], "errors": failed}
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"rps": rps, "p99_ms": float(p99.group(1)) * UNITS[p99.group(2)], "errors": failed,
+            "requests": requests}
+
+
+def wrk_with_cpu(server, connections, seconds, script):
+    """wrk against `server`, adding the server's CPU time per request in µs (`cpu_us`)."""
+    before = server.cpu_seconds()
+    run = wrk(server.url(), connections, seconds, script)
+    run["cpu_us"] = (server.cpu_seconds() - before) / max(run["requests"], 1) * 1e6
+    return run
 
 
 class Results:
@@ -307,11 +339,11 @@ def hot_small(args, work, root, results):
         for round_ in range(args.rounds):
             order = [("nginx", baseline), ("larder", server)]
             for name, target in order if round_ % 2 == 0 else order[::-1]:
-                runs[name].append(wrk(target.url(), connections, seconds, script))
+                runs[name].append(wrk_with_cpu(target, connections, seconds, script))
         rss = server.peak_rss_mb()
         server.stop()
         errors = sum(r["errors"] for r in runs["larder"])
-        med = {name: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p99_ms")}
+        med = {name: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p99_ms", "cpu_us")}
                for name, rs in runs.items()}
         note = f"{count} blobs of 10–50 KB, {args.rounds}×{seconds}s"
         if errors:
@@ -320,6 +352,9 @@ def hot_small(args, work, root, results):
                       med["larder"]["rps"], med["nginx"]["rps"], "nginx", 1.0, True, "req/s", note)
         results.ratio(1, f"hot hits, {connections} connections", "p99 latency",
                       med["larder"]["p99_ms"], med["nginx"]["p99_ms"], "nginx", 1.0, False, "ms")
+        results.ratio(1, f"hot hits, {connections} connections", "CPU per hit",
+                      med["larder"]["cpu_us"], med["nginx"]["cpu_us"], "nginx", None, False, "µs",
+                      "the server's utime + stime over the requests served", digits=1)
         results.rss(f"hot hits, {connections} connections", rss, 64 if connections == 256 else None)
     baseline.stop()
     upstream.stop()
