@@ -346,10 +346,12 @@ class Mirror:
 MODES = ("direct cold", "larder cold", "larder warm", "client warm", "loopback")
 
 
-def compare(results, number, workload, rounds, run):
+def compare(results, number, workload, rounds, run, larder_cpu=None):
     """`run(mode, round)` → seconds, for each of MODES, interleaved; adds the rows. `loopback`
     is the client, its cache empty, straight at the registry's nginx without the throttle: the
-    floor for any mirror a client reaches with an empty cache."""
+    floor for any mirror a client reaches with an empty cache. `larder_cpu` (mode → seconds of
+    larder's CPU per install, filled by `run`) goes into the cold row's note: on a machine the
+    client's own work keeps busy, what larder adds to a cold install is mostly the CPU it takes."""
     times = {mode: [] for mode in MODES}
     for round_ in range(rounds):
         order = list(times)
@@ -361,6 +363,10 @@ def compare(results, number, workload, rounds, run):
     med = {mode: statistics.median(t) for mode, t in times.items()}
     note = f"medians of {rounds}; " + ", ".join(
         f"{mode} {' / '.join(f'{t:.1f}' for t in ts)} s" for mode, ts in times.items())
+    if larder_cpu and all(larder_cpu.get(mode) for mode in ("larder cold", "larder warm")):
+        note += "; larder's CPU (utime + stime) per install: " + ", ".join(
+            f"{mode.split()[1]} {statistics.median(larder_cpu[mode]):.2f} s"
+            for mode in ("larder cold", "larder warm"))
     results.ratio(number, f"{workload}, cold", "wall time", med["larder cold"],
                   med["direct cold"], "direct", 1.0, False, "s", note, digits=2)
     results.ratio(number, f"{workload}, warm, fresh client cache", "wall time",
@@ -379,6 +385,7 @@ def client_rows(args, work, mirror, number, workload, install, direct_path, lard
     the client's source below the registry's and larder's base URLs."""
     upstream, registry = mirror.upstream, mirror.registry
     warm_state = {}
+    larder_cpu = {"larder cold": [], "larder warm": []}
 
     def run(mode, round_):
         state = work / f"state-{mirror.tag}-{mode.replace(' ', '-')}-{round_}"
@@ -395,12 +402,14 @@ def client_rows(args, work, mirror, number, workload, install, direct_path, lard
             base = mirror.start(fresh=True)
         else:
             base = mirror.server.url() if mirror.server else mirror.start(fresh=False)
+        cpu_before = mirror.server.cpu_seconds()
         wall = install(f"{base}{larder_path}", state, "larder")
+        larder_cpu[mode].append(mirror.server.cpu_seconds() - cpu_before)
         shutil.rmtree(state, ignore_errors=True)
         return wall
 
     try:
-        compare(args.results, number, workload, args.rounds, run)
+        compare(args.results, number, workload, args.rounds, run, larder_cpu)
     finally:
         mirror.stop()
 
