@@ -84,6 +84,16 @@ def artifact(group, index=None, version="v1.0.0"):
 RUNNING = []
 
 
+def stat_fields(pid):
+    """The fields of /proc/<pid>/stat after the command name (state, ppid, ...; utime and
+    stime are [11] and [12]), or None for a process that is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
 class Server:
     """A child process (nginx, larder, the throttle), stopped by its pid."""
 
@@ -110,24 +120,13 @@ class Server:
     def cpu_seconds(self):
         """User and system CPU time of the process and its children (nginx's workers) so far:
         CPU per request is steadier than requests per second on a shared machine."""
-        pids = [self.proc.pid]
+        processes = [stat_fields(self.proc.pid)]
         for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as stat:
-                        if int(stat.read().rsplit(")", 1)[1].split()[1]) == self.proc.pid:
-                            pids.append(int(entry))
-                except (OSError, ValueError, IndexError):
-                    pass
-        total = 0.0
-        for pid in pids:
-            try:
-                with open(f"/proc/{pid}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            except (OSError, ValueError, IndexError):
-                pass
-        return total
+            fields = stat_fields(entry) if entry.isdigit() else None
+            if fields and int(fields[1]) == self.proc.pid:
+                processes.append(fields)
+        ticks = sum(int(f[11]) + int(f[12]) for f in processes if f)
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
         if self in RUNNING:
